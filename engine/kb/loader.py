@@ -1,0 +1,302 @@
+"""Read a pack directory into pydantic models, keeping every node's file and line.
+
+ruamel.yaml is used rather than PyYAML because it refuses duplicate keys (PyYAML silently keeps the
+last one, which would hide a reviewer's edit) and because it records line numbers for every key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.kb.problems import KbError, Problem
+from engine.kb.schema import (
+    PACK_FILES,
+    REQUIRED_FILES,
+    CausesFile,
+    FixesFile,
+    MechanismsFile,
+    Pack,
+    QuestionsFile,
+    SignaturesFile,
+)
+
+BUNDLED_KB_DIR = Path(__file__).resolve().parents[2] / "kb"
+LEARNED_FILE = "learned.yaml"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class SourceMap:
+    """Where each piece of a parsed YAML document came from, for file:line messages."""
+
+    file: str
+    document: Any
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The 1-based line of the deepest part of ``path`` that exists in the document."""
+        node = self.document
+        line = 1 if node is not None else None
+        for step in path:
+            lc = getattr(node, "lc", None)
+            if lc is None:
+                break
+            try:
+                if isinstance(step, int) and isinstance(node, list):
+                    line = lc.item(step)[0] + 1
+                    node = node[step]
+                elif isinstance(node, dict) and step in node:
+                    line = lc.key(step)[0] + 1
+                    node = node[step]
+                else:
+                    break
+            except (IndexError, KeyError, TypeError):
+                break
+        return line
+
+
+@dataclass
+class RawPack:
+    """A pack as parsed, before cross-reference validation."""
+
+    directory: Path
+    pack: Pack | None = None
+    causes: CausesFile | None = None
+    mechanisms: MechanismsFile = field(default_factory=MechanismsFile)
+    questions: QuestionsFile | None = None
+    fixes: FixesFile = field(default_factory=FixesFile)
+    signatures: SignaturesFile = field(default_factory=SignaturesFile)
+    sources: dict[str, SourceMap] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line(self, file: str, path: Sequence[str | int]) -> int | None:
+        source = self.sources.get(file)
+        return source.line_of(path) if source else None
+
+    def error(self, file: str, path: Sequence[str | int], message: str, hint: str) -> None:
+        self._add("error", file, path, message, hint)
+
+    def warning(self, file: str, path: Sequence[str | int], message: str, hint: str) -> None:
+        self._add("warning", file, path, message, hint)
+
+    def _add(self, severity: str, file: str, path: Sequence[str | int], message: str, hint: str) -> None:
+        self.problems.append(
+            Problem(
+                severity="error" if severity == "error" else "warning",
+                file=file,
+                line=self.line(file, path),
+                field=".".join(str(p) for p in path),
+                message=message,
+                hint=hint,
+            )
+        )
+
+
+def resolve_pack_dir(name_or_path: str | Path) -> Path:
+    """A bundled pack name (``mail_delivery``) or a directory path."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        return candidate
+    bundled = BUNDLED_KB_DIR / str(name_or_path)
+    if bundled.is_dir():
+        return bundled
+    known = ", ".join(bundled_pack_names()) or "none"
+    raise KbError(
+        [
+            Problem(
+                "error",
+                str(name_or_path),
+                None,
+                "",
+                "no such knowledge pack or directory",
+                f"use a bundled pack ({known}) or a directory containing pack.yaml",
+            )
+        ]
+    )
+
+
+def bundled_pack_names() -> list[str]:
+    if not BUNDLED_KB_DIR.is_dir():
+        return []
+    return sorted(p.name for p in BUNDLED_KB_DIR.iterdir() if (p / "pack.yaml").is_file())
+
+
+def pack_files(directory: Path) -> list[Path]:
+    """The files that define a pack's content, in a stable order, for hashing."""
+    names = [*PACK_FILES, LEARNED_FILE]
+    return [directory / n for n in names if (directory / n).is_file()]
+
+
+def content_hash(directory: Path) -> str:
+    """The KB version identity: sessions and cases record it so any result can be reproduced."""
+    digest = hashlib.sha256()
+    for path in pack_files(directory):
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def parse_yaml(raw: RawPack, file: str) -> Any:
+    """Parse one file, turning every way it can be unreadable into a located problem."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    path = raw.directory / file
+    if not path.is_file():
+        if file in REQUIRED_FILES:
+            raw.error(file, [], "required file is missing", f"create {file} in {raw.directory}")
+        return None
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raw.error(file, [], f"file is {len(data)} bytes", f"keep pack files under {MAX_FILE_BYTES} bytes")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raw.problems.append(
+            Problem(
+                "error",
+                file,
+                line,
+                "",
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                "save the file as UTF-8 YAML; binary files do not belong in a pack",
+            )
+        )
+        return None
+    if "\0" in text:
+        raw.problems.append(
+            Problem("error", file, text[: text.index("\0")].count("\n") + 1, "", "contains a NUL byte",
+                    "save the file as plain UTF-8 YAML")
+        )
+        return None
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        mark_line: int | None = mark.line + 1 if mark is not None else None
+        problem = (exc.problem or "invalid YAML").strip()
+        if "duplicate key" in problem:
+            hint = "each key may appear once per mapping; remove or rename the duplicate"
+        else:
+            hint = "fix the YAML syntax (indentation, quoting, colons) at this line"
+        raw.problems.append(Problem("error", file, mark_line, "", problem, hint))
+        return None
+    except YAMLError as exc:
+        raw.problems.append(Problem("error", file, None, "", str(exc), "fix the YAML syntax"))
+        return None
+    if document is None:
+        raw.error(file, [], "file is empty", _empty_hint(file))
+        return None
+    raw.sources[file] = SourceMap(file, document)
+    return document
+
+
+def _empty_hint(file: str) -> str:
+    model = PACK_FILES.get(file)
+    if model is None:
+        return "remove the empty file"
+    keys = ", ".join(model.model_fields)
+    return f"the file must be a mapping with: {keys}"
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip types as plain Python, so pydantic sees ordinary dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _validate_file(raw: RawPack, file: str, document: Any) -> Any:
+    model = PACK_FILES[file]
+    try:
+        return model.model_validate(_plain(document))
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, str | int)]
+            # pydantic appends the union tag to the location; it is not a YAML key
+            loc = [p for p in loc if p not in ("noisy_or", "noisy_and", "all_of", "table")]
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                allowed = _allowed_fields(model, loc[:-1])
+                message = f"unknown field '{loc[-1]}'"
+                hint = f"remove it or use one of: {allowed}" if allowed else "remove it"
+            elif err["type"] == "missing":
+                hint = f"add the required field '{loc[-1]}'"
+            else:
+                given = err.get("input")
+                shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+                hint = f"got {shown[:80]}; correct the value"
+            raw.error(file, loc, message, hint)
+        return None
+
+
+def _allowed_fields(model: type, loc: Sequence[str | int]) -> str:
+    """Best-effort list of valid field names at a location, for 'unknown field' hints."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    current: Any = model
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return ""
+        info = current.model_fields.get(step)
+        if info is None:
+            return ""
+        annotation = info.annotation
+        while get_origin(annotation) is not None and not (
+            isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        ):
+            args = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+            if args:
+                annotation = args[0]
+                break
+            inner = get_args(annotation)
+            if not inner:
+                break
+            annotation = inner[0]
+        current = annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return ", ".join(current.model_fields)
+    return ""
+
+
+def read_pack(name_or_path: str | Path) -> RawPack:
+    """Parse every file of a pack; problems are collected, not raised, so all show at once."""
+    directory = resolve_pack_dir(name_or_path)
+    raw = RawPack(directory=directory)
+    for file in PACK_FILES:
+        document = parse_yaml(raw, file)
+        if document is None:
+            continue
+        parsed = _validate_file(raw, file, document)
+        if parsed is None:
+            continue
+        attr = file.removesuffix(".yaml")
+        setattr(raw, attr, parsed)
+    known = set(PACK_FILES) | {LEARNED_FILE}
+    for path in sorted(directory.glob("*.y*ml")):
+        if path.name not in known:
+            raw.warning(path.name, [], "file is not part of the pack format and is ignored",
+                        f"known files: {', '.join(sorted(known))}")
+    return raw
+
+
+def iter_errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

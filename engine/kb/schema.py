@@ -1,0 +1,248 @@
+"""KB format v1: the pydantic models that a knowledge pack's YAML files must match.
+
+The schema is strict (unknown fields are errors) because a misspelt field in a reviewed file would
+otherwise silently fall back to a default and change the model without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role = Literal["helpdesk", "admin", "network"]
+Status = Literal["experimental", "reviewed"]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+StateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$", max_length=64)]
+
+UNKNOWN_ANSWER = "unknown"
+"""The answer id for "don't know": accepted everywhere, adds no evidence, never a modelled state."""
+
+BINARY_STATES: tuple[str, str] = ("absent", "present")
+ANSWER_STATES: tuple[str, str] = ("yes", "no")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """Text in English (required) and Japanese; the incident's own users wrote Japanese."""
+
+    en: str = Field(min_length=1)
+    ja: str | None = None
+
+    def get(self, lang: str) -> str:
+        return (self.ja if lang == "ja" else None) or self.en
+
+
+class BilingualText(Text):
+    """Text that staff read directly, where a Japanese rendering is required."""
+
+    ja: str = Field(min_length=1)
+
+
+class Reference(Strict):
+    title: str = Field(min_length=3)
+    url: str | None = None
+    section: str | None = None
+
+
+class Provenance(Strict):
+    """SigmaHQ-style review metadata: how sure we are and who stands behind the node."""
+
+    status: Status = "experimental"
+    author: str = Field(min_length=1)
+    date: dt.date
+
+
+class NoisyOrCpd(Strict):
+    """P(on | parents) = 1 - (1 - leak) * prod(1 - weight_i for each parent that is on).
+
+    A weight is P(effect | only this parent on); the leak is P(effect | no modelled parent on).
+    """
+
+    type: Literal["noisy_or"]
+    parents: dict[Identifier, Probability] = Field(min_length=1)
+    leak: Probability
+    deterministic: bool = False
+
+
+class NoisyAndCpd(Strict):
+    """P(on | parents) = prod(weight_i if parent i is on else leak): every parent is needed.
+
+    The leak is the chance that an absent conjunct is made good by something unmodelled.
+    """
+
+    type: Literal["noisy_and"]
+    parents: dict[Identifier, Probability] = Field(min_length=2)
+    leak: Probability
+    deterministic: bool = False
+
+
+class AllOfCpd(Strict):
+    """P(on | all parents on) = strength; P(on | otherwise) = leak. The seed's lesson in one form."""
+
+    type: Literal["all_of"]
+    parents: list[Identifier] = Field(min_length=2)
+    strength: Probability
+    leak: Probability
+    deterministic: bool = False
+
+
+class TableRow(Strict):
+    when: dict[Identifier, StateName]
+    p: dict[StateName, Probability]
+
+
+class TableCpd(Strict):
+    """An explicit table: one row per combination of parent states (``default`` covers the rest)."""
+
+    type: Literal["table"]
+    parents: list[Identifier] = Field(default_factory=list)
+    rows: list[TableRow] = Field(default_factory=list)
+    default: dict[StateName, Probability] | None = None
+
+
+Cpd = Annotated[NoisyOrCpd | NoisyAndCpd | AllOfCpd | TableCpd, Field(discriminator="type")]
+
+
+class Node(Strict):
+    id: Identifier
+    provenance: Provenance
+    references: list[Reference] = Field(min_length=1)
+
+
+class Cause(Node):
+    """A root cause: something someone can fix. Binary unless an imported network says otherwise."""
+
+    title: BilingualText
+    description: Text
+    category: Identifier
+    states: list[StateName] = Field(default_factory=lambda: list(BINARY_STATES), min_length=2)
+    prior: Probability | None = None
+    distribution: dict[StateName, Probability] | None = None
+    prior_basis: str = Field(min_length=10)
+    confirm: Text
+
+    @model_validator(mode="after")
+    def _one_prior(self) -> Cause:
+        if (self.prior is None) == (self.distribution is None):
+            raise ValueError("give exactly one of 'prior' (binary causes) or 'distribution' (per state)")
+        if self.prior is not None and tuple(self.states) != BINARY_STATES:
+            raise ValueError("'prior' is for binary causes; use 'distribution' for other state sets")
+        return self
+
+
+class Mechanism(Node):
+    """A hidden intermediate state: how causes combine on the way to symptoms."""
+
+    title: Text
+    description: Text
+    states: list[StateName] = Field(default_factory=lambda: list(BINARY_STATES), min_length=2)
+    cpd: Cpd
+    basis: str = Field(min_length=10)
+
+
+class Question(Node):
+    """An observable symptom or test that staff or a chatbot can answer."""
+
+    text: BilingualText
+    short: Text
+    how_to_check: Text
+    answers: list[StateName] = Field(default_factory=lambda: list(ANSWER_STATES), min_length=2)
+    cost_minutes: float = Field(gt=0, le=24 * 60)
+    asked_by: list[Role] = Field(min_length=1)
+    cpd: Cpd
+    basis: str = Field(min_length=10)
+
+    @field_validator("answers")
+    @classmethod
+    def _no_unknown_state(cls, answers: list[str]) -> list[str]:
+        if UNKNOWN_ANSWER in answers:
+            raise ValueError(f"'{UNKNOWN_ANSWER}' means no evidence and is always allowed; do not list it")
+        return answers
+
+
+class Risk(Strict):
+    reversible: bool
+    downtime_minutes: float = Field(ge=0)
+    collateral_minutes: float = Field(ge=0, description="expected minutes of repair for what it breaks")
+    may_break: list[str] = Field(default_factory=list)
+    text: Text
+
+
+class Fix(Node):
+    """A repair action (or a folklore fix): which causes it removes, at what cost and risk."""
+
+    title: BilingualText
+    description: Text
+    removes: dict[Identifier, Probability] = Field(description="cause id -> effectiveness")
+    cost_minutes: float = Field(gt=0)
+    who: list[Role] = Field(min_length=1)
+    risk: Risk
+    folklore: bool = False
+    aliases: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    works_when: Text
+    adds: dict[Identifier, Probability] = Field(
+        default_factory=dict, description="causes the action can introduce (collateral)"
+    )
+
+
+class Signature(Node):
+    """A log/bounce/tool-output pattern that answers a question, with what else produces it."""
+
+    title: Text
+    extractor: Identifier
+    question: Identifier
+    answer: StateName
+    pattern: str = Field(min_length=1)
+    reliability: Probability
+    falsepositives: list[str] = Field(min_length=1)
+
+
+class Pack(Strict):
+    id: Identifier
+    title: BilingualText
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    description: Text
+    complaint: Identifier = Field(description="the node meaning 'the user's problem is present'")
+    intermittency: Identifier | None = Field(
+        default=None, description="the question asking whether the problem comes and goes"
+    )
+    references: list[Reference] = Field(min_length=1)
+    provenance: Provenance
+
+
+class CausesFile(Strict):
+    causes: list[Cause] = Field(min_length=1)
+
+
+class MechanismsFile(Strict):
+    mechanisms: list[Mechanism] = Field(default_factory=list)
+
+
+class QuestionsFile(Strict):
+    questions: list[Question] = Field(min_length=1)
+
+
+class FixesFile(Strict):
+    fixes: list[Fix] = Field(default_factory=list)
+
+
+class SignaturesFile(Strict):
+    signatures: list[Signature] = Field(default_factory=list)
+
+
+PACK_FILES: dict[str, type[Strict]] = {
+    "pack.yaml": Pack,
+    "causes.yaml": CausesFile,
+    "mechanisms.yaml": MechanismsFile,
+    "questions.yaml": QuestionsFile,
+    "fixes.yaml": FixesFile,
+    "signatures.yaml": SignaturesFile,
+}
+REQUIRED_FILES = ("pack.yaml", "causes.yaml", "questions.yaml")

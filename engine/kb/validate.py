@@ -1,0 +1,276 @@
+"""Cross-file validation of a pack: references, the graph, CPD arithmetic and identifiability.
+
+Every check reports all its findings instead of stopping at the first, because an author fixing a
+pack wants the whole list in one run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.kb.knowledge import KnowledgeBase, on_state
+from engine.kb.loader import RawPack, content_hash, read_pack
+from engine.kb.problems import KbError
+from engine.kb.schema import (
+    AllOfCpd,
+    Cause,
+    Cpd,
+    Mechanism,
+    NoisyAndCpd,
+    NoisyOrCpd,
+    Question,
+    TableCpd,
+)
+
+SUM_TOLERANCE = 1e-6
+GRAPH_FILES = {"causes": "causes.yaml", "mechanisms": "mechanisms.yaml", "questions": "questions.yaml"}
+
+
+def _graph_nodes(raw: RawPack) -> Iterator[tuple[str, int, Cause | Mechanism | Question]]:
+    """(list key, index, node) for every node of the network, in file order."""
+    if raw.causes:
+        for i, cause in enumerate(raw.causes.causes):
+            yield "causes", i, cause
+    for i, mechanism in enumerate(raw.mechanisms.mechanisms):
+        yield "mechanisms", i, mechanism
+    if raw.questions:
+        for i, question in enumerate(raw.questions.questions):
+            yield "questions", i, question
+
+
+def _node_states(node: Cause | Mechanism | Question) -> list[str]:
+    return list(node.answers) if isinstance(node, Question) else list(node.states)
+
+
+def check_unique_ids(raw: RawPack) -> dict[str, tuple[str, int, Cause | Mechanism | Question]]:
+    seen: dict[str, tuple[str, int, Cause | Mechanism | Question]] = {}
+    for key, i, node in _graph_nodes(raw):
+        if node.id in seen:
+            first_key, first_i, _ = seen[node.id]
+            first_line = raw.line(GRAPH_FILES[first_key], [first_key, first_i, "id"])
+            raw.error(GRAPH_FILES[key], [key, i, "id"], f"duplicate id '{node.id}'",
+                      f"ids must be unique across causes, mechanisms and questions; first defined in "
+                      f"{GRAPH_FILES[first_key]}:{first_line}")
+            continue
+        seen[node.id] = (key, i, node)
+    for file, key, items in (
+        ("fixes.yaml", "fixes", raw.fixes.fixes),
+        ("signatures.yaml", "signatures", raw.signatures.signatures),
+    ):
+        ids: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in ids:
+                raw.error(file, [key, i, "id"], f"duplicate id '{item.id}'", f"give each entry of {file} its own id")
+            ids.add(item.id)
+    return seen
+
+
+def _check_open_interval(raw: RawPack, file: str, path: list[str | int], value: float, what: str) -> None:
+    if not 0.0 < value < 1.0:
+        raw.error(file, path, f"{what} is {value}; noisy parameters must lie strictly inside (0, 1)",
+                  "use a value such as 0.01 or 0.99 (observations are never certain), or set "
+                  "'deterministic: true' if this is a definition")
+
+
+def _check_distribution(raw: RawPack, file: str, path: list[str | int], dist: dict[str, float],
+                        states: list[str]) -> None:
+    unknown = [s for s in dist if s not in states]
+    if unknown:
+        raw.error(file, path, f"unknown state(s) {unknown}", f"valid states: {', '.join(states)}")
+    total = sum(dist.values())
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raw.error(file, path, f"probabilities sum to {total:.6g}, not 1",
+                  "adjust the entries of this row so that they add up to exactly 1")
+
+
+def check_cpd(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]],
+              key: str, index: int, node: Mechanism | Question) -> None:
+    file = GRAPH_FILES[key]
+    base: list[str | int] = [key, index, "cpd"]
+    cpd: Cpd = node.cpd
+    states = _node_states(node)
+    parents = list(cpd.parents)
+    for parent in parents:
+        where = [*base, "parents", parent] if isinstance(cpd.parents, dict) else [*base, "parents"]
+        if parent not in nodes:
+            valid = [n for n, (k, _, _) in nodes.items() if k != "questions"]
+            raw.error(file, where, f"parent '{parent}' does not exist",
+                      f"use a cause or mechanism id, e.g. {', '.join(sorted(valid)[:8])}")
+        elif nodes[parent][0] == "questions":
+            raw.error(file, where, f"parent '{parent}' is a question",
+                      "questions are observations; make both depend on a shared mechanism instead")
+        elif parent == node.id:
+            raw.error(file, where, "a node cannot be its own parent", "remove it from its parents")
+    if len(set(parents)) != len(parents):
+        raw.error(file, [*base, "parents"], "a parent is listed twice", "list each parent once")
+    if isinstance(cpd, NoisyOrCpd | NoisyAndCpd | AllOfCpd):
+        if on_state(states) is None:
+            raw.error(file, [*base, "type"], f"{cpd.type} needs a binary node with state 'present' or 'yes'",
+                      f"use a 'table' cpd for states {states}")
+        for parent in parents:
+            if parent in nodes and on_state(_node_states(nodes[parent][2])) is None:
+                raw.error(file, [*base, "parents"], f"{cpd.type} parent '{parent}' is not binary",
+                          "use a 'table' cpd when a parent has more than two states")
+        if not cpd.deterministic:
+            _check_open_interval(raw, file, [*base, "leak"], cpd.leak, "leak")
+            if isinstance(cpd, AllOfCpd):
+                _check_open_interval(raw, file, [*base, "strength"], cpd.strength, "strength")
+            else:
+                for parent, weight in cpd.parents.items():
+                    _check_open_interval(raw, file, [*base, "parents", parent], weight, f"weight of '{parent}'")
+        return
+    assert isinstance(cpd, TableCpd)
+    parent_states = {p: _node_states(nodes[p][2]) for p in parents if p in nodes}
+    for r, row in enumerate(cpd.rows):
+        for parent, state in row.when.items():
+            if parent not in parents:
+                raw.error(file, [*base, "rows", r, "when", parent], f"'{parent}' is not a parent of this cpd",
+                          f"parents: {', '.join(parents)}")
+            elif parent in parent_states and state not in parent_states[parent]:
+                raw.error(file, [*base, "rows", r, "when", parent], f"'{state}' is not a state of '{parent}'",
+                          f"valid states: {', '.join(parent_states[parent])}")
+        _check_distribution(raw, file, [*base, "rows", r, "p"], row.p, states)
+    if cpd.default is not None:
+        _check_distribution(raw, file, [*base, "default"], cpd.default, states)
+    elif len(parent_states) == len(parents):
+        covered = _covered_configurations(cpd, parents, parent_states)
+        total = 1
+        for p in parents:
+            total *= len(parent_states[p])
+        if covered < total:
+            raw.error(file, [*base, "rows"], f"rows cover {covered} of {total} parent state combinations",
+                      "add the missing rows or a 'default' row")
+
+
+def _covered_configurations(cpd: TableCpd, parents: list[str], parent_states: dict[str, list[str]]) -> int:
+    covered = 0
+    for combo in itertools.product(*(parent_states[p] for p in parents)):
+        config = dict(zip(parents, combo, strict=True))
+        if any(all(config.get(p) == s for p, s in row.when.items()) for row in cpd.rows):
+            covered += 1
+    return covered
+
+
+def check_causes(raw: RawPack) -> None:
+    if not raw.causes:
+        return
+    for i, cause in enumerate(raw.causes.causes):
+        if cause.prior is not None:
+            _check_open_interval(raw, "causes.yaml", ["causes", i, "prior"], cause.prior, "prior")
+        if cause.distribution is not None:
+            _check_distribution(raw, "causes.yaml", ["causes", i, "distribution"], cause.distribution,
+                                list(cause.states))
+
+
+def check_graph(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> bool:
+    """Acyclicity and reachability; returns whether the graph is sound enough to compile."""
+    import networkx as nx
+
+    graph: Any = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    for node_id, (_, _, node) in nodes.items():
+        if not isinstance(node, Cause):
+            graph.add_edges_from((p, node_id) for p in node.cpd.parents if p in nodes)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = " → ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+        key, i, _ = nodes[cycle[0][1]]
+        raw.error(GRAPH_FILES[key], [key, i, "cpd", "parents"], f"the graph has a cycle: {path}",
+                  "a node may not depend on itself through other nodes; remove one edge of the cycle")
+        return False
+    questions = {n for n, (k, _, _) in nodes.items() if k == "questions"}
+    for node_id, (key, i, _) in nodes.items():
+        if key == "causes" and not (nx.descendants(graph, node_id) & questions):
+            raw.error("causes.yaml", [key, i, "id"], f"cause '{node_id}' reaches no question",
+                      "add a question (or a mechanism with a question) that observes it, or remove the cause")
+        if key == "questions" and not any(nodes[a][0] == "causes" for a in nx.ancestors(graph, node_id)):
+            raw.error("questions.yaml", [key, i, "cpd"], f"question '{node_id}' has no cause among its ancestors",
+                      "connect it to a cause or a mechanism that depends on causes")
+    return True
+
+
+def check_references(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> None:
+    causes = {n for n, (k, _, _) in nodes.items() if k == "causes"}
+    for i, fix in enumerate(raw.fixes.fixes):
+        for field_name, targets in (("removes", fix.removes), ("adds", fix.adds)):
+            for cause_id in targets:
+                if cause_id not in causes:
+                    raw.error("fixes.yaml", ["fixes", i, field_name, cause_id], f"unknown cause '{cause_id}'",
+                              f"valid causes: {', '.join(sorted(causes))}")
+        if not fix.removes:
+            raw.error("fixes.yaml", ["fixes", i, "removes"], "a fix must remove at least one cause",
+                      "list the causes it removes with their effectiveness")
+    for i, sig in enumerate(raw.signatures.signatures):
+        target = nodes.get(sig.question)
+        if target is None or target[0] != "questions":
+            questions = sorted(n for n, (k, _, _) in nodes.items() if k == "questions")
+            raw.error("signatures.yaml", ["signatures", i, "question"], f"unknown question '{sig.question}'",
+                      f"valid questions: {', '.join(questions)}")
+        elif sig.answer not in _node_states(target[2]):
+            raw.error("signatures.yaml", ["signatures", i, "answer"], f"'{sig.answer}' is not an answer of "
+                      f"'{sig.question}'", f"valid answers: {', '.join(_node_states(target[2]))}")
+        try:
+            re.compile(sig.pattern)
+        except re.error as exc:
+            raw.error("signatures.yaml", ["signatures", i, "pattern"], f"invalid regular expression: {exc}",
+                      "fix the pattern (Python 're' syntax)")
+    if raw.pack is not None:
+        if raw.pack.complaint not in nodes or nodes[raw.pack.complaint][0] != "mechanisms":
+            raw.error("pack.yaml", ["complaint"], f"complaint '{raw.pack.complaint}' is not a mechanism",
+                      "name the mechanism that means 'the user's problem is present'")
+        intermittency = raw.pack.intermittency
+        if intermittency is not None and (intermittency not in nodes or nodes[intermittency][0] != "questions"):
+            raw.error("pack.yaml", ["intermittency"], f"intermittency '{intermittency}' is not a question",
+                      "name the question that asks whether the problem comes and goes")
+
+
+def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple[KnowledgeBase | None, RawPack]:
+    """Load and check a pack; the KB is None when any error makes it unusable."""
+    raw = read_pack(name_or_path)
+    if any(p.severity == "error" for p in raw.problems):
+        return None, raw  # cross-file checks on half-read files would only add noise
+    nodes = check_unique_ids(raw)
+    check_causes(raw)
+    for key, i, node in _graph_nodes(raw):
+        if not isinstance(node, Cause):
+            check_cpd(raw, nodes, key, i, node)
+    check_references(raw, nodes)
+    graph_ok = check_graph(raw, nodes) if raw.causes and raw.questions else False
+    if any(p.severity == "error" for p in raw.problems) or not graph_ok:
+        return None, raw
+    assert raw.pack is not None and raw.causes is not None and raw.questions is not None
+    kb = KnowledgeBase(
+        directory=raw.directory,
+        pack=raw.pack,
+        causes={c.id: c for c in raw.causes.causes},
+        mechanisms={m.id: m for m in raw.mechanisms.mechanisms},
+        questions={q.id: q for q in raw.questions.questions},
+        fixes={f.id: f for f in raw.fixes.fixes},
+        signatures={s.id: s for s in raw.signatures.signatures},
+        version_hash=content_hash(raw.directory),
+        problems=raw.problems,
+    )
+    if identifiability:
+        from engine.kb.identifiability import identifiability_warnings
+
+        for first, second, detail in identifiability_warnings(kb):
+            i = list(kb.causes).index(first)
+            raw.warning("causes.yaml", ["causes", i, "id"],
+                        f"causes '{first}' and '{second}' cannot be told apart by any question ({detail})",
+                        "add a question whose answer differs between them, or merge them")
+    return kb, raw
+
+
+def load_kb(name_or_path: str | Path) -> KnowledgeBase:
+    """A usable KB or a ``KbError`` carrying every problem."""
+    kb, raw = validate(name_or_path, identifiability=False)
+    if kb is None:
+        raise KbError(raw.problems)
+    return kb

@@ -1,0 +1,117 @@
+"""What the user told us, checked against the pack, and turned into likelihood vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import UNKNOWN_ANSWER
+
+
+class EvidenceError(ValueError):
+    """Evidence that names something the pack does not have; says what would be valid."""
+
+    def __init__(self, message: str, details: dict[str, object]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class ContradictionError(ValueError):
+    """The answers together have probability zero under the model: some answer is wrong."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        listed = ", ".join(f"{q}={a}" for q, a in answers.items())
+        super().__init__(
+            f"these answers contradict each other under the knowledge base: {listed}; "
+            "re-check one of them (or answer 'unknown')"
+        )
+        self.answers = answers
+
+
+@dataclass(frozen=True)
+class SoftAnswer:
+    """Likelihood evidence, e.g. an ambiguous log line: P(observation | answer) per answer."""
+
+    question: str
+    likelihood: dict[str, float]
+    source: str = ""
+
+
+@dataclass
+class Evidence:
+    """Hard answers (``unknown`` already dropped) plus soft findings from artifacts."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    soft: dict[str, SoftAnswer] = field(default_factory=dict)
+
+    def without(self, question: str) -> Evidence:
+        answers = {q: a for q, a in self.answers.items() if q != question}
+        soft = {q: s for q, s in self.soft.items() if q != question}
+        return Evidence(answers, soft)
+
+    def observed(self) -> set[str]:
+        return set(self.answers) | set(self.soft)
+
+
+def check_answer(kb: KnowledgeBase, question: str, answer: str) -> None:
+    if question not in kb.questions:
+        raise EvidenceError(
+            f"unknown question '{question}'",
+            {"question": question, "valid_questions": sorted(kb.questions)},
+        )
+    valid = kb.questions[question].answers
+    if answer != UNKNOWN_ANSWER and answer not in valid:
+        raise EvidenceError(
+            f"'{answer}' is not an answer to '{question}'; valid answers: {', '.join(valid)}, {UNKNOWN_ANSWER}",
+            {"question": question, "answer": answer, "valid_answers": [*valid, UNKNOWN_ANSWER]},
+        )
+
+
+def build_evidence(kb: KnowledgeBase, answers: Mapping[str, str], soft: Iterable[SoftAnswer] = ()) -> Evidence:
+    """Validate answers; ``unknown`` means no evidence and is dropped here, once."""
+    checked: dict[str, str] = {}
+    for question, answer in answers.items():
+        check_answer(kb, question, answer)
+        if answer != UNKNOWN_ANSWER:
+            checked[question] = answer
+    soft_by_question: dict[str, SoftAnswer] = {}
+    for finding in soft:
+        for answer in finding.likelihood:
+            check_answer(kb, finding.question, answer)
+        if finding.question not in checked:
+            soft_by_question[finding.question] = finding
+    return Evidence(checked, soft_by_question)
+
+
+def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``QUESTION=ANSWER`` strings from the command line."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        question, sep, answer = pair.partition("=")
+        if not sep or not question.strip() or not answer.strip():
+            raise EvidenceError(
+                f"'{pair}' is not QUESTION=ANSWER", {"given": pair, "example": "attachment_mail_fails=yes"}
+            )
+        parsed[question.strip()] = answer.strip()
+    return parsed
+
+
+def likelihood_batch(kb: KnowledgeBase, variants: list[Evidence]) -> dict[str, np.ndarray]:
+    """One (batch, states) likelihood array per observed question, across evidence variants."""
+    batch = len(variants)
+    observed = sorted(set().union(*(v.observed() for v in variants))) if variants else []
+    arrays: dict[str, np.ndarray] = {}
+    for question in observed:
+        states = kb.questions[question].answers
+        rows = np.ones((batch, len(states)))
+        for b, variant in enumerate(variants):
+            if question in variant.answers:
+                rows[b] = 0.0
+                rows[b, states.index(variant.answers[question])] = 1.0
+            elif question in variant.soft:
+                rows[b] = [variant.soft[question].likelihood.get(s, 1.0) for s in states]
+        arrays[question] = rows
+    return arrays
