@@ -8,6 +8,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from engine.kb.knowledge import KnowledgeBase
+from engine.reason.fixes import ActionScore, Assessment
+from engine.reason.questions import NextQuestions, Suggestion
 from engine.reason.ranking import Ranking
 
 
@@ -35,11 +37,20 @@ class WeightOut(BaseModel):
     woe_bits: float
 
 
+class ActionOut(BaseModel):
+    id: str
+    title: str
+    p_resolves: float
+    cost_minutes: float
+    risk_minutes: float = 0.0
+
+
 class RankOut(BaseModel):
     kb: KbRef
     causes: list[CauseOut]
     combinations: list[CombinationOut]
     explanations: dict[str, list[WeightOut]]
+    recommended_actions: list[ActionOut] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):
@@ -56,8 +67,10 @@ def kb_ref(kb: KnowledgeBase) -> KbRef:
     return KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash)
 
 
-def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en") -> RankOut:
+def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en", actions: list[ActionScore] | None = None
+             ) -> RankOut:
     return RankOut(
+        recommended_actions=[action_out(a) for a in actions or []],
         kb=kb_ref(kb),
         causes=[
             CauseOut(id=c.id, title=kb.causes[c.id].title.get(lang), probability=round(c.probability, 12))
@@ -71,4 +84,106 @@ def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en") -> RankOut:
             cause: [WeightOut(question=w.question, answer=w.answer, woe_bits=round(w.woe_bits, 6)) for w in ws]
             for cause, ws in ranking.explanations.items()
         },
+    )
+
+
+class QuestionOut(BaseModel):
+    id: str
+    text: str
+    expected_gain_bits: float
+    cost_minutes: float
+    gain_per_minute: float
+    answers: dict[str, float]
+    separates: list[str]
+    why: str
+    asked_by: list[str] = Field(default_factory=list)
+
+
+class NextOut(BaseModel):
+    kb: KbRef
+    questions: list[QuestionOut]
+    handoff: list[QuestionOut] = Field(default_factory=list)
+    stop: bool
+    stop_reason: str = ""
+    recommended_actions: list[ActionOut] = Field(default_factory=list)
+
+
+class CitationOut(BaseModel):
+    question: str
+    answer: str
+
+
+class ReasonOut(BaseModel):
+    text: str
+    cites: list[CitationOut]
+
+
+class FixRef(BaseModel):
+    id: str
+    title: str
+
+
+class RiskOut(BaseModel):
+    reversible: bool
+    downtime_minutes: float
+    collateral_minutes: float
+    may_break: list[str]
+    text: str
+
+
+class AssessOut(BaseModel):
+    kb: KbRef
+    fix: FixRef | None
+    matched_text: str | None = None
+    in_knowledge_base: bool = True
+    p_resolves: float | None
+    verdict: str
+    reasons: list[ReasonOut]
+    check_first: list[str]
+    risk: RiskOut | None
+    alternatives: list[ActionOut]
+
+
+def action_out(action: ActionScore) -> ActionOut:
+    return ActionOut(id=action.id, title=action.title, p_resolves=round(action.p_resolves, 12),
+                     cost_minutes=action.cost_minutes, risk_minutes=action.risk_minutes)
+
+
+def question_out(suggestion: Suggestion) -> QuestionOut:
+    return QuestionOut(
+        id=suggestion.id, text=suggestion.text, expected_gain_bits=round(suggestion.expected_gain_bits, 9),
+        cost_minutes=suggestion.cost_minutes, gain_per_minute=round(suggestion.gain_per_minute, 9),
+        answers={a: round(p, 12) for a, p in suggestion.answers.items()}, separates=suggestion.separates,
+        why=suggestion.why, asked_by=suggestion.asked_by,
+    )
+
+
+def next_out(kb: KnowledgeBase, result: NextQuestions, actions: list[ActionScore]) -> NextOut:
+    return NextOut(
+        kb=kb_ref(kb), questions=[question_out(s) for s in result.questions],
+        handoff=[question_out(s) for s in result.handoff], stop=result.stop, stop_reason=result.stop_reason,
+        recommended_actions=[action_out(a) for a in actions],
+    )
+
+
+def assess_out(kb: KnowledgeBase, assessment: Assessment, matched_text: str | None = None) -> AssessOut:
+    risk = assessment.risk
+    return AssessOut(
+        kb=kb_ref(kb), fix=FixRef(id=assessment.fix_id, title=assessment.title), matched_text=matched_text,
+        p_resolves=round(assessment.p_resolves, 12), verdict=assessment.verdict,
+        reasons=[ReasonOut(text=r.text, cites=[CitationOut(question=c.question, answer=c.answer) for c in r.cites])
+                 for r in assessment.reasons],
+        check_first=assessment.check_first,
+        risk=RiskOut.model_validate(risk),
+        alternatives=[action_out(a) for a in assessment.alternatives],
+    )
+
+
+def not_in_kb_out(kb: KnowledgeBase, text: str, actions: list[ActionScore]) -> AssessOut:
+    """An honest answer for an anecdote that matches no known fix."""
+    return AssessOut(
+        kb=kb_ref(kb), fix=None, matched_text=text, in_knowledge_base=False, p_resolves=None,
+        verdict="This suggestion is not in the knowledge base, so there is no evidence to weigh it with. "
+                "The actions below are what the evidence supports.",
+        reasons=[], check_first=[], risk=None, alternatives=[action_out(a) for a in actions],
     )

@@ -7,10 +7,10 @@ document and everything else goes to stderr.
 
 from __future__ import annotations
 
-from engine.cli import kb_commands
+from engine.cli import cases_commands, kb_commands, learn_commands
 from engine.cli.app import app
 
-COMMAND_MODULES = (kb_commands,)
+COMMAND_MODULES = (kb_commands, cases_commands, learn_commands)
 
 
 def main() -> None:

@@ -44,6 +44,13 @@ EvidenceOption = Annotated[
     list[str] | None,
     typer.Option("--evidence", "-e", help="QUESTION=ANSWER; repeatable; 'unknown' means no evidence"),
 ]
+TriedOption = Annotated[
+    list[str] | None,
+    typer.Option("--tried", help="FIX=persisted|stopped|unclear: a fix already applied; repeatable"),
+]
+RoleOption = Annotated[
+    str | None, typer.Option("--role", help="helpdesk, admin or network: only questions this role can answer")
+]
 EvidenceFileOption = Annotated[
     Path | None, typer.Option("--evidence-file", help='JSON object {"question": "answer", ...}')
 ]

@@ -15,6 +15,8 @@ from engine.cli.app import (
     KbOption,
     Lang,
     LangOption,
+    RoleOption,
+    TriedOption,
     app,
     emit_json,
     handled,
@@ -22,7 +24,7 @@ from engine.cli.app import (
     read_evidence_file,
 )
 from engine.kb.knowledge import KnowledgeBase
-from engine.kb.loader import bundled_pack_names, resolve_pack_dir
+from engine.kb.loader import bundled_pack_names
 from engine.kb.problems import KbError
 
 
@@ -134,12 +136,15 @@ def validate(
             raise typer.Exit(1)
 
 
-def gather_evidence(kb: KnowledgeBase, pairs: list[str] | None, evidence_file: Path | None) -> Any:
+def gather_evidence(
+    kb: KnowledgeBase, pairs: list[str] | None, evidence_file: Path | None, tried: list[str] | None = None
+) -> Any:
     from engine.reason.evidence import build_evidence, parse_pairs
 
     answers = read_evidence_file(evidence_file)
     answers.update(parse_pairs(pairs or []))
-    return build_evidence(kb, answers)
+    attempts = list(parse_pairs(tried or []).items())
+    return build_evidence(kb, answers, tried=attempts)
 
 
 @app.command()
@@ -147,18 +152,20 @@ def rank(
     kb_name: KbOption,
     evidence: EvidenceOption = None,
     evidence_file: EvidenceFileOption = None,
+    tried: TriedOption = None,
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
-    """Rank the root causes given what was observed."""
+    """Rank the root causes given what was observed (and fixes already tried)."""
     from engine.contracts import rank_out
+    from engine.reason.fixes import recommended_actions
     from engine.reason.ranking import rank as rank_causes
 
     with handled(fmt):
-        resolve_pack_dir(kb_name)
         kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file)
-        result = rank_out(kb, rank_causes(kb, observed), lang.value)
+        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
+        result = rank_out(kb, rank_causes(kb, observed), lang.value, actions)
         if fmt is Format.json:
             emit_json(result)
             return
@@ -178,3 +185,118 @@ def rank(
             moved = ", ".join(f"{w.question}={w.answer} ({w.woe_bits:+.1f} bits)" for w in weights[:4])
             if moved:
                 console.print(f"[bold]{cause_id}[/]: {moved}", highlight=False)
+        print_actions(console, result.recommended_actions)
+
+
+def print_actions(console: Any, actions: list[Any]) -> None:
+    from rich.table import Table
+
+    if not actions:
+        console.print("No action is likely enough (P(resolves) ≥ 0.2) to recommend yet: keep asking.")
+        return
+    table = Table("action", "P(resolves)", "minutes", "risk minutes", title="Recommended actions, in order")
+    for action in actions:
+        table.add_row(f"{action.title} [dim]({action.id})[/]", f"{action.p_resolves:.2f}",
+                      f"{action.cost_minutes:g}", f"{action.risk_minutes:g}")
+    console.print(table)
+
+
+@app.command("next")
+def next_question(
+    kb_name: KbOption,
+    evidence: EvidenceOption = None,
+    evidence_file: EvidenceFileOption = None,
+    tried: TriedOption = None,
+    role: RoleOption = None,
+    stop_probability: Annotated[float, typer.Option(help="stop when the leader (or combination) is this likely")]
+    = 0.9,
+    exchange_rate: Annotated[float, typer.Option(help="stop when the best question gives fewer bits per minute")]
+    = 0.005,
+    limit: Annotated[int, typer.Option(help="how many questions to list")] = 5,
+    fmt: FormatOption = Format.table,
+    lang: LangOption = Lang.en,
+) -> None:
+    """The questions worth most per minute now, why, and whether to stop asking and act."""
+    from engine.cli.app import CliError
+    from engine.contracts import next_out
+    from engine.reason.fixes import recommended_actions
+    from engine.reason.questions import StopPolicy, next_questions
+
+    with handled(fmt):
+        if role is not None and role not in ("helpdesk", "admin", "network"):
+            raise CliError("invalid_role", f"unknown role '{role}'", {"valid_roles": ["helpdesk", "admin", "network"]})
+        if not 0.0 < stop_probability <= 1.0 or exchange_rate < 0.0:
+            raise CliError("invalid_option", "--stop-probability must be in (0, 1] and --exchange-rate ≥ 0", {})
+        kb = load(kb_name)
+        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
+                                limit=limit, lang=lang.value)
+        actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
+        out = next_out(kb, result, actions)
+        if fmt is Format.json:
+            emit_json(out)
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        table = Table("question", "bits", "minutes", "bits/min", "answers", "why", title="Ask next")
+        for q in [*out.questions, *out.handoff]:
+            handoff = "" if q in out.questions else f" [yellow](hand off to {', '.join(q.asked_by)})[/]"
+            answers = ", ".join(f"{a} {p:.0%}" for a, p in q.answers.items())
+            table.add_row(f"{q.text} [dim]({q.id})[/]{handoff}", f"{q.expected_gain_bits:.3f}",
+                          f"{q.cost_minutes:g}", f"{q.gain_per_minute:.4f}", answers, q.why)
+        console.print(table)
+        if out.stop:
+            console.print(f"[bold]Stop asking[/]: {out.stop_reason}.")
+        print_actions(console, out.recommended_actions)
+
+
+@app.command("assess-fix")
+def assess_fix_command(
+    kb_name: KbOption,
+    fix: Annotated[str | None, typer.Option("--fix", help="a fix id (see `rootward kb show`)")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="an anecdote, e.g. 'restarting postfix fixed it'")]
+    = None,
+    evidence: EvidenceOption = None,
+    evidence_file: EvidenceFileOption = None,
+    tried: TriedOption = None,
+    fmt: FormatOption = Format.table,
+    lang: LangOption = Lang.en,
+) -> None:
+    """How likely a proposed fix is to help here, why, what to check first, and its risk."""
+    from engine.cli.app import CliError
+    from engine.contracts import assess_out, not_in_kb_out
+    from engine.reason.fixes import assess_fix, match_fix_text, recommended_actions
+
+    with handled(fmt):
+        if (fix is None) == (text is None):
+            raise CliError("usage", "give exactly one of --fix ID or --text \"...\"", {})
+        kb = load(kb_name)
+        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        if text is not None:
+            matches = match_fix_text(kb, text)
+            if not matches:
+                out = not_in_kb_out(kb, text, recommended_actions(kb, observed, lang=lang.value))
+            else:
+                out = assess_out(kb, assess_fix(kb, observed, matches[0][0], lang=lang.value), text)
+        else:
+            out = assess_out(kb, assess_fix(kb, observed, fix or "", lang=lang.value))
+        if fmt is Format.json:
+            emit_json(out)
+            return
+        from rich.console import Console
+
+        console = Console()
+        if out.fix is not None:
+            console.print(f"[bold]{out.fix.title}[/] [dim]({out.fix.id})[/]: P(resolves) = {out.p_resolves:.2f}")
+        console.print(out.verdict)
+        for reason in out.reasons:
+            console.print(f" • {reason.text}", highlight=False)
+        if out.check_first:
+            console.print("[bold]Check first[/]:")
+            for item in out.check_first:
+                console.print(f" • {item}", highlight=False)
+        if out.risk is not None:
+            console.print(f"[bold]Risk[/]: {out.risk.text}", highlight=False)
+        print_actions(console, out.alternatives)

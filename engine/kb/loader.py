@@ -1,7 +1,7 @@
 """Read a pack directory into pydantic models, keeping every node's file and line.
 
-ruamel.yaml is used rather than PyYAML because it refuses duplicate keys (PyYAML silently keeps the
-last one, which would hide a reviewer's edit) and because it records line numbers for every key.
+Parsing goes through ``engine.kb.yaml_lines``, which refuses duplicate keys (PyYAML on its own keeps
+the last one, hiding a reviewer's edit) and records the line of every key.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
+from engine.kb import yaml_lines
 from engine.kb.problems import KbError, Problem
 from engine.kb.schema import (
     PACK_FILES,
@@ -40,24 +42,7 @@ class SourceMap:
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The 1-based line of the deepest part of ``path`` that exists in the document."""
-        node = self.document
-        line = 1 if node is not None else None
-        for step in path:
-            lc = getattr(node, "lc", None)
-            if lc is None:
-                break
-            try:
-                if isinstance(step, int) and isinstance(node, list):
-                    line = lc.item(step)[0] + 1
-                    node = node[step]
-                elif isinstance(node, dict) and step in node:
-                    line = lc.key(step)[0] + 1
-                    node = node[step]
-                else:
-                    break
-            except (IndexError, KeyError, TypeError):
-                break
-        return line
+        return yaml_lines.line_of(self.document, list(path))
 
 
 @dataclass
@@ -145,9 +130,6 @@ def content_hash(directory: Path) -> str:
 
 def parse_yaml(raw: RawPack, file: str) -> Any:
     """Parse one file, turning every way it can be unreadable into a located problem."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     path = raw.directory / file
     if not path.is_file():
         if file in REQUIRED_FILES:
@@ -178,10 +160,9 @@ def parse_yaml(raw: RawPack, file: str) -> Any:
                     "save the file as plain UTF-8 YAML")
         )
         return None
-    yaml = YAML(typ="rt")
     try:
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
+        document = yaml_lines.load(text)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         mark_line: int | None = mark.line + 1 if mark is not None else None
         problem = (exc.problem or "invalid YAML").strip()
@@ -191,7 +172,7 @@ def parse_yaml(raw: RawPack, file: str) -> Any:
             hint = "fix the YAML syntax (indentation, quoting, colons) at this line"
         raw.problems.append(Problem("error", file, mark_line, "", problem, hint))
         return None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raw.problems.append(Problem("error", file, None, "", str(exc), "fix the YAML syntax"))
         return None
     if document is None:
@@ -209,21 +190,10 @@ def _empty_hint(file: str) -> str:
     return f"the file must be a mapping with: {keys}"
 
 
-def _plain(value: Any) -> Any:
-    """ruamel's round-trip types as plain Python, so pydantic sees ordinary dicts and lists."""
-    if isinstance(value, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 def _validate_file(raw: RawPack, file: str, document: Any) -> Any:
     model = PACK_FILES[file]
     try:
-        return model.model_validate(_plain(document))
+        return model.model_validate(document)
     except ValidationError as exc:
         for err in exc.errors():
             loc = [p for p in err["loc"] if isinstance(p, str | int)]

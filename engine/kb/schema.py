@@ -209,7 +209,11 @@ class Pack(Strict):
     title: BilingualText
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     description: Text
-    complaint: Identifier = Field(description="the node meaning 'the user's problem is present'")
+    complaint: Identifier | None = Field(
+        default=None,
+        description="the mechanism meaning 'the user's problem is present': observed present in every "
+        "diagnosis, and the target of fix assessment",
+    )
     intermittency: Identifier | None = Field(
         default=None, description="the question asking whether the problem comes and goes"
     )

@@ -222,7 +222,8 @@ def check_references(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mech
             raw.error("signatures.yaml", ["signatures", i, "pattern"], f"invalid regular expression: {exc}",
                       "fix the pattern (Python 're' syntax)")
     if raw.pack is not None:
-        if raw.pack.complaint not in nodes or nodes[raw.pack.complaint][0] != "mechanisms":
+        complaint = raw.pack.complaint
+        if complaint is not None and (complaint not in nodes or nodes[complaint][0] != "mechanisms"):
             raw.error("pack.yaml", ["complaint"], f"complaint '{raw.pack.complaint}' is not a mechanism",
                       "name the mechanism that means 'the user's problem is present'")
         intermittency = raw.pack.intermittency

@@ -1,19 +1,24 @@
 """Compile each KB version once, and keep the result on disk by content hash.
 
-The junction tree is stored as numpy ``.npz`` plus JSON (never pickle: a cache file must not be
-able to run code), so a later process skips triangulation and never imports networkx.
+Junction trees are stored as numpy ``.npz`` plus JSON (never pickle: a cache file must not be able
+to run code), so a later process skips triangulation and never imports networkx.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
+from engine.model.network import DiscreteNetwork
+from engine.model.twin import TwinLayout
 
 CACHE_ENV = "ROOTWARD_CACHE_DIR"
+MODEL_FORMAT = 2
+"""Bump when the compiled structure changes for the same KB (e.g. a new decomposition)."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,16 @@ class CompiledModel:
     tree: JunctionTree
 
 
-_memory: dict[tuple[str, str], CompiledModel] = {}
+@dataclass(frozen=True)
+class TwinModel:
+    """The before/after network for fix assessment and fix attempts, with its variable names."""
+
+    tree: JunctionTree
+    layout: TwinLayout
+
+
+_trees: dict[str, JunctionTree] = {}
+_twins: dict[str, TwinModel] = {}
 
 
 def cache_dir() -> Path:
@@ -35,12 +49,11 @@ def cache_dir() -> Path:
     return Path(base) / "rootward" / "models"
 
 
-def compiled_model(kb: KnowledgeBase) -> CompiledModel:
-    """The compiled model for this KB version, from memory, disk, or a fresh compile."""
-    key = (kb.id, kb.version_hash)
-    if key in _memory:
-        return _memory[key]
-    stem = cache_dir() / f"{kb.id}-{kb.version_hash}"
+def _tree(stem_name: str, build: Callable[[], DiscreteNetwork]) -> JunctionTree:
+    """From memory, from disk, or compiled afresh (and then saved)."""
+    if stem_name in _trees:
+        return _trees[stem_name]
+    stem = cache_dir() / stem_name
     tree: JunctionTree | None = None
     if stem.with_suffix(".npz").is_file() and stem.with_suffix(".json").is_file():
         try:
@@ -48,14 +61,36 @@ def compiled_model(kb: KnowledgeBase) -> CompiledModel:
         except (OSError, ValueError, KeyError):
             tree = None  # a damaged cache entry is rebuilt, never trusted
     if tree is None:
-        from engine.model.compile import compile_network
-
-        tree = JunctionTree.compile(compile_network(kb))
+        tree = JunctionTree.compile(build())
         try:
             stem.parent.mkdir(parents=True, exist_ok=True)
             tree.save(stem)
         except OSError:
             pass  # a read-only cache only costs speed
-    model = CompiledModel(version_hash=kb.version_hash, tree=tree)
-    _memory[key] = model
+    _trees[stem_name] = tree
+    return tree
+
+
+def compiled_model(kb: KnowledgeBase) -> CompiledModel:
+    """The compiled model for this KB version."""
+
+    def build() -> DiscreteNetwork:
+        from engine.model.compile import compile_network
+
+        return compile_network(kb)
+
+    return CompiledModel(kb.version_hash, _tree(f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}", build))
+
+
+def twin_model(kb: KnowledgeBase, fixes: Sequence[str]) -> TwinModel:
+    """The twin network with one chained after-world per fix (fixes tried, then maybe a candidate)."""
+    key = f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}-twin-{'+'.join(fixes)}"
+    if key in _twins:
+        return _twins[key]
+    from engine.model.compile import compile_network
+    from engine.model.twin import build_twin
+
+    network, layout = build_twin(kb, compile_network(kb), fixes)
+    model = TwinModel(tree=_tree(key, lambda: network), layout=layout)
+    _twins[key] = model
     return model

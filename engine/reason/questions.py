@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.infer.voi import mutual_information_gains
+from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.cache import compiled_model
-from engine.reason.evidence import ContradictionError, Evidence, likelihood_batch
-from engine.reason.ranking import abnormal_probability, find_contradiction
+from engine.reason.evidence import ContradictionError, Evidence
+from engine.reason.inference import evidence_likelihoods
+from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
 
 DEFAULT_STOP_PROBABILITY = 0.9
 """Stop asking once the leading cause (or combination) is this likely: acting is then cheaper."""
@@ -67,7 +67,7 @@ def _explain(
     kb: KnowledgeBase,
     question: str,
     answer_probs: np.ndarray,
-    conditional: dict[str, np.ndarray],
+    voi: VoiResult,
     probabilities: dict[str, float],
     leaders: list[str],
     lang: str,
@@ -76,16 +76,13 @@ def _explain(
     answers = kb.questions[question].answers
     moves: dict[str, list[float]] = {}
     for cause in leaders:
-        table = conditional.get(cause)
-        if table is None:
-            continue
-        # P(answer | cause abnormal, e): mix the non-normal states by their posterior weight
         p_present = probabilities[cause]
         if p_present <= 0.0 or p_present >= 1.0:
             continue
-        present_rows = table[1:]
-        weights = np.full(len(present_rows), 1.0 / len(present_rows))
-        p_answer_given_present = weights @ present_rows
+        # P(answer | cause not in its normal state, e): its states mixed by their posterior weight
+        table = voi.conditional[question][cause][0]
+        weights = voi.cause_probs[cause][0][1:] / p_present
+        p_answer_given_present = weights @ table[1:]
         moves[cause] = [
             _posterior_after(p_present, float(p_answer_given_present[k]), float(answer_probs[k]))
             for k in range(len(answers))
@@ -117,23 +114,22 @@ def next_questions(
 ) -> NextQuestions:
     """Rank unanswered questions by gain per minute, for one role, plus the best hand-off."""
     policy = policy or StopPolicy()
-    tree = compiled_model(kb).tree
+    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed()]
-    voi = mutual_information_gains(tree, likelihood_batch(kb, [evidence]), causes=causes, candidates=candidates)
-    if voi.impossible:
+    voi = mutual_information_gains(tree, likelihoods, causes=causes, candidates=candidates)
+    if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
-    probabilities = {c: float(abnormal_probability(voi.cause_marginals[c])) for c in causes}
+    probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
     ordered = sorted(causes, key=lambda c: -probabilities[c])
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0]
 
     suggestions = []
     for question in candidates:
         spec = kb.questions[question]
-        gain = max(0.0, float(voi.gain[question]))
-        answer_probs = voi.answer_probs[question]
-        separates, why = _explain(kb, question, answer_probs, voi.conditional[question], probabilities, leaders,
-                                  lang)
+        gain = max(0.0, float(voi.gain[question][0]))
+        answer_probs = voi.answer_probs[question][0]
+        separates, why = _explain(kb, question, answer_probs, voi, probabilities, leaders, lang)
         suggestions.append(
             Suggestion(
                 id=question,
@@ -152,9 +148,12 @@ def next_questions(
     others = [s for s in suggestions if role is not None and role not in s.asked_by]
 
     leader = ordered[0]
+    top = combinations(kb, evidence, ordered, 1)[0]
     stop, reason = False, ""
     if probabilities[leader] >= policy.probability:
         stop, reason = True, f"the leading cause is {probabilities[leader]:.0%} likely"
+    elif top.causes and top.probability >= policy.probability:
+        stop, reason = True, f"the leading combination ({' + '.join(top.causes)}) is {top.probability:.0%} likely"
     elif not mine:
         stop, reason = True, "no unanswered question is left for this role"
     elif mine[0].gain_per_minute < policy.exchange_rate:

@@ -6,19 +6,19 @@ and ACL faults), so the ranking reports joint explanations beside the marginals.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.infer.junction_tree import Result
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.cache import compiled_model
-from engine.reason.evidence import ContradictionError, Evidence, likelihood_batch
+from engine.reason.evidence import ContradictionError, Evidence
+from engine.reason.inference import propagate
 
 COMBINATION_CAUSES = 10
 """Combinations are exact over this many leading causes; the others are summed out."""
-MAX_COMBINATION_VARIANTS = 4096
+EXPANSION_BATCH = 16
 PROBABILITY_FLOOR = 1e-12
 
 
@@ -52,14 +52,6 @@ class Ranking:
     log_evidence: float
 
 
-def propagate(kb: KnowledgeBase, variants: list[Evidence], extra: dict[str, np.ndarray] | None = None) -> Result:
-    """One batched pass over evidence variants (plus optional clamps on causes)."""
-    likelihoods = likelihood_batch(kb, variants)
-    if extra:
-        likelihoods.update(extra)
-    return compiled_model(kb).tree.propagate(likelihoods, len(variants))
-
-
 def abnormal_probability(marginal: np.ndarray) -> np.ndarray:
     """P(not the first state): a binary cause's P(present); an imported cause's P(not normal)."""
     return 1.0 - marginal[..., 0]
@@ -70,39 +62,62 @@ def find_contradiction(kb: KnowledgeBase, evidence: Evidence) -> dict[str, str]:
     keep = dict(evidence.answers)
     for question in list(keep):
         trial = {q: a for q, a in keep.items() if q != question}
-        if propagate(kb, [Evidence(trial, evidence.soft)]).impossible[0]:
+        if propagate(kb, [Evidence(trial, evidence.soft, evidence.tried)]).impossible[0]:
             keep = trial
     return keep or dict(evidence.answers)
 
 
 def combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[str], top: int) -> list[Combination]:
-    """Exact P(leading causes in exactly these states | e), the other causes summed out."""
-    chosen: list[str] = []
-    size = 1
-    for cause in leaders[:COMBINATION_CAUSES]:
-        cardinality = len(kb.states(cause))
-        if size * cardinality > MAX_COMBINATION_VARIANTS:
-            break
-        chosen.append(cause)
-        size *= cardinality
-    configurations = list(itertools.product(*(range(len(kb.states(c))) for c in chosen)))
-    clamps = {}
-    for j, cause in enumerate(chosen):
-        rows = np.zeros((len(configurations), len(kb.states(cause))))
-        rows[np.arange(len(configurations)), [config[j] for config in configurations]] = 1.0
-        clamps[cause] = rows
-    base = propagate(kb, [evidence]).log_evidence[0]
-    result = propagate(kb, [evidence] * len(configurations), clamps)
-    with np.errstate(under="ignore"):
-        joint = np.where(result.impossible, 0.0, np.exp(result.log_evidence - base))
-    order = np.argsort(-joint, kind="stable")[:top]
+    """The ``top`` most probable joint states of the leading causes (the others summed out), exactly.
+
+    Best-first search over partial assignments in the leaders' order: a partial assignment's
+    probability bounds every completion, so a complete assignment that reaches the front of the
+    queue is the next best. Expanding a node takes P(next cause | assigned causes, e) from one
+    propagation; the frontier is expanded in batches. Enumerating all 2^10 states instead would
+    cost a thousand propagations of the whole network.
+    """
+    chosen = leaders[:COMBINATION_CAUSES]
+    cards = [len(kb.states(c)) for c in chosen]
+    frontier: list[tuple[float, int, tuple[int, ...]]] = [(-1.0, 0, ())]
+    counter = itertools.count(1)
+    found: list[tuple[float, tuple[int, ...]]] = []
+    while frontier and len(found) < top:
+        batch: list[tuple[float, tuple[int, ...]]] = []
+        while frontier and len(batch) < EXPANSION_BATCH:
+            negative, _, partial = heapq.heappop(frontier)
+            if len(partial) == len(chosen):
+                if batch:  # a better partial assignment may still complete above it
+                    heapq.heappush(frontier, (negative, next(counter), partial))
+                    break
+                found.append((-negative, partial))
+                if len(found) == top:
+                    break
+                continue
+            batch.append((-negative, partial))
+        if not batch:
+            continue
+        clamps = {}
+        for j, cause in enumerate(chosen):
+            rows = np.ones((len(batch), cards[j]))
+            for row, (_, partial) in enumerate(batch):
+                if j < len(partial):
+                    rows[row] = 0.0
+                    rows[row, partial[j]] = 1.0
+            clamps[cause] = rows
+        result = propagate(kb, [evidence] * len(batch), clamps, targets=chosen)
+        for row, (probability, partial) in enumerate(batch):
+            if result.impossible[row]:
+                continue
+            marginal = result.marginal(chosen[len(partial)])[row]
+            for state, p in enumerate(marginal):
+                if p > 0.0:
+                    heapq.heappush(frontier, (-probability * float(p), next(counter), (*partial, state)))
     combos = []
-    for index in order:
-        config = configurations[int(index)]
+    for probability, config in found:
         present = tuple(c for c, s in zip(chosen, config, strict=True) if s != 0)
         states = {c: kb.states(c)[s] for c, s in zip(chosen, config, strict=True)
                   if s != 0 and len(kb.states(c)) > 2}
-        combos.append(Combination(causes=present, probability=float(joint[index]), states=states))
+        combos.append(Combination(causes=present, probability=probability, states=states))
     return combos
 
 

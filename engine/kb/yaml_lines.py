@@ -1,0 +1,100 @@
+"""YAML parsing that refuses duplicate keys and remembers the line of every key and item.
+
+PyYAML's constructors silently keep the last of two equal keys, which would hide a reviewer's
+edit; ruamel.yaml refuses them but its pure-Python parser takes seconds on a real pack. So we let
+libyaml (C) compose the node tree and build plain dicts and lists from it ourselves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import yaml
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping names the same key twice."""
+
+
+class LineDict(dict[Any, Any]):
+    """A mapping that knows the 1-based line of each of its keys."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+
+class LineList(list[Any]):
+    """A sequence that knows the 1-based line of each of its items."""
+
+    line: int
+    item_lines: list[int]
+
+
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """YAML 1.2 booleans: only true/false. In YAML 1.1 the answers ``yes``/``no`` became booleans."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        mapping = LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, constructor)
+            if isinstance(key, dict | list):
+                raise yaml.MarkedYAMLError("while constructing a mapping", node.start_mark,
+                                           "found an unhashable key", key_node.start_mark)
+            if key in mapping:
+                raise DuplicateKeyError(
+                    "while constructing a mapping", node.start_mark,
+                    f'found duplicate key "{key}" (first on line {mapping.key_lines[key]})', key_node.start_mark,
+                )
+            mapping[key] = _build(value_node, constructor)
+            mapping.key_lines[key] = key_node.start_mark.line + 1
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        sequence = LineList(_build(item, constructor) for item in node.value)
+        sequence.line = node.start_mark.line + 1
+        sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return sequence
+    return constructor.construct_object(node, deep=True)
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document; raises ``yaml.MarkedYAMLError`` with a position on any problem."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _build(node, yaml.constructor.SafeConstructor())
+    finally:
+        loader.dispose()
+
+
+def line_of(document: Any, path: list[str | int] | tuple[str | int, ...]) -> int | None:
+    """The line of the deepest part of ``path`` that exists in the document."""
+    node = document
+    line: int | None = getattr(document, "line", None)
+    for step in path:
+        if isinstance(node, LineList) and isinstance(step, int) and 0 <= step < len(node):
+            line, node = node.item_lines[step], node[step]
+        elif isinstance(node, LineDict) and step in node:
+            line, node = node.key_lines[step], node[step]
+        else:
+            break
+    return line

@@ -1,0 +1,240 @@
+"""Fix assessment: answer "this fixed it for me" with the evidence at hand.
+
+P(the fix resolves the problem | evidence) is the probability that the complaint is absent in the
+after-world of the twin network (see ``engine.model.twin``), given the complaint is present now.
+Each fix has its own small twin (compiled once per KB version and cached on disk).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import TableCpd
+from engine.reason.evidence import ContradictionError, Evidence, EvidenceError
+from engine.reason.inference import evidence_likelihoods, propagate
+from engine.reason.ranking import find_contradiction, weights_of_evidence
+
+DEFAULT_FLOOR = 0.2
+"""Actions less likely than this to resolve the problem are not recommended as fixes."""
+TEXT_MATCH_THRESHOLD = 2.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionScore:
+    id: str
+    title: str
+    p_resolves: float
+    cost_minutes: float
+    risk_minutes: float
+
+    @property
+    def efficiency(self) -> float:
+        """P(resolves) per minute of cost and expected collateral repair (Heckerman–Breese p/c)."""
+        return self.p_resolves / (self.cost_minutes + self.risk_minutes)
+
+
+@dataclass
+class Assessment:
+    fix_id: str
+    title: str
+    p_resolves: float
+    verdict: str
+    reasons: list[Reason]
+    check_first: list[str]
+    risk: dict[str, object]
+    alternatives: list[ActionScore]
+    cause_probabilities: dict[str, float] = field(default_factory=dict)
+
+
+def _monotone(kb: KnowledgeBase) -> bool:
+    """Whether adding causes can never make the complaint go away (true for canonical CPDs)."""
+    if kb.pack.complaint is None:
+        return False
+    pending, seen = [kb.pack.complaint], set()
+    while pending:
+        node_id = pending.pop()
+        if node_id in seen or node_id in kb.causes:
+            continue
+        seen.add(node_id)
+        if isinstance(kb.node(node_id).cpd, TableCpd):  # type: ignore[union-attr]
+            return False
+        pending.extend(kb.parents(node_id))
+    return True
+
+
+def resolution_bound(kb: KnowledgeBase, fix_id: str, causes: dict[str, float]) -> float:
+    """An upper bound on P(resolves): some cause the fix removes must be present and removed.
+
+    With monotone mechanisms nothing else can switch the complaint off, so the union bound
+    sum(effectiveness x P(cause)) caps the exact answer; it lets us skip exact twins for fixes that
+    cannot reach the recommendation floor.
+    """
+    fix = kb.fixes[fix_id]
+    return min(1.0, sum(effect * causes[c] for c, effect in fix.removes.items()))
+
+
+def resolve_probabilities(
+    kb: KnowledgeBase, evidence: Evidence, *, fixes: list[str] | None = None, floor: float = 0.0
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Exact P(resolves | evidence) per fix, and the before-world cause posteriors.
+
+    Fixes whose upper bound is below ``floor`` are left out (they could not be recommended); with
+    ``floor=0`` every fix asked for is computed.
+    """
+    result = propagate(kb, [evidence])
+    if result.impossible[0]:
+        raise ContradictionError(find_contradiction(kb, evidence))
+    causes = {c: float(1.0 - result.marginal(c)[0, 0]) for c in kb.causes}
+    absent = kb.states(kb.pack.complaint).index("absent") if kb.pack.complaint else 0
+    prune = floor > 0.0 and _monotone(kb)
+    p_resolves = {}
+    for fix_id in fixes if fixes is not None else list(kb.fixes):
+        if prune and resolution_bound(kb, fix_id, causes) < floor:
+            continue
+        tree, layout, likelihoods = evidence_likelihoods(kb, [evidence], candidate=fix_id)
+        assert layout is not None
+        after = layout.after_complaint[-1]
+        p_resolves[fix_id] = float(tree.propagate(likelihoods, 1, targets=[after]).marginal(after)[0, absent])
+    return p_resolves, causes
+
+
+def action_scores(kb: KnowledgeBase, p_resolves: dict[str, float], lang: str = "en") -> list[ActionScore]:
+    scores = [
+        ActionScore(
+            id=f, title=kb.fixes[f].title.get(lang), p_resolves=p, cost_minutes=kb.fixes[f].cost_minutes,
+            risk_minutes=kb.fixes[f].risk.collateral_minutes,
+        )
+        for f, p in p_resolves.items()
+    ]
+    return sorted(scores, key=lambda s: (-s.efficiency, s.id))
+
+
+def recommended_actions(
+    kb: KnowledgeBase, evidence: Evidence, *, floor: float = DEFAULT_FLOOR, top: int = 3, lang: str = "en"
+) -> list[ActionScore]:
+    """Actions in expected-cost-of-repair order: P(resolves) per minute of cost plus risk."""
+    p_resolves, _ = resolve_probabilities(kb, evidence, floor=floor)
+    return [s for s in action_scores(kb, p_resolves, lang) if s.p_resolves >= floor][:top]
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def match_fix_text(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
+    """Known fixes that a free-text anecdote refers to, best first, by aliases and keywords.
+
+    An alias found whole counts most; each keyword (a word stem, so "rebuil" matches "rebuilt")
+    counts once. Anything under the threshold is "not in the knowledge base".
+    """
+    said = _normalise(text)
+    words = set(re.findall(r"\w+", said))
+    scored = []
+    for fix in kb.fixes.values():
+        score = 0.0
+        for alias in fix.aliases:
+            if _normalise(alias) in said:
+                score += 3.0
+        for keyword in fix.keywords:
+            stem = _normalise(keyword)
+            if " " in stem:
+                score += 1.5 if stem in said else 0.0
+            elif any(w.startswith(stem) for w in words) or (not stem.isascii() and stem in said):
+                score += 1.0
+        if _normalise(fix.id.replace("_", " ")) in said:
+            score += 3.0
+        if score >= TEXT_MATCH_THRESHOLD:
+            scored.append((fix.id, score))
+    return sorted(scored, key=lambda item: -item[1])
+
+
+def _verdict(p: float, best: ActionScore | None, fix_id: str, lang: str, kb: KnowledgeBase) -> str:
+    title = kb.fixes[fix_id].title.get(lang)
+    if p >= 0.6:
+        head = f"{title} is likely to resolve this ({p:.0%})."
+    elif p >= 0.3:
+        head = f"{title} may resolve this ({p:.0%}), but it is far from certain."
+    elif p >= 0.15:
+        head = f"{title} is unlikely to resolve this ({p:.0%})."
+    else:
+        head = f"{title} is very unlikely to resolve this ({p:.0%}): the evidence points elsewhere."
+    if best is not None and best.id != fix_id:
+        head += f" Better first: {best.title} ({best.p_resolves:.0%} in about {best.cost_minutes:g} minutes)."
+    return head
+
+
+def assess_fix(
+    kb: KnowledgeBase, evidence: Evidence, fix_id: str, *, lang: str = "en", floor: float = DEFAULT_FLOOR
+) -> Assessment:
+    """How likely a proposed fix is to help, why (citing the user's answers), and what to do instead."""
+    if fix_id not in kb.fixes:
+        raise EvidenceError(f"unknown fix '{fix_id}'", {"fix": fix_id, "valid_fixes": sorted(kb.fixes)})
+    fix = kb.fixes[fix_id]
+    p_resolves, causes = resolve_probabilities(kb, evidence, floor=floor)
+    if fix_id not in p_resolves:
+        p_resolves.update(resolve_probabilities(kb, evidence, fixes=[fix_id])[0])
+    p = p_resolves[fix_id]
+    scores = action_scores(kb, p_resolves, lang)
+    alternatives = [s for s in scores if s.id != fix_id and s.p_resolves >= floor][:3]
+    targets = sorted(fix.removes, key=lambda c: -causes[c] * fix.removes[c])
+    weights = weights_of_evidence(kb, evidence, targets[:3], causes) if evidence.observed() else {}
+
+    reasons: list[Reason] = []
+    for cause in targets[:3]:
+        title = kb.causes[cause].title.get(lang)
+        moved = [w for w in weights.get(cause, []) if abs(w.woe_bits) >= 0.5][:3]
+        text = f"It removes {title} ({fix.removes[cause]:.0%} effective), which is {causes[cause]:.0%} likely now"
+        if moved:
+            against = [f"{w.question}={w.answer}" for w in moved if w.woe_bits < 0]
+            for_ = [f"{w.question}={w.answer}" for w in moved if w.woe_bits > 0]
+            if against:
+                text += f"; your answers {', '.join(against)} speak against it"
+            if for_:
+                text += f"; your answers {', '.join(for_)} speak for it"
+        reasons.append(Reason(text + ".", tuple(Citation(w.question, w.answer) for w in moved)))
+    leader = max(causes, key=lambda c: causes[c])
+    if leader not in fix.removes:
+        reasons.append(Reason(
+            f"It does not touch the leading cause, {kb.causes[leader].title.get(lang)} ({causes[leader]:.0%})."
+        ))
+    reasons.append(Reason(f"It genuinely helps when: {fix.works_when.get(lang)}"))
+    for cause, chance in fix.adds.items():
+        reasons.append(Reason(
+            f"It can introduce {kb.causes[cause].title.get(lang)} ({chance:.0%} chance), a new fault to repair."
+        ))
+    check_first = [
+        f"{kb.causes[c].title.get(lang)}: {kb.causes[c].confirm.get(lang)}" for c in targets[:2] if causes[c] > 0.01
+    ]
+    if leader not in fix.removes:
+        check_first.insert(0, f"{kb.causes[leader].title.get(lang)}: {kb.causes[leader].confirm.get(lang)}")
+    risk = {
+        "reversible": fix.risk.reversible,
+        "downtime_minutes": fix.risk.downtime_minutes,
+        "collateral_minutes": fix.risk.collateral_minutes,
+        "may_break": list(fix.risk.may_break),
+        "text": fix.risk.text.get(lang),
+    }
+    best = alternatives[0] if alternatives else None
+    return Assessment(
+        fix_id=fix_id, title=fix.title.get(lang), p_resolves=p,
+        verdict=_verdict(p, best if best and best.efficiency > p / (fix.cost_minutes + fix.risk.collateral_minutes)
+                         else None, fix_id, lang, kb),
+        reasons=reasons, check_first=check_first, risk=risk, alternatives=alternatives,
+        cause_probabilities=causes,
+    )
+
