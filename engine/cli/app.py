@@ -48,6 +48,10 @@ TriedOption = Annotated[
     list[str] | None,
     typer.Option("--tried", help="FIX=persisted|stopped|unclear: a fix already applied; repeatable"),
 ]
+ArtifactOption = Annotated[
+    list[Path] | None,
+    typer.Option("--artifact", "-a", help="a log, bounce, zone file or tool output to read answers from; repeatable"),
+]
 RoleOption = Annotated[
     str | None, typer.Option("--role", help="helpdesk, admin or network: only questions this role can answer")
 ]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.app import (
+    ArtifactOption,
     EvidenceFileOption,
     EvidenceOption,
     Format,
@@ -137,14 +138,28 @@ def validate(
 
 
 def gather_evidence(
-    kb: KnowledgeBase, pairs: list[str] | None, evidence_file: Path | None, tried: list[str] | None = None
+    kb: KnowledgeBase,
+    pairs: list[str] | None,
+    evidence_file: Path | None,
+    tried: list[str] | None = None,
+    artifacts: list[Path] | None = None,
 ) -> Any:
+    """Typed answers override what artifacts say, including a typed 'unknown'."""
     from engine.reason.evidence import build_evidence, parse_pairs
 
-    answers = read_evidence_file(evidence_file)
-    answers.update(parse_pairs(pairs or []))
+    typed = read_evidence_file(evidence_file)
+    typed.update(parse_pairs(pairs or []))
     attempts = list(parse_pairs(tried or []).items())
-    return build_evidence(kb, answers, tried=attempts)
+    extracted: dict[str, str] = {}
+    soft: list[Any] = []
+    if artifacts:
+        from engine.cli.extract_commands import read_artifact
+        from engine.evidence import extract, to_evidence
+
+        found = [answer for path in artifacts for answer in extract(read_artifact(path), kb)]
+        extracted, soft = to_evidence(found, kb)
+        soft = [s for s in soft if s.question not in typed]
+    return build_evidence(kb, {**extracted, **typed}, soft=soft, tried=attempts)
 
 
 @app.command()
@@ -153,6 +168,7 @@ def rank(
     evidence: EvidenceOption = None,
     evidence_file: EvidenceFileOption = None,
     tried: TriedOption = None,
+    artifact: ArtifactOption = None,
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
@@ -163,7 +179,7 @@ def rank(
 
     with handled(fmt):
         kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
         result = rank_out(kb, rank_causes(kb, observed), lang.value, actions)
         if fmt is Format.json:
@@ -207,6 +223,7 @@ def next_question(
     evidence: EvidenceOption = None,
     evidence_file: EvidenceFileOption = None,
     tried: TriedOption = None,
+    artifact: ArtifactOption = None,
     role: RoleOption = None,
     stop_probability: Annotated[float, typer.Option(help="stop when the leader (or combination) is this likely")]
     = 0.9,
@@ -228,7 +245,7 @@ def next_question(
         if not 0.0 < stop_probability <= 1.0 or exchange_rate < 0.0:
             raise CliError("invalid_option", "--stop-probability must be in (0, 1] and --exchange-rate ≥ 0", {})
         kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
                                 limit=limit, lang=lang.value)
         actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
@@ -261,6 +278,7 @@ def assess_fix_command(
     evidence: EvidenceOption = None,
     evidence_file: EvidenceFileOption = None,
     tried: TriedOption = None,
+    artifact: ArtifactOption = None,
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
@@ -273,7 +291,7 @@ def assess_fix_command(
         if (fix is None) == (text is None):
             raise CliError("usage", "give exactly one of --fix ID or --text \"...\"", {})
         kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried)
+        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         if text is not None:
             matches = match_fix_text(kb, text)
             if not matches:

@@ -157,6 +157,11 @@ class Question(Node):
     asked_by: list[Role] = Field(min_length=1)
     cpd: Cpd
     basis: str = Field(min_length=10)
+    symptom: bool = Field(
+        default=False,
+        description="answering with the first answer reports the problem itself (a failure the user sees), "
+        "which a fix has to make go away; tests and context questions are not symptoms",
+    )
 
     @field_validator("answers")
     @classmethod

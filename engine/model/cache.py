@@ -6,6 +6,7 @@ to run code), so a later process skips triangulation and never imports networkx.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from engine.model.network import DiscreteNetwork
 from engine.model.twin import TwinLayout
 
 CACHE_ENV = "ROOTWARD_CACHE_DIR"
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 """Bump when the compiled structure changes for the same KB (e.g. a new decomposition)."""
 
 
@@ -71,6 +72,15 @@ def _tree(stem_name: str, build: Callable[[], DiscreteNetwork]) -> JunctionTree:
     return tree
 
 
+def network_digest(network: DiscreteNetwork) -> str:
+    """A short hash of a network's structure and numbers."""
+    digest = hashlib.sha256()
+    for variable in network.variables.values():
+        digest.update(repr((variable.name, variable.states, variable.parents)).encode())
+        digest.update(variable.cpt.tobytes())
+    return digest.hexdigest()[:12]
+
+
 def compiled_model(kb: KnowledgeBase) -> CompiledModel:
     """The compiled model for this KB version."""
 
@@ -91,6 +101,7 @@ def twin_model(kb: KnowledgeBase, fixes: Sequence[str]) -> TwinModel:
     from engine.model.twin import build_twin
 
     network, layout = build_twin(kb, compile_network(kb), fixes)
-    model = TwinModel(tree=_tree(key, lambda: network), layout=layout)
+    # the twin is rebuilt anyway (its layout is needed), so key its tree by what it contains
+    model = TwinModel(tree=_tree(f"{key}-{network_digest(network)}", lambda: network), layout=layout)
     _twins[key] = model
     return model

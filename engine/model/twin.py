@@ -13,6 +13,10 @@ after-world copies that function over the after-world parents with the *same* no
 - table: inverse-CDF coupling with one shared uniform noise variable discretised at every
   cumulative breakpoint of the table, which is exact for any table.
 
+Symptom questions (the failures the user reported) get after-world copies too: a fix resolves the
+problem when the reported symptoms are gone, even if some unrelated, unreported fault that the
+complaint node also counts may still be present.
+
 The structural forms reproduce the original CPDs exactly, so the before-world of the twin is the
 same distribution as the plain network (tested). After-worlds chain: slot 1 is the world after the
 first fix tried, slot 2 after the second, and the last can hold a candidate fix. Only what a slot's
@@ -52,6 +56,8 @@ class TwinLayout:
     complaint: str
     after_complaint: tuple[str, ...]
     seen_complaint: tuple[str, ...]
+    after_symptoms: tuple[dict[str, str], ...]
+    """Per slot, the after-world name of each symptom question (itself where the fix cannot reach it)."""
 
 
 def _structural(
@@ -127,9 +133,10 @@ def _inverse_cdf(builder: NetworkBuilder, node_id: str, original: Variable, mapp
     return builder.deterministic(final, original.states, [*parents, noise_name], rule)
 
 
-def complaint_ancestry(network: DiscreteNetwork, complaint: str) -> set[str]:
+def ancestry(network: DiscreteNetwork, targets: Sequence[str]) -> set[str]:
+    """The targets and everything they depend on."""
     seen: set[str] = set()
-    stack = [complaint]
+    stack = list(targets)
     while stack:
         name = stack.pop()
         if name in seen:
@@ -146,9 +153,10 @@ def build_twin(
     complaint = kb.pack.complaint
     if complaint is None:
         raise TwinError(f"pack {kb.id} names no complaint node; fix assessment needs one")
-    ancestry = complaint_ancestry(network, complaint)
+    symptoms = [q for q, question in kb.questions.items() if question.symptom]
+    relevant = ancestry(network, [complaint, *symptoms])
     touched_per_slot = [
-        [c for c in kb.causes if c in ancestry and (c in kb.fixes[f].removes or c in kb.fixes[f].adds)]
+        [c for c in kb.causes if c in relevant and (c in kb.fixes[f].removes or c in kb.fixes[f].adds)]
         for f in fixes
     ]
     for cause in {c for touched in touched_per_slot for c in touched}:
@@ -158,7 +166,7 @@ def build_twin(
     for touched in touched_per_slot:
         reached, dirty = set(touched), []
         for name, variable in network.variables.items():
-            if name in ancestry and name not in kb.causes and reached.intersection(variable.parents):
+            if name in relevant and name not in kb.causes and reached.intersection(variable.parents):
                 dirty.append(name)
                 reached.add(name)
         dirty_per_slot.append(dirty)
@@ -173,7 +181,7 @@ def build_twin(
             builder.add(variable)
 
     current = {name: name for name in network.variables}
-    after_complaint, seen_complaint = [], []
+    after_complaint, seen_complaint, after_symptoms = [], [], []
     complaint_states = network.variables[complaint].states
     for slot, (fix_id, touched, dirty) in enumerate(zip(fixes, touched_per_slot, dirty_per_slot, strict=True), 1):
         tag = f"@{slot}"
@@ -194,9 +202,11 @@ def build_twin(
         )
         after_complaint.append(current[complaint])
         seen_complaint.append(seen)
+        after_symptoms.append({q: current[q] for q in symptoms})
     layout = TwinLayout(
         fixes=tuple(fixes), complaint=complaint,
         after_complaint=tuple(after_complaint), seen_complaint=tuple(seen_complaint),
+        after_symptoms=tuple(after_symptoms),
     )
     return builder.network, layout
 

@@ -1,7 +1,9 @@
 """Fix assessment: answer "this fixed it for me" with the evidence at hand.
 
-P(the fix resolves the problem | evidence) is the probability that the complaint is absent in the
-after-world of the twin network (see ``engine.model.twin``), given the complaint is present now.
+P(the fix resolves the problem | evidence) is the probability that every failure the user reported
+(the symptom questions answered "yes") is gone in the after-world of the twin network (see
+``engine.model.twin``); with no symptom reported, that the complaint node is absent. An unrelated,
+unreported fault elsewhere does not make a fix fail to resolve *this* problem.
 Each fix has its own small twin (compiled once per KB version and cached on disk).
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
@@ -62,10 +66,11 @@ class Assessment:
 
 
 def _monotone(kb: KnowledgeBase) -> bool:
-    """Whether adding causes can never make the complaint go away (true for canonical CPDs)."""
+    """Whether adding causes can never make the problem go away (true for canonical CPDs)."""
     if kb.pack.complaint is None:
         return False
-    pending, seen = [kb.pack.complaint], set()
+    pending = [kb.pack.complaint, *(q for q, question in kb.questions.items() if question.symptom)]
+    seen: set[str] = set()
     while pending:
         node_id = pending.pop()
         if node_id in seen or node_id in kb.causes:
@@ -100,17 +105,45 @@ def resolve_probabilities(
     if result.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     causes = {c: float(1.0 - result.marginal(c)[0, 0]) for c in kb.causes}
-    absent = kb.states(kb.pack.complaint).index("absent") if kb.pack.complaint else 0
     prune = floor > 0.0 and _monotone(kb)
     p_resolves = {}
     for fix_id in fixes if fixes is not None else list(kb.fixes):
         if prune and resolution_bound(kb, fix_id, causes) < floor:
             continue
-        tree, layout, likelihoods = evidence_likelihoods(kb, [evidence], candidate=fix_id)
-        assert layout is not None
-        after = layout.after_complaint[-1]
-        p_resolves[fix_id] = float(tree.propagate(likelihoods, 1, targets=[after]).marginal(after)[0, absent])
+        p_resolves[fix_id] = _resolves(kb, evidence, fix_id)
     return p_resolves, causes
+
+
+def reported_symptoms(kb: KnowledgeBase, evidence: Evidence) -> list[str]:
+    """The symptom questions the user answered with the failure ("yes, mail with attachments fails")."""
+    return [q for q, a in evidence.answers.items() if kb.questions[q].symptom and a == kb.questions[q].answers[0]]
+
+
+def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
+    """P(every reported symptom is gone after the fix | e); the complaint node when none was reported.
+
+    P(all gone | e) = P(e, all gone) / P(e): the second batch row clamps every after-world symptom to
+    "not failing", and the ratio of the two rows' evidence probabilities is the answer.
+    """
+    tree, layout, likelihoods = evidence_likelihoods(kb, [evidence], candidate=fix_id)
+    assert layout is not None
+    reported = reported_symptoms(kb, evidence)
+    if not reported:
+        after = layout.after_complaint[-1]
+        absent = kb.states(layout.complaint).index("absent")
+        return float(tree.propagate(likelihoods, 1, targets=[after]).marginal(after)[0, absent])
+    after_names = [layout.after_symptoms[-1][q] for q in reported]
+    if any(name == q for name, q in zip(after_names, reported, strict=True)):
+        return 0.0  # a reported failure this fix cannot reach stays as it is
+    for name, question in zip(after_names, reported, strict=True):
+        answers = kb.questions[question].answers
+        rows = np.ones((2, len(answers)))
+        rows[1, 0] = 0.0  # the failing answer, excluded in the second row
+        likelihoods[name] = rows
+    result = tree.propagate(likelihoods, 2, targets=[])
+    if result.impossible[1]:
+        return 0.0
+    return float(np.exp(result.log_evidence[1] - result.log_evidence[0]))
 
 
 def action_scores(kb: KnowledgeBase, p_resolves: dict[str, float], lang: str = "en") -> list[ActionScore]:

@@ -1,0 +1,150 @@
+"""The one façade every face (CLI, HTTP API, MCP tools, Streamlit UI) calls.
+
+Faces deal in plain ids and JSON-ready pydantic models; the service loads and caches knowledge
+packs by content hash, validates evidence, and calls the reasoning core. It never imports a web
+framework, so the core stays testable without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from engine.contracts import (
+    ActionOut,
+    AssessOut,
+    CauseOut,
+    CombinationOut,
+    NextOut,
+    QuestionOut,
+    RankOut,
+    WeightOut,
+    assess_out,
+    next_out,
+    not_in_kb_out,
+    rank_out,
+)
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
+from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
+from engine.reason.questions import StopPolicy
+
+
+class DiagnoseOut(BaseModel):
+    """A stateless turn for chatbots: the same names and shapes as ``rank`` and ``next`` JSON."""
+
+    kb: dict[str, str]
+    causes: list[CauseOut]
+    combinations: list[CombinationOut]
+    explanations: dict[str, list[WeightOut]] = Field(default_factory=dict)
+    questions: list[QuestionOut]
+    handoff: list[QuestionOut] = Field(default_factory=list)
+    stop: bool
+    stop_reason: str = ""
+    recommended_actions: list[ActionOut]
+
+
+@dataclass
+class Service:
+    """Caches each pack by directory and content hash; a changed pack is reloaded, never mixed."""
+
+    packs: dict[Path, KnowledgeBase] = field(default_factory=dict)
+
+    def kb(self, pack: str) -> KnowledgeBase:
+        from engine.kb.validate import load_kb
+
+        directory = resolve_pack_dir(pack).resolve()
+        cached = self.packs.get(directory)
+        if cached is not None and cached.version_hash == content_hash(directory):
+            return cached
+        kb = load_kb(directory)
+        self.packs[directory] = kb
+        return kb
+
+    def list_kbs(self) -> list[dict[str, Any]]:
+        rows = []
+        for name in bundled_pack_names():
+            kb = self.kb(name)
+            rows.append({"id": kb.id, "title": kb.pack.title.en, "version": kb.pack.version,
+                         "hash": kb.version_hash, "causes": len(kb.causes), "questions": len(kb.questions),
+                         "fixes": len(kb.fixes)})
+        return rows
+
+    def describe(self, pack: str, lang: str = "en") -> dict[str, Any]:
+        from engine.cli.kb_commands import describe
+
+        return describe(self.kb(pack), lang)
+
+    def evidence(
+        self,
+        kb: KnowledgeBase,
+        answers: Mapping[str, str],
+        tried: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        soft: Iterable[SoftAnswer] = (),
+    ) -> Evidence:
+        attempts = list(tried.items()) if isinstance(tried, Mapping) else list(tried)
+        return build_evidence(kb, answers, soft=soft, tried=attempts)
+
+    def rank(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
+             lang: str = "en") -> RankOut:
+        from engine.reason.fixes import recommended_actions
+        from engine.reason.ranking import rank
+
+        kb = self.kb(pack)
+        evidence = self.evidence(kb, answers, tried or {})
+        return rank_out(kb, rank(kb, evidence), lang, self._actions(kb, evidence, lang, recommended_actions))
+
+    def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
+             role: str | None = None, lang: str = "en", policy: StopPolicy | None = None) -> NextOut:
+        from engine.reason.fixes import recommended_actions
+        from engine.reason.questions import next_questions
+
+        kb = self.kb(pack)
+        evidence = self.evidence(kb, answers, tried or {})
+        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang)
+        return next_out(kb, result, self._actions(kb, evidence, lang, recommended_actions))
+
+    def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
+                 role: str | None = None, lang: str = "en") -> DiagnoseOut:
+        from engine.reason.fixes import recommended_actions
+        from engine.reason.questions import next_questions
+        from engine.reason.ranking import rank
+
+        kb = self.kb(pack)
+        evidence = self.evidence(kb, answers, tried or {})
+        actions = self._actions(kb, evidence, lang, recommended_actions)
+        ranked = rank_out(kb, rank(kb, evidence), lang, actions)
+        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang), actions)
+        return DiagnoseOut(
+            kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
+            causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,
+            questions=asked.questions, handoff=asked.handoff, stop=asked.stop, stop_reason=asked.stop_reason,
+            recommended_actions=ranked.recommended_actions,
+        )
+
+    def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
+               fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:
+        """Assess a known fix by id, or an anecdote by the fixes its words name."""
+        from engine.reason.evidence import EvidenceError
+        from engine.reason.fixes import assess_fix, match_fix_text, recommended_actions
+
+        if (fix is None) == (text is None):
+            raise EvidenceError("give exactly one of 'fix' (an id) or 'text' (an anecdote)", {})
+        kb = self.kb(pack)
+        evidence = self.evidence(kb, answers, tried or {})
+        if text is not None:
+            matches = match_fix_text(kb, text)
+            if not matches:
+                return not_in_kb_out(kb, text, recommended_actions(kb, evidence, lang=lang))
+            return assess_out(kb, assess_fix(kb, evidence, matches[0][0], lang=lang), text)
+        return assess_out(kb, assess_fix(kb, evidence, fix or "", lang=lang))
+
+    @staticmethod
+    def _actions(kb: KnowledgeBase, evidence: Evidence, lang: str, recommend: Any) -> list[Any]:
+        if not kb.fixes or kb.pack.complaint is None:
+            return []
+        return list(recommend(kb, evidence, lang=lang))
