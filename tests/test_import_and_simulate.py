@@ -1,0 +1,73 @@
+"""Standard networks as packs (import-bif, the bundled win95pts), and simulated sessions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.kb.validate import load_kb
+from engine.learn.simulate import fano_lower_bound, simulate
+from engine.model.compile import compile_network
+from engine.model.pgmpy_bridge import to_pgmpy
+from engine.reason.evidence import build_evidence
+from engine.reason.ranking import rank
+
+NETWORKS = Path(__file__).parents[1] / "data" / "networks"
+MINIMAL = Path(__file__).parent / "packs" / "minimal"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_imported_asia_ranks_like_pgmpy(tmp_path: Path) -> None:
+    from pgmpy.inference import VariableElimination
+
+    result = cli("import-bif", str(NETWORKS / "asia.bif.gz"), "--out", str(tmp_path / "asia"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["causes"] == 2
+    kb = load_kb(tmp_path / "asia")
+    answers = {"xray": "yes", "dysp": "yes"}
+    ranking = {c.id: c.probability for c in rank(kb, build_evidence(kb, answers)).causes}
+    reference = VariableElimination(to_pgmpy(compile_network(kb)))
+    for cause in kb.causes:
+        normal = kb.causes[cause].states[0]
+        expected = reference.query([cause], evidence=answers, show_progress=False).get_value(**{cause: normal})
+        assert ranking[cause] == pytest.approx(1.0 - float(expected), abs=1e-9)
+
+
+def test_import_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli("import-bif", str(tmp_path / "none.bif"), "--out", str(tmp_path / "x"))
+    assert result.returncode == 1
+    assert "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bundled_win95pts_runs_rank_and_next_through_the_cli() -> None:
+    ranked = cli("rank", "--kb", "win95pts", "--evidence", "problem1=No_Output", "--format", "json")
+    assert ranked.returncode == 0, ranked.stderr
+    assert len(json.loads(ranked.stdout)["causes"]) == 34
+    asked = cli("next", "--kb", "win95pts", "--evidence", "problem1=No_Output", "--format", "json")
+    assert asked.returncode == 0, asked.stderr
+    document = json.loads(asked.stdout)
+    assert document["questions"] and document["questions"][0]["gain_per_minute"] > 0
+    assert "problem1" not in {q["id"] for q in document["questions"]}
+
+
+def test_simulation_compares_policies_on_the_same_worlds() -> None:
+    kb = load_kb(MINIMAL)
+    report = simulate(kb, 40, seed=3)
+    policies = report["policies"]
+    assert isinstance(policies, dict) and set(policies) == {"rootward", "fixed", "random"}
+    assert policies["rootward"]["mean_minutes"] <= policies["random"]["mean_minutes"]
+    assert report["lower_bound_questions"] > 0
+
+
+def test_fano_bound_is_the_entropy_when_there_are_no_errors() -> None:
+    assert fano_lower_bound(np.array([0.25, 0.25, 0.25, 0.25]), 0.0, 1.0) == pytest.approx(2.0)
+    assert fano_lower_bound(np.array([0.5, 0.5]), 0.5, 1.0) == pytest.approx(0.0)
