@@ -34,7 +34,7 @@ class LineList(list[Any]):
 _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """YAML 1.2 booleans: only true/false. In YAML 1.1 the answers ``yes``/``no`` became booleans."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
