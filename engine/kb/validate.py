@@ -105,6 +105,10 @@ def check_cpd(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism |
                       "questions are observations; make both depend on a shared mechanism instead")
         elif parent == node.id:
             raw.error(file, where, "a node cannot be its own parent", "remove it from its parents")
+    if isinstance(node, Question) and node.symptom and len(states) != 2:
+        raise_at = [key, index, "symptom"]
+        raw.error(file, raise_at, "a symptom question needs exactly two answers, the failure first",
+                  "use answers like [yes, no], or drop 'symptom: true'")
     if len(set(parents)) != len(parents):
         raw.error(file, [*base, "parents"], "a parent is listed twice", "list each parent once")
     if isinstance(cpd, NoisyOrCpd | NoisyAndCpd | AllOfCpd):

@@ -92,15 +92,15 @@ def compiled_model(kb: KnowledgeBase) -> CompiledModel:
     return CompiledModel(kb.version_hash, _tree(f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}", build))
 
 
-def twin_model(kb: KnowledgeBase, fixes: Sequence[str]) -> TwinModel:
-    """The twin network with one chained after-world per fix (fixes tried, then maybe a candidate)."""
-    key = f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}-twin-{'+'.join(fixes)}"
+def twin_model(kb: KnowledgeBase, fixes: Sequence[str], observed: int = 0) -> TwinModel:
+    """The twin with one chained after-world per fix: ``observed`` fixes tried, then maybe a candidate."""
+    key = f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}-twin-{'+'.join(fixes)}-{observed}"
     if key in _twins:
         return _twins[key]
     from engine.model.compile import compile_network
     from engine.model.twin import build_twin
 
-    network, layout = build_twin(kb, compile_network(kb), fixes)
+    network, layout = build_twin(kb, compile_network(kb), fixes, observed)
     # the twin is rebuilt anyway (its layout is needed), so key its tree by what it contains
     model = TwinModel(tree=_tree(f"{key}-{network_digest(network)}", lambda: network), layout=layout)
     _twins[key] = model

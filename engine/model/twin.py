@@ -55,9 +55,11 @@ class TwinLayout:
     fixes: tuple[str, ...]
     complaint: str
     after_complaint: tuple[str, ...]
-    seen_complaint: tuple[str, ...]
+    seen_complaint: tuple[str | None, ...]
     after_symptoms: tuple[dict[str, str], ...]
     """Per slot, the after-world name of each symptom question (itself where the fix cannot reach it)."""
+    seen_symptoms: tuple[dict[str, str], ...]
+    """Per tried slot, each symptom as seen after that fix (empty for a candidate's slot)."""
 
 
 def _structural(
@@ -147,9 +149,13 @@ def ancestry(network: DiscreteNetwork, targets: Sequence[str]) -> set[str]:
 
 
 def build_twin(
-    kb: KnowledgeBase, network: DiscreteNetwork, fixes: Sequence[str]
+    kb: KnowledgeBase, network: DiscreteNetwork, fixes: Sequence[str], observed: int = 0
 ) -> tuple[DiscreteNetwork, TwinLayout]:
-    """The before-world plus one chained after-world per fix applied (see the module docstring)."""
+    """The before-world plus one chained after-world per fix applied (see the module docstring).
+
+    The first ``observed`` slots are fixes already tried: they get "as seen afterwards" nodes (the
+    complaint and each symptom, hidden when the problem happens to be quiet) for their outcome.
+    """
     complaint = kb.pack.complaint
     if complaint is None:
         raise TwinError(f"pack {kb.id} names no complaint node; fix assessment needs one")
@@ -181,7 +187,9 @@ def build_twin(
             builder.add(variable)
 
     current = {name: name for name in network.variables}
-    after_complaint, seen_complaint, after_symptoms = [], [], []
+    after_complaint, after_symptoms = [], []
+    seen_complaint: list[str | None] = []
+    seen_symptoms: list[dict[str, str]] = []
     complaint_states = network.variables[complaint].states
     for slot, (fix_id, touched, dirty) in enumerate(zip(fixes, touched_per_slot, dirty_per_slot, strict=True), 1):
         tag = f"@{slot}"
@@ -194,21 +202,35 @@ def build_twin(
             current[cause] = builder.add(variable)
         for name in dirty:
             current[name] = _structural(builder, kb, name, network.variables[name], current, tag, volatile)
-        remission = _remission(builder, kb, network, f"{complaint}~remission{tag}")
-        present = complaint_states.index("present")
-        seen = builder.deterministic(
-            f"{complaint}~seen{tag}", complaint_states, [current[complaint], remission],
-            lambda combo, p=present: p if combo[0] == p and combo[1] == 0 else 1 - p,  # type: ignore[misc]
-        )
         after_complaint.append(current[complaint])
-        seen_complaint.append(seen)
         after_symptoms.append({q: current[q] for q in symptoms})
+        if slot > observed:
+            seen_complaint.append(None)
+            seen_symptoms.append({})
+            continue
+        remission = _remission(builder, kb, network, f"{complaint}~remission{tag}")
+        seen_complaint.append(_seen(builder, f"{complaint}~seen{tag}", complaint_states, "present",
+                                    current[complaint], remission))
+        seen_symptoms.append({
+            q: _seen(builder, f"{q}~seen{tag}", network.variables[q].states, network.variables[q].states[0],
+                     current[q], remission)
+            for q in symptoms
+        })
     layout = TwinLayout(
         fixes=tuple(fixes), complaint=complaint,
         after_complaint=tuple(after_complaint), seen_complaint=tuple(seen_complaint),
-        after_symptoms=tuple(after_symptoms),
+        after_symptoms=tuple(after_symptoms), seen_symptoms=tuple(seen_symptoms),
     )
     return builder.network, layout
+
+
+def _seen(builder: NetworkBuilder, name: str, states: tuple[str, ...], failing: str, source: str,
+          remission: str) -> str:
+    """The failure as someone sees it after a fix: there, unless the problem is quiet just then."""
+    bad = states.index(failing)
+    return builder.deterministic(
+        name, states, [source, remission], lambda combo: bad if combo[0] == bad and combo[1] == 0 else 1 - bad
+    )
 
 
 def _remission(builder: NetworkBuilder, kb: KnowledgeBase, network: DiscreteNetwork, name: str) -> str:

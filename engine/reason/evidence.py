@@ -84,6 +84,11 @@ def check_answer(kb: KnowledgeBase, question: str, answer: str) -> None:
         )
 
 
+def reported_symptoms(kb: KnowledgeBase, evidence: Evidence) -> list[str]:
+    """The symptom questions answered with the failure ("yes, mail with attachments fails")."""
+    return [q for q, a in evidence.answers.items() if kb.questions[q].symptom and a == kb.questions[q].answers[0]]
+
+
 def check_tried(kb: KnowledgeBase, tried: Iterable[tuple[str, str]]) -> tuple[TriedFix, ...]:
     checked = []
     for fix, outcome in tried:

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
-from engine.reason.evidence import ContradictionError, Evidence, EvidenceError
+from engine.reason.evidence import ContradictionError, Evidence, EvidenceError, reported_symptoms
 from engine.reason.inference import evidence_likelihoods, propagate
 from engine.reason.ranking import find_contradiction, weights_of_evidence
 
@@ -112,11 +112,6 @@ def resolve_probabilities(
             continue
         p_resolves[fix_id] = _resolves(kb, evidence, fix_id)
     return p_resolves, causes
-
-
-def reported_symptoms(kb: KnowledgeBase, evidence: Evidence) -> list[str]:
-    """The symptom questions the user answered with the failure ("yes, mail with attachments fails")."""
-    return [q for q, a in evidence.answers.items() if kb.questions[q].symptom and a == kb.questions[q].answers[0]]
 
 
 def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:

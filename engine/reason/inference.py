@@ -12,18 +12,33 @@ from engine.infer.junction_tree import JunctionTree, Result
 from engine.kb.knowledge import KnowledgeBase
 from engine.model.cache import compiled_model, twin_model
 from engine.model.twin import TwinLayout
-from engine.reason.evidence import Evidence, TriedFix, likelihood_batch
+from engine.reason.evidence import Evidence, TriedFix, likelihood_batch, reported_symptoms
 
 
-def tried_likelihoods(kb: KnowledgeBase, layout: TwinLayout, tried: tuple[TriedFix, ...]) -> dict[str, np.ndarray]:
-    """Slot k holds the k-th fix tried; its outcome observes the complaint as seen right after it."""
+def tried_likelihoods(kb: KnowledgeBase, layout: TwinLayout, evidence: Evidence) -> dict[str, np.ndarray]:
+    """Slot k holds the k-th fix tried; its outcome observes the problem as seen right after it.
+
+    "Persisted" means every failure the user reported is still seen, "stopped" that none is (with
+    no failure reported, the complaint node stands for the problem); "unclear" observes nothing.
+    """
     arrays: dict[str, np.ndarray] = {}
-    states = kb.states(layout.complaint)
-    for slot, attempt in enumerate(tried):
-        if attempt.outcome != "unclear":
+    reported = reported_symptoms(kb, evidence)
+    for slot, attempt in enumerate(evidence.tried):
+        if attempt.outcome == "unclear":
+            continue
+        if reported:
+            for question in reported:
+                answers = kb.questions[question].answers
+                row = np.zeros((1, len(answers)))
+                row[0, 0 if attempt.outcome == "persisted" else 1] = 1.0  # answer 0 is the failure
+                arrays[layout.seen_symptoms[slot][question]] = row
+        else:
+            states = kb.states(layout.complaint)
             row = np.zeros((1, len(states)))
             row[0, states.index("present" if attempt.outcome == "persisted" else "absent")] = 1.0
-            arrays[layout.seen_complaint[slot]] = row
+            seen = layout.seen_complaint[slot]
+            assert seen is not None
+            arrays[seen] = row
     return arrays
 
 
@@ -34,7 +49,7 @@ def model_for(
     fixes = [t.fix for t in tried] + ([candidate] if candidate else [])
     if not fixes:
         return compiled_model(kb).tree, None
-    twin = twin_model(kb, fixes)
+    twin = twin_model(kb, fixes, observed=len(tried))
     return twin.tree, twin.layout
 
 
@@ -48,7 +63,7 @@ def evidence_likelihoods(
     tree, layout = model_for(kb, tried, candidate)
     likelihoods = likelihood_batch(kb, variants)
     if layout is not None:
-        likelihoods.update(tried_likelihoods(kb, layout, tried))
+        likelihoods.update(tried_likelihoods(kb, layout, variants[0]))
     return tree, layout, likelihoods
 
 
