@@ -15,8 +15,6 @@ from engine.reason.ranking import rank
 from tests.test_seed_incident import FIRST_ANSWERS, WITH_PATH_MTU
 
 
-
-
 @pytest.fixture(scope="module")
 def kb():  # type: ignore[no-untyped-def]
     return load_kb("mail_delivery")

@@ -7,10 +7,26 @@ document and everything else goes to stderr.
 
 from __future__ import annotations
 
-from engine.cli import cases_commands, kb_commands, learn_commands
+from engine.cli import (
+    cases_commands,
+    extract_commands,
+    kb_commands,
+    learn_commands,
+    serve_commands,
+    simulate_commands,
+    ui_commands,
+)
 from engine.cli.app import app
 
-COMMAND_MODULES = (kb_commands, cases_commands, learn_commands)
+COMMAND_MODULES = (
+    kb_commands,
+    cases_commands,
+    learn_commands,
+    serve_commands,
+    ui_commands,
+    extract_commands,
+    simulate_commands,
+)
 
 
 def main() -> None:

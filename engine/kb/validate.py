@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.kb.knowledge import KnowledgeBase, on_state
-from engine.kb.loader import RawPack, content_hash, read_pack
+from engine.kb.loader import RawPack, content_hash, read_pack, resolve_pack_dir
 from engine.kb.problems import KbError
 from engine.kb.schema import (
     AllOfCpd,
@@ -106,7 +106,7 @@ def check_cpd(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism |
         elif parent == node.id:
             raw.error(file, where, "a node cannot be its own parent", "remove it from its parents")
     if isinstance(node, Question) and node.symptom and len(states) != 2:
-        raise_at = [key, index, "symptom"]
+        raise_at: list[str | int] = [key, index, "symptom"]
         raw.error(file, raise_at, "a symptom question needs exactly two answers, the failure first",
                   "use answers like [yes, no], or drop 'symptom: true'")
     if len(set(parents)) != len(parents):
@@ -274,8 +274,16 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
 
 
 def load_kb(name_or_path: str | Path) -> KnowledgeBase:
-    """A usable KB or a ``KbError`` carrying every problem."""
-    kb, raw = validate(name_or_path, identifiability=False)
+    """A usable KB or a ``KbError`` carrying every problem; validated once per content hash."""
+    from engine.kb.kbcache import read_cached, write_cached
+
+    directory = resolve_pack_dir(name_or_path)
+    version_hash = content_hash(directory)
+    cached = read_cached(directory, version_hash)
+    if cached is not None:
+        return cached
+    kb, raw = validate(directory, identifiability=False)
     if kb is None:
         raise KbError(raw.problems)
+    write_cached(kb)
     return kb

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.compile import compile_network
+from engine.model.cache import inference_network
 from engine.model.network import DiscreteNetwork
 from engine.reason.evidence import Evidence
 from engine.reason.inference import propagate
@@ -114,7 +114,7 @@ def simulate(
     """Run every policy on the same sampled worlds; returns a JSON-ready report."""
     policy = policy or StopPolicy()
     rng = np.random.default_rng(seed)
-    network = compile_network(kb)
+    network = inference_network(kb)
     causes = list(kb.causes)
     priors = np.array([1.0 - network.variables[c].cpt[0] for c in causes])
     order = list(kb.questions)

@@ -6,19 +6,19 @@ to run code), so a later process skips triangulation and never imports networkx.
 
 from __future__ import annotations
 
-import hashlib
-import os
+import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.infer.junction_tree import JunctionTree
+from engine.kb.kbcache import cache_dir
 from engine.kb.knowledge import KnowledgeBase
 from engine.model.network import DiscreteNetwork
 from engine.model.twin import TwinLayout
 
-CACHE_ENV = "ROOTWARD_CACHE_DIR"
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 """Bump when the compiled structure changes for the same KB (e.g. a new decomposition)."""
 
 
@@ -40,14 +40,6 @@ class TwinModel:
 
 _trees: dict[str, JunctionTree] = {}
 _twins: dict[str, TwinModel] = {}
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rootward" / "models"
 
 
 def _tree(stem_name: str, build: Callable[[], DiscreteNetwork]) -> JunctionTree:
@@ -72,36 +64,68 @@ def _tree(stem_name: str, build: Callable[[], DiscreteNetwork]) -> JunctionTree:
     return tree
 
 
-def network_digest(network: DiscreteNetwork) -> str:
-    """A short hash of a network's structure and numbers."""
-    digest = hashlib.sha256()
-    for variable in network.variables.values():
-        digest.update(repr((variable.name, variable.states, variable.parents)).encode())
-        digest.update(variable.cpt.tobytes())
-    return digest.hexdigest()[:12]
+def inference_network(kb: KnowledgeBase) -> DiscreteNetwork:
+    """The expert CPDs with ``learned.yaml`` laid over them: what diagnosis runs on.
+
+    The version hash covers ``learned.yaml``, so learned and expert models never share a cache entry.
+    Evaluation compiles the expert network itself, never this one.
+    """
+    from engine.learn.em import apply_learned
+    from engine.model.compile import compile_network
+
+    return apply_learned(kb, compile_network(kb))
 
 
 def compiled_model(kb: KnowledgeBase) -> CompiledModel:
     """The compiled model for this KB version."""
-
-    def build() -> DiscreteNetwork:
-        from engine.model.compile import compile_network
-
-        return compile_network(kb)
-
-    return CompiledModel(kb.version_hash, _tree(f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}", build))
+    tree = _tree(f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}", lambda: inference_network(kb))
+    return CompiledModel(kb.version_hash, tree)
 
 
 def twin_model(kb: KnowledgeBase, fixes: Sequence[str], observed: int = 0) -> TwinModel:
-    """The twin with one chained after-world per fix: ``observed`` fixes tried, then maybe a candidate."""
+    """The twin with one chained after-world per fix: ``observed`` fixes tried, then maybe a candidate.
+
+    Its layout is cached beside the tree as JSON, so a warm process neither rebuilds the twin
+    network nor triangulates it.
+    """
     key = f"{kb.id}-{kb.version_hash}-v{MODEL_FORMAT}-twin-{'+'.join(fixes)}-{observed}"
     if key in _twins:
         return _twins[key]
-    from engine.model.compile import compile_network
-    from engine.model.twin import build_twin
+    layout_file = cache_dir() / f"{key}.layout.json"
+    layout = _read_layout(layout_file)
+    if layout is None or (key not in _trees and not (cache_dir() / f"{key}.npz").is_file()):
+        from engine.model.twin import build_twin
 
-    network, layout = build_twin(kb, compile_network(kb), fixes, observed)
-    # the twin is rebuilt anyway (its layout is needed), so key its tree by what it contains
-    model = TwinModel(tree=_tree(f"{key}-{network_digest(network)}", lambda: network), layout=layout)
+        network, layout = build_twin(kb, inference_network(kb), fixes, observed)
+        _trees.pop(key, None)
+        tree = _tree(key, lambda: network)
+        _write_layout(layout_file, layout)
+    else:
+        tree = _tree(key, _unreachable)
+    model = TwinModel(tree=tree, layout=layout)
     _twins[key] = model
     return model
+
+
+def _unreachable() -> DiscreteNetwork:
+    raise RuntimeError("the cached twin tree vanished between two checks; run again")
+
+
+def _read_layout(path: Path) -> TwinLayout | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return TwinLayout(
+            fixes=tuple(data["fixes"]), complaint=data["complaint"],
+            after_complaint=tuple(data["after_complaint"]), seen_complaint=tuple(data["seen_complaint"]),
+            after_symptoms=tuple(data["after_symptoms"]), seen_symptoms=tuple(data["seen_symptoms"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_layout(path: Path, layout: TwinLayout) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dataclasses.asdict(layout)), encoding="utf-8")
+    except OSError:
+        pass  # a read-only cache only costs speed

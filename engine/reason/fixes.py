@@ -164,28 +164,36 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+STEM_CHARS = 5
+"""Words agree when their first five letters do: "restarting" says "restart", "rebuilt" says "rebuild"."""
+
+
+def _stem_match(phrase: str, words: set[str]) -> bool:
+    """Every word of the phrase appears in the text, up to its ending."""
+    tokens = re.findall(r"\w+", _normalise(phrase))
+    return bool(tokens) and all(any(w[:STEM_CHARS] == t[:STEM_CHARS] for w in words) for t in tokens)
+
+
 def match_fix_text(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
     """Known fixes that a free-text anecdote refers to, best first, by aliases and keywords.
 
-    An alias found whole counts most; each keyword (a word stem, so "rebuil" matches "rebuilt")
-    counts once. Anything under the threshold is "not in the knowledge base".
+    An alias (or the fix's own id) whose every word appears in the text, up to word endings, counts
+    most; each keyword counts once. Anything under the threshold is "not in the knowledge base".
     """
     said = _normalise(text)
     words = set(re.findall(r"\w+", said))
     scored = []
     for fix in kb.fixes.values():
         score = 0.0
-        for alias in fix.aliases:
-            if _normalise(alias) in said:
+        for alias in [*fix.aliases, fix.id.replace("_", " ")]:
+            if _normalise(alias) in said or _stem_match(alias, words):
                 score += 3.0
         for keyword in fix.keywords:
             stem = _normalise(keyword)
             if " " in stem:
-                score += 1.5 if stem in said else 0.0
+                score += 1.5 if stem in said or _stem_match(stem, words) else 0.0
             elif any(w.startswith(stem) for w in words) or (not stem.isascii() and stem in said):
                 score += 1.0
-        if _normalise(fix.id.replace("_", " ")) in said:
-            score += 3.0
         if score >= TEXT_MATCH_THRESHOLD:
             scored.append((fix.id, score))
     return sorted(scored, key=lambda item: -item[1])

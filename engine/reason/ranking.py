@@ -18,7 +18,7 @@ from engine.reason.inference import propagate
 
 COMBINATION_CAUSES = 10
 """Combinations are exact over this many leading causes; the others are summed out."""
-EXPANSION_BATCH = 16
+EXPANSION_BATCH = 4
 PROBABILITY_FLOOR = 1e-12
 
 

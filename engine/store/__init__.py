@@ -1,0 +1,48 @@
+"""Persistence: SQLAlchemy models, packaged Alembic migrations and repositories.
+
+``open_store()`` returns a migrated store for ``ROOTWARD_DATABASE_URL`` (a SQLite file in the user
+data directory by default); ``with store.transaction() as s: CaseRepository(s).upsert(case)`` is the
+whole usage pattern. The reasoning core never imports this package.
+"""
+
+from engine.store.db import Store, StoreError, close_stores, migrate, open_store
+from engine.store.repositories import (
+    ApiKeyRecord,
+    AuditRecord,
+    AuditRepository,
+    CaseRepository,
+    ConflictError,
+    EventRecord,
+    ImportReport,
+    KbVersionRecord,
+    KbVersionRepository,
+    KeyRepository,
+    NotFoundError,
+    SessionRecord,
+    SessionRepository,
+    effective_answers,
+    import_cases,
+)
+
+__all__ = [
+    "ApiKeyRecord",
+    "AuditRecord",
+    "AuditRepository",
+    "CaseRepository",
+    "ConflictError",
+    "EventRecord",
+    "ImportReport",
+    "KbVersionRecord",
+    "KbVersionRepository",
+    "KeyRepository",
+    "NotFoundError",
+    "SessionRecord",
+    "SessionRepository",
+    "Store",
+    "StoreError",
+    "close_stores",
+    "effective_answers",
+    "import_cases",
+    "migrate",
+    "open_store",
+]

@@ -1,0 +1,150 @@
+"""Request and response bodies at the edge; the reasoning outputs reuse ``engine.contracts`` as they are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lang = Literal["en", "ja"]
+AnswerRole = Literal["helpdesk", "admin", "network"]
+Outcome = Literal["persisted", "stopped", "unclear"]
+KeyRole = Literal["agent", "author", "admin"]
+
+PackName = Annotated[str, Field(max_length=64, description="a bundled pack id (see GET /v1/kbs)",
+                                 examples=["mail_delivery"])]
+Answers = Annotated[dict[str, str], Field(max_length=500,
+                                          description="question id -> answer id ('unknown' = no evidence)",
+                                          examples=[{"attachment_mail_fails": "yes", "single_sender_affected": "yes"}])]
+Tried = Annotated[dict[str, str], Field(max_length=100, description="fix id -> persisted | stopped | unclear")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DiagnoseIn(_In):
+    """A stateless chatbot turn: everything known so far in, ranking and next questions out."""
+
+    kb: PackName
+    evidence: Answers = {}
+    tried: Tried = {}
+    lang: Lang = "en"
+    role: AnswerRole | None = Field(default=None, description="only suggest questions this role can answer")
+
+
+class AssessIn(_In):
+    """Assess one fix: a known fix id, or an anecdote ("restarting the router fixed it")."""
+
+    kb: PackName
+    evidence: Answers = {}
+    tried: Tried = {}
+    fix: str | None = Field(default=None, max_length=64)
+    text: str | None = Field(default=None, max_length=5000)
+    lang: Lang = "en"
+
+
+class SessionAssessIn(_In):
+    fix: str | None = Field(default=None, max_length=64)
+    text: str | None = Field(default=None, max_length=5000)
+    lang: Lang = "en"
+
+
+class ExtractIn(_In):
+    """A pasted artifact: Postfix/Exim log lines, a bounce, a zone file, tracepath or ping output."""
+
+    kb: PackName
+    text: str = Field(max_length=1_000_000)
+
+
+class SessionExtractIn(_In):
+    text: str = Field(max_length=1_000_000)
+
+
+class SessionIn(_In):
+    kb: PackName
+
+
+class AnswerIn(_In):
+    question: str = Field(max_length=64, examples=["attachment_mail_fails"])
+    answer: str = Field(max_length=64, examples=["yes"])
+
+
+class FixAttemptIn(_In):
+    fix: str = Field(max_length=64)
+    outcome: Outcome
+
+
+class ReviewIn(_In):
+    status: Literal["draft", "reviewed"] = "reviewed"
+
+
+class KeyIn(_In):
+    role: KeyRole
+    label: str = Field(default="", max_length=200)
+
+
+class KeyOut(BaseModel):
+    id: str
+    role: str
+    label: str
+    created: dt.datetime
+    revoked: dt.datetime | None = None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="the secret; shown once, only its hash is stored")
+
+
+class KbSummary(BaseModel):
+    id: str
+    title: str
+    version: str
+    hash: str
+    causes: int
+    questions: int
+    fixes: int
+
+
+class KbListOut(BaseModel):
+    packs: list[KbSummary]
+
+
+class KbProblemOut(BaseModel):
+    severity: str
+    file: str
+    line: int | None
+    field: str
+    message: str
+    hint: str
+
+
+class KbQualityOut(BaseModel):
+    kb: str
+    hash: str
+    problems: list[KbProblemOut]
+
+
+class CaseSummaryOut(BaseModel):
+    id: str
+    pack: str
+    status: str
+    title: str
+    confirmed_causes: list[str]
+    answers: int
+    updated: dt.datetime
+
+
+class CaseListOut(BaseModel):
+    cases: list[CaseSummaryOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+    database: str
+    kbs: list[str]

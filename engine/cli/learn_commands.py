@@ -1,0 +1,160 @@
+"""``rootward learn`` (EM from reviewed cases into learned.yaml) and ``rootward evaluate`` (k-fold CV)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_json, handled
+from engine.kb.knowledge import KnowledgeBase
+from engine.learn.cases import Case
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    markdown = "markdown"
+
+
+CasesDirOption = Annotated[
+    Path | None, typer.Option("--cases", help="a directory of case files (default: data/cases/<pack>/)")
+]
+EssOption = Annotated[
+    float, typer.Option("--ess", min=0.001, help="prior strength: pseudo-cases per CPT row at the expert values")
+]
+
+
+@contextmanager
+def learning_errors() -> Iterator[None]:
+    """Case, store and learning failures as one-line CLI errors."""
+    from engine.cli.cases_commands import case_errors
+    from engine.learn.em import LearnError
+
+    with case_errors():
+        try:
+            yield
+        except LearnError as exc:
+            raise CliError("learning", str(exc), exc.details) from exc
+
+
+def reviewed_db_cases(kb: KnowledgeBase) -> list[Case]:
+    """Reviewed cases of this pack from the store, checked against the current pack."""
+    from engine.learn.cases import CaseError, LoadedCase, check_case
+    from engine.store import CaseRepository, open_store
+
+    with open_store().transaction() as session:
+        cases = CaseRepository(session).list(kb.id, "reviewed")
+    problems = [p for case in cases for p in check_case(kb, LoadedCase(case, f"database case {case.id}"))]
+    if problems:
+        raise CaseError(problems)
+    return cases
+
+
+@app.command()
+def learn(
+    kb_name: KbOption,
+    ess: EssOption = 20.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the largest changes; write nothing")] = False,
+    cases_dir: Annotated[
+        Path | None, typer.Option("--cases", help="also learn from the reviewed cases of this directory")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="how many parameter changes to list")] = 20,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Fit CPTs to reviewed cases by EM (expert CPDs as the prior) and write kb/<pack>/learned.yaml."""
+    from engine.kb.loader import LEARNED_FILE
+    from engine.kb.validate import load_kb
+    from engine.learn.cases import load_case_dir
+    from engine.learn.em import learn as fit_pack
+    from engine.learn.em import learned_parameters, parameter_changes, write_learned
+
+    with handled(fmt), learning_errors():
+        kb = load_kb(kb_name)
+        cases = {c.id: c for c in reviewed_db_cases(kb)}
+        if cases_dir is not None:
+            cases.update({c.id: c for c in load_case_dir(kb, cases_dir) if c.status == "reviewed"})
+        if not cases:
+            raise CliError("learning", f"no reviewed cases for pack '{kb.id}'; import cases and accept them with "
+                           "`rootward cases review ID --accept` first", {"pack": kb.id})
+        result, expert = fit_pack(kb, list(cases.values()), ess=ess)
+        changes = parameter_changes(expert, result, top=top)
+        written: str | None = None
+        if not dry_run:
+            written = str(write_learned(kb.directory, learned_parameters(kb, result, ess)))
+        summary: dict[str, Any] = {
+            "pack": kb.id, "cases": result.cases, "ticket_cases": result.ticket_cases, "ess": ess,
+            "iterations": result.iterations, "converged": result.converged, "dry_run": dry_run,
+            "written": written, "changes": [c.as_dict() for c in changes],
+        }
+        if fmt is Format.json:
+            emit_json(summary)
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("node", "when", "state", "expert", "learned", "change", "cases",
+                      title=f"Largest parameter changes ({result.cases} cases, {result.ticket_cases} tickets)")
+        for change in changes:
+            when = ", ".join(f"{k}={v}" for k, v in change.when.items()) or "(prior)"
+            table.add_row(change.node, when, change.state, f"{change.expert:.3f}", f"{change.learned:.3f}",
+                          f"{change.delta:+.3f}", f"{change.cases:.1f}")
+        console = Console()
+        console.print(table)
+        status = "converged" if result.converged else "stopped at the iteration limit"
+        where = f"wrote {written}" if written else f"dry run: {LEARNED_FILE} not written"
+        console.print(f"EM {status} after {result.iterations} iterations; {where}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    kb_name: KbOption,
+    cases_dir: CasesDirOption = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="number of cross-validation folds")] = 5,
+    ess: EssOption = 20.0,
+    out: Annotated[Path | None, typer.Option("--out", help="write the report to this file instead of stdout")]
+    = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="calibration plot PNG (default: next to the report)")]
+    = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="json or markdown")] = ReportFormat.markdown,
+) -> None:
+    """k-fold cross-validation from the expert CPDs: accuracy, Brier, log loss, calibration, sensitivity."""
+    from engine.kb.validate import load_kb
+    from engine.learn.cases import default_case_dir, load_case_dir
+    from engine.learn.evaluate import calibration_plot, cross_validate, markdown_report
+
+    error_format = Format.json if fmt is ReportFormat.json else Format.table
+    with handled(error_format), learning_errors():
+        kb = load_kb(kb_name)
+        directory = cases_dir or default_case_dir(kb.id)
+        if cases_dir is not None and not cases_dir.is_dir():
+            raise CliError("not_found", f"{cases_dir}: no such case directory", {"directory": str(cases_dir)})
+        cases = {c.id: c for c in load_case_dir(kb, directory)} if directory.is_dir() else {}
+        cases.update({c.id: c for c in reviewed_db_cases(kb)})
+        if len(cases) < 2:
+            raise CliError("evaluation", f"need at least 2 cases to cross-validate pack '{kb.id}', found {len(cases)}",
+                           {"directory": str(directory)})
+        evaluation = cross_validate(kb, sorted(cases.values(), key=lambda c: c.id), folds=folds, ess=ess)
+        suffix = "json" if fmt is ReportFormat.json else "md"
+        report_path = out
+        plot_path = plot or (report_path.with_suffix(".png") if report_path is not None
+                             else Path(f"rootward-evaluate-{kb.id}.png"))
+        try:
+            evaluation.plot = str(calibration_plot(evaluation, plot_path))
+            if fmt is ReportFormat.json:
+                import json
+
+                text = json.dumps(evaluation.as_dict(), indent=2) + "\n"
+            else:
+                text = markdown_report(evaluation)
+            if report_path is None:
+                typer.echo(text, nl=False)
+            else:
+                report_path.parent.mkdir(parents=True, exist_ok=True)
+                report_path.write_text(text, encoding="utf-8")
+                typer.echo(f"wrote {report_path} ({suffix}) and {plot_path}", err=True)
+        except OSError as exc:
+            raise CliError("io", f"cannot write the report: {exc}", {"plot": str(plot_path)}) from exc

@@ -1,0 +1,41 @@
+"""Exim mainlog/rejectlog lines (``YYYY-MM-DD HH:MM:SS [pid] id ...`` or syslog ``exim[pid]:``).
+
+Arrivals (``<=`` with ``H=... [ip]`` and ``S=size``) and ``SMTP data timeout ... [ip]`` lines
+feed the same peer analysis as Postfix; deliveries (``=>``) are not sized in Exim's default log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from engine.evidence.model import ExtractedAnswer, Line
+from engine.evidence.sessions import Delivery, Failure, peer_findings
+
+FAMILY = "exim_log"
+SIGNATURE_EXTRACTORS = ("exim_log", "smtp_reply")
+
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?(?: [-+]\d{4})? ")
+_SYSLOG = re.compile(r"\bexim\d?\[\d{1,10}\]: ")
+_HOST = re.compile(r"\bH=(?:[^\s(\[]{1,255} )?(?:\([^)\n]{0,255}\) )?\[(?P<ip>[0-9A-Fa-f:.]{2,45})\]")
+_SIZE = re.compile(r" S=(?P<size>\d{1,12})\b")
+_FAILURE = re.compile(
+    r"SMTP data timeout \(message abandoned\) on connection from [^\[\n]{0,600}\[(?P<ip>[0-9A-Fa-f:.]{2,45})\]"
+)
+
+
+def claims(text: str) -> bool:
+    """An Exim log line: Exim's own timestamp at the start, or an ``exim[pid]:`` syslog tag."""
+    return _STAMP.match(text) is not None or ("exim" in text and _SYSLOG.search(text) is not None)
+
+
+def analyse(lines: Sequence[Line], found: list[ExtractedAnswer]) -> list[ExtractedAnswer]:
+    """Add the peer-pattern findings (see :mod:`engine.evidence.sessions`) to the signature hits."""
+    deliveries: list[Delivery] = []
+    failures: list[Failure] = []
+    for line in lines:
+        if " <= " in line.text and (host := _HOST.search(line.text)) and (size := _SIZE.search(line.text)):
+            deliveries.append(Delivery(host["ip"], int(size["size"]), line))
+        elif "SMTP data timeout" in line.text and (m := _FAILURE.search(line.text)):
+            failures.append(Failure(m["ip"], line))
+    return found + peer_findings(FAMILY, failures, deliveries)

@@ -1,0 +1,232 @@
+"""KB signatures compiled for scanning: a literal prefilter per pattern, and a backtracking lint.
+
+Scanning every line with every pattern is what makes naive log matching slow. From each pattern's
+parse tree comes a set of literals one of which every match must contain (one literal for a plain
+pattern, one per branch for an alternation); the artifact's lines are joined once and searched for
+those literals with ``str.find``, and only the lines containing one see the full regex.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import re._constants as _c
+import re._parser as sre_parse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.evidence.model import MAX_HITS_PER_SIGNATURE, ExtractedAnswer, Line
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import Signature
+
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+_MIN_KEYWORD = 3
+
+
+@dataclass(frozen=True)
+class CompiledSignature:
+    signature: Signature
+    regex: re.Pattern[str]
+    literals: tuple[str, ...]
+    """Every match contains at least one of these (empty: no usable literal, test every line)."""
+    caseless: bool
+    """Whether the literals must be searched for case-insensitively."""
+
+
+Needed = tuple[frozenset[str], bool]
+"""A set of literals one of which every match contains, and whether they are case-insensitive."""
+
+
+def _flatten(items: Any) -> list[tuple[Any, Any]]:
+    """Inline plain groups, so that ``(?:ab)c`` reads as the literal run ``abc``."""
+    flat: list[tuple[Any, Any]] = []
+    for op, arg in items:
+        if op is _c.SUBPATTERN and not arg[1] and not arg[2]:
+            flat.extend(_flatten(arg[3]))
+        else:
+            flat.append((op, arg))
+    return flat
+
+
+def _quality(needed: Needed) -> int:
+    return min(len(literal) for literal in needed[0])
+
+
+def _needed(items: Any, caseless: bool) -> Needed | None:
+    """The most selective literal set that every match of the sequence ``items`` must contain."""
+    candidates: list[Needed] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append((frozenset(["".join(run)]), caseless))
+            run.clear()
+
+    for op, arg in _flatten(items):
+        if op is _c.LITERAL:
+            run.append(chr(arg))
+            continue
+        flush()
+        inner: Needed | None = None
+        if op is _c.SUBPATTERN:
+            inner = _needed(arg[3], caseless or bool(arg[1] & re.IGNORECASE))
+        elif op is _c.BRANCH:
+            branches = [_needed(branch, caseless) for branch in arg[1]]
+            if all(b is not None for b in branches):
+                sets = [b for b in branches if b is not None]
+                inner = (frozenset().union(*(b[0] for b in sets)), any(b[1] for b in sets))
+        elif op in _REPEATS and arg[0] >= 1:
+            body = arg[2]
+            if len(body) == 1 and body[0][0] is _c.LITERAL and arg[0] >= _MIN_KEYWORD:
+                inner = (frozenset([chr(body[0][1]) * arg[0]]), caseless)
+            else:
+                inner = _needed(body, caseless)
+        if inner is not None:
+            candidates.append(inner)
+    flush()
+    usable = [c for c in candidates if _quality(c) >= _MIN_KEYWORD]
+    return max(usable, key=_quality) if usable else None
+
+
+def required_literals(pattern: str) -> Needed | None:
+    """Literals one of which every match of ``pattern`` contains, and whether case is ignored.
+
+    Alternatives contribute the union of their branches' literals; optional parts and character
+    classes contribute nothing. None means no set of literals of at least three characters exists.
+    """
+    parsed = sre_parse.parse(pattern)
+    return _needed(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
+
+
+def _bodies(op: Any, arg: Any) -> list[Any]:
+    """The sub-patterns of one parse-tree node (repeat body, group, alternatives, assertion)."""
+    if op in _REPEATS:
+        return [arg[2]]
+    if op is _c.SUBPATTERN:
+        return [arg[3]]
+    if op is _c.BRANCH:
+        return list(arg[1])
+    if op in (_c.ASSERT, _c.ASSERT_NOT):
+        return [arg[1]]
+    if op is _c.ATOMIC_GROUP:
+        return [arg]
+    if op is _c.GROUPREF_EXISTS:
+        return [branch for branch in arg[1:] if branch is not None]
+    return []
+
+
+def _contains_unbounded_repeat(items: Any) -> bool:
+    return any(
+        (op in _REPEATS and arg[1] == _c.MAXREPEAT) or any(_contains_unbounded_repeat(b) for b in _bodies(op, arg))
+        for op, arg in items
+    )
+
+
+def nested_repeats(pattern: str) -> list[str]:
+    """Repeats whose body holds an unbounded repeat, like ``(a+)+`` or ``(?:\\s*x)*``.
+
+    These are the shapes that backtrack exponentially on a near-miss (catastrophic backtracking);
+    signature patterns must not contain them. Returns a description of each offending repeat.
+    """
+    found: list[str] = []
+
+    def walk(items: Any) -> None:
+        for op, arg in items:
+            if op in _REPEATS and arg[1] > 1 and _contains_unbounded_repeat(arg[2]):
+                upper = "inf" if arg[1] == _c.MAXREPEAT else arg[1]
+                found.append(f"{op} {{{arg[0]},{upper}}} over {arg[2]}")
+            for body in _bodies(op, arg):
+                walk(body)
+
+    walk(sre_parse.parse(pattern))
+    return found
+
+
+def _compile(signature: Signature) -> CompiledSignature | None:
+    try:
+        regex = re.compile(signature.pattern)
+        needed = required_literals(signature.pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None  # the validator reports bad patterns; extraction skips them instead of failing
+    if needed is None:
+        return CompiledSignature(signature, regex, (), False)
+    literals, caseless = needed
+    return CompiledSignature(signature, regex, tuple(sorted(literals)), caseless)
+
+
+_CACHE: dict[tuple[str, str], dict[str, list[CompiledSignature]]] = {}
+
+
+def compiled_signatures(kb: KnowledgeBase) -> dict[str, list[CompiledSignature]]:
+    """The pack's usable signatures grouped by ``extractor``, compiled once per pack version."""
+    key = (kb.id, kb.version_hash)
+    if key not in _CACHE:
+        groups: dict[str, list[CompiledSignature]] = {}
+        for signature in kb.signatures.values():
+            compiled = _compile(signature)
+            if compiled is not None and signature.reliability > 0.0:
+                groups.setdefault(signature.extractor, []).append(compiled)
+        _CACHE[key] = groups
+    return _CACHE[key]
+
+
+def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family: str) -> list[ExtractedAnswer]:
+    """Every (line, signature) match, at most ``MAX_HITS_PER_SIGNATURE`` per signature."""
+    if not lines or not signatures:
+        return []
+    haystack = _Haystack(lines)
+    found: list[ExtractedAnswer] = []
+    for compiled in signatures:
+        hits = 0
+        for index in haystack.candidates(compiled):
+            line = lines[index]
+            if compiled.regex.search(line.text) is None:
+                continue
+            sig = compiled.signature
+            found.append(ExtractedAnswer(sig.question, sig.answer, sig.reliability, line.text, family, sig.id,
+                                         line.number))
+            hits += 1
+            if hits >= MAX_HITS_PER_SIGNATURE:
+                break
+    return found
+
+
+class _Haystack:
+    """The lines joined once, with their start offsets, for C-speed literal searches."""
+
+    def __init__(self, lines: Sequence[Line]) -> None:
+        self.count = len(lines)
+        self.block = "\n".join(line.text for line in lines)
+        self.starts = [0]
+        for line in lines[:-1]:
+            self.starts.append(self.starts[-1] + len(line.text) + 1)
+        self._lowered: str | None = None
+
+    def lowered(self) -> str | None:
+        """The block in lower case, or None when lowering changes offsets (some non-ASCII text)."""
+        if self._lowered is None:
+            self._lowered = self.block.lower()
+        return self._lowered if len(self._lowered) == len(self.block) else None
+
+    def candidates(self, compiled: CompiledSignature) -> Sequence[int]:
+        """Indexes of the lines containing one of the signature's literals (all lines without any)."""
+        if not compiled.literals:
+            return range(self.count)
+        text = self.block
+        needles = list(compiled.literals)
+        if compiled.caseless:
+            lowered = self.lowered()
+            if lowered is None:
+                return range(self.count)
+            text, needles = lowered, [needle.lower() for needle in needles]
+        indexes: set[int] = set()
+        for needle in needles:
+            position = text.find(needle)
+            while position >= 0:
+                index = bisect.bisect_right(self.starts, position) - 1
+                indexes.add(index)
+                if index + 1 >= self.count:
+                    break
+                position = text.find(needle, self.starts[index + 1])
+        return sorted(indexes)

@@ -1,0 +1,447 @@
+"""How well does the pack rank causes on cases it never saw? k-fold cross-validation, and sensitivity.
+
+Every fold starts from the *expert* CPDs (never from ``learned.yaml``), learns on the other folds by
+EM and scores only its own held-out cases, so no case is ever scored by a model that learned from
+it. Scores are computed from the answers alone; the confirmed causes are what is being predicted.
+
+Metrics: top-1 / top-3 hit rates (a hit is any confirmed cause within the first k), the Brier score
+and log loss of P(cause present) over every (case, cause) pair whose truth is known (confirmed
+causes are present; with ``causes_complete`` the others are absent; otherwise they are left out),
+a calibration table (and plot), the most frequent confusions, and a sensitivity table: which single
+prior or CPD entry, with its odds halved or doubled, changes the leading cause of which cases under
+the expert model. That is the KB-MODELLING honesty check made mechanical: a conclusion that flips
+when one number moves by a factor of two was never supported by the evidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.infer.junction_tree import JunctionTree
+from engine.kb.knowledge import KnowledgeBase
+from engine.learn.cases import Case
+from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
+from engine.model.network import DiscreteNetwork, FloatArray
+
+DEFAULT_FOLDS = 5
+CALIBRATION_BINS = 10
+PROBABILITY_CLIP = 1e-6
+SENSITIVITY_FACTORS = (0.5, 2.0)
+SENSITIVITY_CPD_ENTRIES = 20
+TOP_CONFUSIONS = 10
+
+
+@dataclass(frozen=True)
+class ScoredCase:
+    """One held-out case: its fold, what was confirmed, and the model's ranking of causes."""
+
+    id: str
+    fold: int
+    confirmed: list[str]
+    ranking: list[tuple[str, float]]
+
+    @property
+    def ranked_ids(self) -> list[str]:
+        return [c for c, _ in self.ranking]
+
+    def rank_of_confirmed(self) -> int:
+        """1-based rank of the best-ranked confirmed cause."""
+        ids = self.ranked_ids
+        return min(ids.index(c) + 1 for c in self.confirmed)
+
+
+@dataclass
+class Evaluation:
+    """The report behind ``rootward evaluate``; ``as_dict`` is the JSON shape (extend, never rename)."""
+
+    pack: str
+    kb_hash: str
+    folds: int
+    ess: float
+    scored: list[ScoredCase]
+    brier: float
+    log_loss: float
+    calibration: list[dict[str, Any]]
+    confusions: list[dict[str, Any]]
+    sensitivity: list[dict[str, Any]] = field(default_factory=list)
+    fold_training: dict[int, list[str]] = field(default_factory=dict)
+    plot: str | None = None
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.scored)
+
+    def top(self, k: int) -> float:
+        """Share of cases with a top-k hit (any confirmed cause within the first k)."""
+        hits = [any(c in s.confirmed for c in s.ranked_ids[:k]) for s in self.scored]
+        return float(np.mean(hits)) if hits else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pack": self.pack,
+            "kb_hash": self.kb_hash,
+            "n_cases": self.n_cases,
+            "folds": self.folds,
+            "ess": self.ess,
+            "top1": round(self.top(1), 4),
+            "top3": round(self.top(3), 4),
+            "brier": round(self.brier, 5),
+            "log_loss": round(self.log_loss, 5),
+            "calibration": self.calibration,
+            "confusions": self.confusions,
+            "sensitivity": self.sensitivity,
+            "cases": [
+                {"id": s.id, "fold": s.fold, "confirmed": s.confirmed, "rank": s.rank_of_confirmed(),
+                 "top3": [{"cause": c, "probability": round(p, 4)} for c, p in s.ranking[:3]]}
+                for s in self.scored
+            ],
+            "plot": self.plot,
+        }
+
+
+def assign_folds(cases: Sequence[Case], k: int, seed: int = 0) -> dict[str, int]:
+    """Fold of each case id: a seeded shuffle of the sorted ids, dealt round-robin (reproducible)."""
+    ids = sorted(c.id for c in cases)
+    random.Random(seed).shuffle(ids)
+    return {case_id: i % k for i, case_id in enumerate(ids)}
+
+
+def answer_likelihoods(network: DiscreteNetwork, cases: Sequence[Case]) -> dict[str, FloatArray]:
+    """The cases' answers (and nothing else) as one batch of likelihood rows."""
+    batch = len(cases)
+    likelihoods: dict[str, FloatArray] = {}
+    for b, case in enumerate(cases):
+        for name, answer in case.answers().items():
+            rows = likelihoods.setdefault(name, np.ones((batch, network.cardinality(name))))
+            rows[b] = 0.0
+            rows[b, network.variables[name].state_index(answer)] = 1.0
+    return likelihoods
+
+
+def cause_posteriors(network: DiscreteNetwork, tree: JunctionTree, cases: Sequence[Case],
+                     causes: Sequence[str]) -> FloatArray:
+    """P(cause is not in its first state | the case's answers), shape (cases, causes), one batch.
+
+    Only the answers are evidence here: the confirmed causes are what is being predicted.
+    """
+    result = tree.propagate(answer_likelihoods(network, cases), len(cases), targets=list(causes))
+    return np.stack([1.0 - result.marginal(c)[:, 0] for c in causes], axis=1)
+
+
+def score_cases(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequence[str], fold: int) -> list[ScoredCase]:
+    """Rank every cause for each case under ``network``."""
+    if not cases:
+        return []
+    probabilities = cause_posteriors(network, JunctionTree.compile(network), cases, causes)
+    return _ranked(cases, probabilities, causes, fold)
+
+
+def _ranked(cases: Sequence[Case], probabilities: FloatArray, causes: Sequence[str], fold: int) -> list[ScoredCase]:
+    """Causes by decreasing probability, ties by id (as ``rank`` orders them)."""
+    scored = []
+    for case, row in zip(cases, probabilities, strict=True):
+        order = sorted(range(len(causes)), key=lambda i: (-row[i], causes[i]))
+        scored.append(ScoredCase(case.id, fold, list(case.confirmed_causes),
+                                 [(causes[i], float(row[i])) for i in order]))
+    return scored
+
+
+def _check_unique_ids(cases: Sequence[Case]) -> None:
+    ids = [c.id for c in cases]
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"duplicate case ids: {', '.join(duplicates[:10])}")
+
+
+def labelled_pairs(scored: Sequence[ScoredCase], cases: dict[str, Case]) -> tuple[FloatArray, FloatArray]:
+    """(predicted P(present), truth) for every (case, cause) whose truth is known."""
+    predicted: list[float] = []
+    truth: list[float] = []
+    for item in scored:
+        case = cases[item.id]
+        for cause, p in item.ranking:
+            if cause in case.confirmed_causes:
+                predicted.append(p)
+                truth.append(1.0)
+            elif case.causes_complete:
+                predicted.append(p)
+                truth.append(0.0)
+    return np.array(predicted), np.array(truth)
+
+
+def calibration_table(predicted: FloatArray, truth: FloatArray, bins: int = CALIBRATION_BINS) -> list[dict[str, Any]]:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    table = []
+    for i in range(bins):
+        upper_ok = predicted <= edges[i + 1] if i == bins - 1 else predicted < edges[i + 1]
+        mask = (predicted >= edges[i]) & upper_ok
+        n = int(mask.sum())
+        table.append({
+            "bin": [round(float(edges[i]), 2), round(float(edges[i + 1]), 2)],
+            "n": n,
+            "mean_predicted": round(float(predicted[mask].mean()), 4) if n else None,
+            "observed": round(float(truth[mask].mean()), 4) if n else None,
+        })
+    return table
+
+
+def confusion_table(scored: Sequence[ScoredCase], top: int = TOP_CONFUSIONS) -> list[dict[str, Any]]:
+    """Top-1 misses as (predicted leader, confirmed cause) pairs, most frequent first."""
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for item in scored:
+        leader = item.ranked_ids[0]
+        if leader in item.confirmed:
+            continue
+        actual = min(item.confirmed, key=item.ranked_ids.index)
+        pairs.setdefault((leader, actual), []).append(item.id)
+    ordered = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return [{"predicted": p, "actual": a, "count": len(ids), "cases": sorted(ids)} for (p, a), ids in ordered[:top]]
+
+
+def cross_validate(
+    kb: KnowledgeBase,
+    cases: Sequence[Case],
+    *,
+    folds: int = DEFAULT_FOLDS,
+    ess: float = DEFAULT_ESS,
+    seed: int = 0,
+    sensitivity: bool = True,
+) -> Evaluation:
+    """k-fold CV from the expert CPDs; see the module docstring for every metric."""
+    from engine.model.compile import compile_network
+
+    _check_unique_ids(cases)
+    if len(cases) < 2:
+        raise ValueError(f"cross-validation needs at least 2 cases, got {len(cases)}")
+    if folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+    k = min(folds, len(cases))
+    fold_of = assign_folds(cases, k, seed)
+    causes = list(kb.causes)
+    learnable = learnable_nodes(kb)
+    expert = compile_network(kb)
+    scored: list[ScoredCase] = []
+    training: dict[int, list[str]] = {}
+    for fold in range(k):
+        train = [c for c in cases if fold_of[c.id] != fold]
+        test = [c for c in cases if fold_of[c.id] == fold]
+        training[fold] = sorted(c.id for c in train)
+        model = fit(expert, train, causes=causes, learnable=learnable, ess=ess).network
+        scored.extend(score_cases(model, test, causes, fold))
+    by_id = {c.id: c for c in cases}
+    scored.sort(key=lambda s: s.id)
+    predicted, truth = labelled_pairs(scored, by_id)
+    clipped = np.clip(predicted, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP)
+    brier = float(np.mean((predicted - truth) ** 2)) if predicted.size else float("nan")
+    log_loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped))) if predicted.size \
+        else float("nan")
+    evaluation = Evaluation(
+        pack=kb.id, kb_hash=kb.version_hash, folds=k, ess=ess, scored=scored, brier=brier, log_loss=log_loss,
+        calibration=calibration_table(predicted, truth), confusions=confusion_table(scored),
+        fold_training=training,
+    )
+    if sensitivity:
+        evaluation.sensitivity = sensitivity_table(kb, expert, cases)
+    return evaluation
+
+
+# ---------------------------------------------------------------------------------------- sensitivity
+
+
+def influential_entries(network: DiscreteNetwork, cases: Sequence[Case], questions: Sequence[str],
+                        top: int) -> list[tuple[str, tuple[int, ...], int, float]]:
+    """Question CPT entries ranked by how much case evidence passes through them.
+
+    The influence of ``P(X = x | u)`` is the posterior mass ``Σ_cases P(U = u | answers)`` of the
+    cases that answered ``X = x``: an entry no case's answers touch cannot change any ranking.
+    """
+    likelihoods = answer_likelihoods(network, cases)
+    observed = [q for q in questions if q in likelihoods]
+    if not observed:
+        return []
+    posteriors = family_posteriors(JunctionTree.compile(network), network, likelihoods, len(cases), observed)
+    entries: list[tuple[str, tuple[int, ...], int, float]] = []
+    for question in observed:
+        mass = posteriors.tables[question].sum(axis=0)  # (*parent cards, card)
+        for index in itertools.product(*(range(n) for n in mass.shape[:-1])):
+            for state in range(mass.shape[-1]):
+                if mass[index][state] > 0:
+                    entries.append((question, index, state, float(mass[index][state])))
+    entries.sort(key=lambda e: -e[3])
+    return entries[:top]
+
+
+def _leaders(probabilities: FloatArray, causes: Sequence[str]) -> list[str]:
+    """The leading cause of each row (ties by id, as ``rank`` breaks them)."""
+    leaders = []
+    for row in probabilities:
+        best = max(float(p) for p in row)
+        leaders.append(min(c for c, p in zip(causes, row, strict=True) if float(p) == best))
+    return leaders
+
+
+def sensitivity_table(kb: KnowledgeBase, network: DiscreteNetwork, cases: Sequence[Case],
+                      cpd_entries: int = SENSITIVITY_CPD_ENTRIES) -> list[dict[str, Any]]:
+    """Which single prior or CPD entry, odds halved or doubled, changes which cases' leading cause.
+
+    Exact, and without recompiling a tree per perturbation:
+
+    * a cause prior with its odds times f is the same posterior as soft evidence ``[1, f]`` on the
+      cause (a root), so every prior variant is a batch row;
+    * a question ``X`` is a leaf, so scaling ``P(X = x* | U = u*)`` (row renormalised) multiplies a
+      case's likelihood by ``g = (f if X was answered x* else 1) / (1 + (f - 1) P(x* | u*))`` when
+      ``U = u*`` and by 1 otherwise. Hence ``P'(c | e) ∝ P(c, e) + (g - 1) P(c, e, U = u*)``: one
+      extra row per case with the parents clamped to ``u*`` serves both factors.
+    """
+    if not cases:
+        return []
+    causes = list(kb.causes)
+    tree = JunctionTree.compile(network)
+    answers = answer_likelihoods(network, cases)
+    batch = len(cases)
+    base = tree.propagate(answers, batch, targets=causes)
+    base_p = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
+    base_leaders = _leaders(base_p, causes)
+    entries = influential_entries(network, cases, list(kb.questions), cpd_entries)
+    variants: list[dict[str, FloatArray]] = []
+    for cause in causes:  # prior variants: soft evidence [1, f] on the cause
+        for factor in SENSITIVITY_FACTORS:
+            soft = np.ones((batch, network.cardinality(cause)))
+            soft[:, 1:] = factor
+            variants.append({cause: soft})
+    for question, index, _, _ in entries:  # clamp the entry's parent configuration
+        clamp = {}
+        for parent, state in zip(network.variables[question].parents, index, strict=True):
+            vector = np.zeros((batch, network.cardinality(parent)))
+            vector[:, state] = 1.0
+            clamp[parent] = vector
+        variants.append(clamp)
+    likelihoods: dict[str, FloatArray] = {}
+    names = set(answers) | {n for v in variants for n in v}
+    for name in names:
+        column = answers.get(name, np.ones((batch, network.cardinality(name))))
+        stacked = np.tile(column, (len(variants), 1))
+        for j, variant in enumerate(variants):
+            if name in variant:
+                stacked[j * batch : (j + 1) * batch] *= variant[name]
+        likelihoods[name] = stacked
+    result = tree.propagate(likelihoods, batch * len(variants), targets=causes)
+    present = np.stack([1.0 - result.marginal(c)[:, 0] for c in causes], axis=1).reshape(len(variants), batch, -1)
+    rows: list[dict[str, Any]] = []
+
+    def report(kind: str, node: str, index: tuple[int, ...], state: int, factor: float, leaders: list[str]) -> None:
+        changed = [{"case": case.id, "from": before, "to": after}
+                   for case, before, after in zip(cases, base_leaders, leaders, strict=True) if before != after]
+        if changed:
+            variable = network.variables[node]
+            when = {p: network.variables[p].states[k] for p, k in zip(variable.parents, index, strict=True)}
+            rows.append({"kind": kind, "node": node, "when": when, "state": variable.states[state],
+                         "value": round(float(variable.cpt[index][state]), 6), "factor": factor,
+                         "n_changed": len(changed), "changed": changed})
+
+    j = 0
+    for cause in causes:
+        for factor in SENSITIVITY_FACTORS:
+            report("prior", cause, (), 1, factor, _leaders(present[j], causes))
+            j += 1
+    with np.errstate(under="ignore", over="ignore"):
+        for k, (question, index, state, _) in enumerate(entries):
+            clamped = j + k
+            theta = float(network.variables[question].cpt[index][state])
+            rows_of_question = answers[question]
+            answered = ~np.all(rows_of_question == 1.0, axis=1)  # unanswered rows are all ones
+            # P(e, U=u*) / P(e) per case, from the clamped rows' log evidence
+            ratio = np.exp(result.log_evidence[clamped * batch : (clamped + 1) * batch] - base.log_evidence)
+            for factor in SENSITIVITY_FACTORS:
+                hit = np.where(rows_of_question[:, state] > 0, factor, 1.0) / (1.0 + (factor - 1.0) * theta)
+                g = np.where(answered, hit, 1.0)
+                weight = ((g - 1.0) * ratio)[:, None]
+                mixed = (base_p + weight * present[clamped]) / (1.0 + weight)
+                report("cpd", question, index, state, factor, _leaders(mixed, causes))
+    rows.sort(key=lambda r: (-r["n_changed"], r["node"], r["factor"]))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------- outputs
+
+
+def calibration_plot(evaluation: Evaluation, path: Path) -> Path:
+    """A reliability diagram (predicted against observed frequency) as PNG, with the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = [b for b in evaluation.calibration if b["n"]]
+    figure, axis = plt.subplots(figsize=(5, 5), dpi=100)
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    axis.plot([b["mean_predicted"] for b in bins], [b["observed"] for b in bins], marker="o",
+              label="cross-validated")
+    for b in bins:
+        axis.annotate(str(b["n"]), (b["mean_predicted"], b["observed"]), textcoords="offset points",
+                      xytext=(4, -10), fontsize=7)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_xlabel("predicted P(cause present)")
+    axis.set_ylabel("observed frequency")
+    axis.set_title(f"{evaluation.pack}: {evaluation.n_cases} cases, {evaluation.folds}-fold CV")
+    axis.legend(loc="upper left")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png")
+    plt.close(figure)
+    return path
+
+
+def markdown_report(evaluation: Evaluation) -> str:
+    data = evaluation.as_dict()
+    lines = [
+        f"# Evaluation of `{data['pack']}` ({data['kb_hash']})",
+        "",
+        f"{data['n_cases']} cases, {data['folds']}-fold cross-validation from the expert CPDs "
+        f"(Dirichlet prior, ESS {data['ess']:g} per row).",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| top-1 accuracy | {data['top1']:.3f} |",
+        f"| top-3 accuracy | {data['top3']:.3f} |",
+        f"| Brier score | {data['brier']:.4f} |",
+        f"| log loss | {data['log_loss']:.4f} |",
+        "",
+        "## Calibration",
+        "",
+        "| predicted | n | mean predicted | observed |",
+        "|---|---|---|---|",
+    ]
+    for b in data["calibration"]:
+        mean = "" if b["mean_predicted"] is None else f"{b['mean_predicted']:.3f}"
+        observed = "" if b["observed"] is None else f"{b['observed']:.3f}"
+        lines.append(f"| {b['bin'][0]:.1f}–{b['bin'][1]:.1f} | {b['n']} | {mean} | {observed} |")
+    lines += ["", "## Most frequent confusions", "", "| predicted | actually | count | cases |", "|---|---|---|---|"]
+    lines += [f"| {c['predicted']} | {c['actual']} | {c['count']} | {', '.join(c['cases'])} |"
+              for c in data["confusions"]] or ["| (none) | | | |"]
+    lines += ["", "## Sensitivity (expert model): one number ×0.5 or ×2 in odds", "",
+              "| parameter | when | value | factor | cases whose leader changes |", "|---|---|---|---|---|"]
+    for s in data["sensitivity"]:
+        name = f"prior of {s['node']}" if s["kind"] == "prior" else f"P({s['node']}={s['state']})"
+        when = ", ".join(f"{k}={v}" for k, v in s["when"].items())
+        changed = ", ".join(f"{c['case']} ({c['from']}→{c['to']})" for c in s["changed"][:5])
+        more = f" and {s['n_changed'] - 5} more" if s["n_changed"] > 5 else ""
+        lines.append(f"| {name} | {when} | {s['value']:.3g} | ×{s['factor']:g} | {changed}{more} |")
+    if not data["sensitivity"]:
+        lines.append("| (no single change moves any leader) | | | | |")
+    lines += ["", "## Cases", "", "| case | fold | confirmed | rank | top 3 |", "|---|---|---|---|---|"]
+    for c in data["cases"]:
+        top = ", ".join(f"{t['cause']} {t['probability']:.2f}" for t in c["top3"])
+        lines.append(f"| {c['id']} | {c['fold']} | {', '.join(c['confirmed'])} | {c['rank']} | {top} |")
+    if data["plot"]:
+        lines += ["", f"![calibration]({Path(data['plot']).name})"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,258 @@
+"""The HTTP API in process (ASGI), on a SQLite file: auth and roles, limits, problem+json, flows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from engine.api import create_app
+from engine.api.settings import ApiSettings
+from engine.store import AuditRepository, KeyRepository, open_store
+
+PACK = "mail_delivery"
+ROLES = ("agent", "author", "admin")
+# (method, path, json body, lowest role allowed); one row per endpoint, grouped by role.
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
+    ("POST", "/v1/diagnose", {"kb": PACK}, "agent"),
+    ("POST", "/v1/fixes/assess", {"kb": PACK, "fix": "restart_postfix"}, "agent"),
+    ("GET", "/v1/kbs", None, "agent"),
+    ("GET", f"/v1/kbs/{PACK}", None, "agent"),
+    ("POST", "/v1/sessions", {"kb": PACK}, "agent"),
+    ("GET", "/v1/sessions/abc", None, "agent"),
+    ("POST", "/v1/sessions/abc/answers", {"question": "attachment_mail_fails", "answer": "yes"}, "agent"),
+    ("DELETE", "/v1/sessions/abc/answers/attachment_mail_fails", None, "agent"),
+    ("POST", "/v1/sessions/abc/undo", None, "agent"),
+    ("GET", "/v1/sessions/abc/next", None, "agent"),
+    ("GET", "/v1/sessions/abc/ranking", None, "agent"),
+    ("POST", "/v1/sessions/abc/fix-attempts", {"fix": "restart_postfix", "outcome": "persisted"}, "agent"),
+    ("POST", "/v1/sessions/abc/assess", {"fix": "restart_postfix"}, "agent"),
+    ("POST", "/v1/sessions/abc/evidence", {"text": "x"}, "agent"),
+    ("POST", "/v1/evidence/extract", {"kb": PACK, "text": "x"}, "agent"),
+    ("POST", "/v1/sessions/abc/resolve", {"confirmed_causes": ["mtu_mru_mismatch"]}, "agent"),
+    ("GET", "/v1/sessions/abc/report", None, "agent"),
+    ("GET", f"/v1/kbs/{PACK}/quality", None, "author"),
+    ("GET", "/v1/cases", None, "author"),
+    ("GET", "/v1/cases/x", None, "author"),
+    ("POST", "/v1/cases/x/review", {"status": "reviewed"}, "author"),
+    ("GET", "/v1/keys", None, "admin"),
+    ("POST", "/v1/keys", {"role": "agent"}, "admin"),
+    ("DELETE", "/v1/keys/abc", None, "admin"),
+]
+
+
+@pytest.fixture
+def keys(sqlite_url: str) -> dict[str, str]:
+    with open_store(sqlite_url).transaction() as session:
+        return {role: KeyRepository(session).create(role, f"test {role}")[1] for role in ROLES}
+
+
+@pytest.fixture
+def client(sqlite_url: str, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(ApiSettings(rate_limit_per_minute=0), sqlite_url)) as test_client:
+        yield test_client
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["type"].startswith("urn:rootward:problem:") and body["detail"]
+    return body
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and PACK in ready.json()["kbs"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_missing_or_wrong_key_is_401_and_a_lower_role_is_403(client: TestClient, keys: dict[str, str], method: str,
+                                                             path: str, body: dict[str, Any] | None,
+                                                             role: str) -> None:
+    assert_problem(client.request(method, path, json=body), 401)
+    assert_problem(client.request(method, path, json=body, headers=auth("rw_nope_wrong")), 401)
+    assert_problem(client.request(method, path, json=body, headers={"Authorization": f"Basic {keys['admin']}"}),
+                   401)
+    for lower in ROLES[: ROLES.index(role)]:
+        forbidden = assert_problem(client.request(method, path, json=body, headers=auth(keys[lower])), 403)
+        assert forbidden["details"]["allowed_roles"] == list(ROLES[ROLES.index(role):])
+
+
+def test_revoked_key_is_401(client: TestClient, keys: dict[str, str], sqlite_url: str) -> None:
+    created = client.post("/v1/keys", json={"role": "agent", "label": "bot"}, headers=auth(keys["admin"]))
+    assert created.status_code == 201
+    new_key = created.json()["key"]
+    assert client.get("/v1/kbs", headers=auth(new_key)).status_code == 200
+    assert client.delete(f"/v1/keys/{created.json()['id']}", headers=auth(keys["admin"])).status_code == 200
+    assert_problem(client.get("/v1/kbs", headers=auth(new_key)), 401)
+    listed = client.get("/v1/keys", headers=auth(keys["admin"])).json()
+    assert all("key" not in row for row in listed)
+    with open_store(sqlite_url).transaction() as session:
+        actions = [r.action for r in AuditRepository(session).recent()]
+    assert {"key.create", "key.revoke"} <= set(actions)
+
+
+def test_oversized_body_is_413(client: TestClient, keys: dict[str, str]) -> None:
+    big = {"kb": PACK, "evidence": {f"q{i}": "x" * 1000 for i in range(1100)}}
+    assert_problem(client.post("/v1/diagnose", json=big, headers=auth(keys["agent"])), 413)
+
+
+def test_unknown_question_lists_the_valid_ids(client: TestClient, keys: dict[str, str]) -> None:
+    stateless = assert_problem(client.post("/v1/diagnose", json={"kb": PACK, "evidence": {"nope": "yes"}},
+                                           headers=auth(keys["agent"])), 422)
+    assert stateless["type"].endswith("unknown-question") and "attachment_mail_fails" in stateless["details"][
+        "valid_questions"]
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=auth(keys["agent"])).json()
+    answered = assert_problem(client.post(f"/v1/sessions/{session['id']}/answers",
+                                          json={"question": "nope", "answer": "yes"}, headers=auth(keys["agent"])),
+                              422)
+    assert "attachment_mail_fails" in answered["details"]["valid_questions"]
+    wrong_answer = assert_problem(client.post(f"/v1/sessions/{session['id']}/answers",
+                                              json={"question": "attachment_mail_fails", "answer": "maybe"},
+                                              headers=auth(keys["agent"])), 422)
+    assert wrong_answer["details"]["valid_answers"] == ["yes", "no", "unknown"]
+
+
+def test_unknown_kb_and_session_are_404(client: TestClient, keys: dict[str, str]) -> None:
+    unknown = assert_problem(client.post("/v1/sessions", json={"kb": "/etc"}, headers=auth(keys["agent"])), 404)
+    assert PACK in unknown["details"]["valid_kbs"]
+    assert_problem(client.get("/v1/sessions/nope", headers=auth(keys["agent"])), 404)
+
+
+def test_rate_limit_is_429_with_retry_after(sqlite_url: str, keys: dict[str, str]) -> None:
+    with TestClient(create_app(ApiSettings(rate_limit_per_minute=2), sqlite_url)) as limited:
+        for _ in range(2):
+            assert limited.get("/v1/kbs", headers=auth(keys["agent"])).status_code == 200
+        refused = limited.get("/v1/kbs", headers=auth(keys["agent"]))
+        assert_problem(refused, 429)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert limited.get("/v1/kbs", headers=auth(keys["author"])).status_code == 200
+
+
+def test_open_mode_admits_requests_without_a_key(sqlite_url: str, keys: dict[str, str]) -> None:
+    with TestClient(create_app(ApiSettings(api_open=True, rate_limit_per_minute=0), sqlite_url)) as open_client:
+        assert open_client.get("/v1/keys").status_code == 200
+        assert_problem(open_client.get("/v1/keys", headers=auth("rw_wrong")), 401)
+
+
+def test_openapi_documents_every_error_status_as_problem_json(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    operations = [(path, op) for path, item in schema["paths"].items() if path.startswith("/v1/")
+                  for op in item.values()]
+    assert len(operations) == len(ENDPOINTS)
+    for path, operation in operations:
+        for status in ("401", "403", "404", "413", "422", "429"):
+            content = operation["responses"][status]["content"]
+            assert list(content) == ["application/problem+json"], (path, status)
+    assert client.get("/docs").status_code == 200
+
+
+def test_session_flow_resolves_into_a_reviewed_case(client: TestClient, keys: dict[str, str], sqlite_url: str) -> None:
+    agent, author = auth(keys["agent"]), auth(keys["author"])
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()
+    base = f"/v1/sessions/{session['id']}"
+    for question in ("attachment_mail_fails", "single_sender_affected", "path_mtu_reduced"):
+        assert client.post(f"{base}/answers", json={"question": question, "answer": "yes"},
+                           headers=agent).status_code == 200
+    undone = client.post(f"{base}/undo", headers=agent).json()
+    assert [a["question"] for a in undone["answers"]] == ["attachment_mail_fails", "single_sender_affected"]
+    withdrawn = client.delete(f"{base}/answers/single_sender_affected", headers=agent).json()
+    assert [a["question"] for a in withdrawn["answers"]] == ["attachment_mail_fails"]
+    assert_problem(client.delete(f"{base}/answers/single_sender_affected", headers=agent), 422)
+    tried = client.post(f"{base}/fix-attempts", json={"fix": "restart_postfix", "outcome": "persisted"},
+                        headers=agent).json()
+    assert tried["fixes_tried"] == [{"fix": "restart_postfix", "outcome": "persisted"}]
+
+    resolved = client.post(f"{base}/resolve", json={"confirmed_causes": ["mtu_mru_mismatch"], "resolution": "MRU"},
+                           headers=agent)
+    assert resolved.status_code == 201, resolved.text
+    case = resolved.json()
+    assert case["status"] == "draft" and case["evidence"]["attachment_mail_fails"]["answer"] == "yes"
+    assert case["fixes_tried"] == [{"fix": "restart_postfix", "outcome": "persisted"}]
+    assert_problem(client.post(f"{base}/resolve", json={"confirmed_causes": ["mtu_mru_mismatch"]}, headers=agent), 409)
+    bad_cause = assert_problem(client.post(f"{base}/resolve", json={"confirmed_causes": ["nope"]}, headers=agent), 422)
+    assert "mtu_mru_mismatch" in bad_cause["details"]["valid_causes"]
+
+    listed = client.get("/v1/cases", params={"kb": PACK, "status": "draft"}, headers=author).json()["cases"]
+    assert [c["id"] for c in listed] == [case["id"]]
+    reviewed = client.post(f"/v1/cases/{case['id']}/review", json={"status": "reviewed"}, headers=author)
+    assert reviewed.json()["status"] == "reviewed"
+    assert client.get(f"/v1/cases/{case['id']}", headers=author).json()["status"] == "reviewed"
+    with open_store(sqlite_url).transaction() as db:
+        actions = {r.action: r.who for r in AuditRepository(db).recent()}
+    assert actions["case.create"].startswith("key:") and actions["case.review"].startswith("key:")
+
+
+def test_idempotency_key_reused_for_another_answer_is_409(client: TestClient, keys: dict[str, str]) -> None:
+    agent = auth(keys["agent"])
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()
+    url = f"/v1/sessions/{session['id']}/answers"
+    once = {**agent, "Idempotency-Key": "k1"}
+    first = client.post(url, json={"question": "attachment_mail_fails", "answer": "yes"}, headers=once)
+    assert first.status_code == 200
+    assert client.post(url, json={"question": "attachment_mail_fails", "answer": "yes"},
+                       headers=once).json()["events"] == 1
+    assert_problem(client.post(url, json={"question": "attachment_mail_fails", "answer": "no"}, headers=once), 409)
+
+
+def test_kb_description_has_chatbot_phrasing_and_answers(client: TestClient, keys: dict[str, str]) -> None:
+    described = client.get(f"/v1/kbs/{PACK}", headers=auth(keys["agent"])).json()
+    question = next(q for q in described["questions"] if q["id"] == "attachment_mail_fails")
+    assert question["text"] and question["short"] and question["answers"] == ["yes", "no", "unknown"]
+    assert described["causes"] and described["fixes"]
+    listed = {p["id"]: p for p in client.get("/v1/kbs", headers=auth(keys["agent"])).json()["packs"]}
+    assert len(listed[PACK]["hash"]) == 16 and listed[PACK]["questions"] == len(described["questions"])
+
+
+@pytest.mark.slow
+def test_stateless_diagnose_and_assess(client: TestClient, keys: dict[str, str]) -> None:
+    agent = auth(keys["agent"])
+    evidence = {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "path_mtu_reduced": "yes"}
+    turn = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence}, headers=agent)
+    assert turn.status_code == 200, turn.text
+    body = turn.json()
+    assert {"causes", "combinations", "questions", "stop", "recommended_actions", "kb"} <= set(body)
+    assert all(q["id"] not in evidence for q in body["questions"])
+    assessed = client.post("/v1/fixes/assess", json={"kb": PACK, "evidence": evidence, "text": "restart postfix"},
+                           headers=agent)
+    assert assessed.status_code == 200, assessed.text
+    assert {"verdict", "p_resolves", "alternatives"} <= set(assessed.json())
+    both = assert_problem(client.post("/v1/fixes/assess", json={"kb": PACK}, headers=agent), 422)
+    assert "exactly one" in both["detail"]
+
+
+SIZE_REJECT = (
+    "Nov 21 10:14:03 mx1 postfix/smtpd[4102]: NOQUEUE: reject: RCPT from mail.partner.example[203.0.113.25]: "
+    "552 5.3.4 Message size exceeds fixed limit; from=<alice@partner.example> to=<bob@example.com> "
+    "proto=ESMTP helo=<mail.partner.example>\n"
+)
+
+
+def test_extracted_evidence_is_recorded_as_answers_with_redacted_lines(client: TestClient, keys: dict[str, str],
+                                                                      sqlite_url: str) -> None:
+    agent = auth(keys["agent"])
+    stateless = client.post("/v1/evidence/extract", json={"kb": PACK, "text": SIZE_REJECT}, headers=agent).json()
+    assert stateless["answers"] == {"size_rejection_bounce": "yes"}
+    assert all("@" not in f["source_line"] for f in stateless["findings"])
+
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()
+    url = f"/v1/sessions/{session['id']}/evidence"
+    recorded = client.post(url, json={"text": SIZE_REJECT}, headers={**agent, "Idempotency-Key": "paste-1"}).json()
+    assert recorded["recorded"] == ["size_rejection_bounce"]
+    again = client.post(url, json={"text": SIZE_REJECT}, headers={**agent, "Idempotency-Key": "paste-1"}).json()
+    assert again["recorded"] == []
+    state = client.get(f"/v1/sessions/{session['id']}", headers=agent).json()
+    assert state["answers"] == [{"question": "size_rejection_bounce", "answer": "yes"}] and state["events"] == 1
+    with open_store(sqlite_url).transaction() as db:
+        (entry,) = AuditRepository(db).recent(action="session.extract")
+    assert entry.target == session["id"]
+    stored_line = entry.details["answers"][0]["source_line"]
+    assert "552 5.3.4" in stored_line and "alice@" not in stored_line and "<redacted>" in stored_line

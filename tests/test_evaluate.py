@@ -1,0 +1,164 @@
+"""Cross-validation: fold hygiene, metrics, the sensitivity shortcut, and the CLI's JSON shape."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.infer.junction_tree import JunctionTree
+from engine.kb.validate import load_kb
+from engine.learn import evaluate as evaluation_module
+from engine.learn.evaluate import (
+    ScoredCase,
+    calibration_table,
+    cause_posteriors,
+    confusion_table,
+    cross_validate,
+    sensitivity_table,
+)
+from engine.model.compile import compile_network
+from engine.model.network import DiscreteNetwork
+from tests.test_learn_em import make_case
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = ROOT / "tests" / "packs" / "minimal"
+
+
+def minimal_cases(n: int = 24) -> list[Any]:
+    rng = np.random.default_rng(3)
+    profiles = {
+        "mtu_mismatch": {"big_mail_fails": "yes", "pmtu_low": "yes"},
+        "icmp_blocked": {"icmp_seen": "no"},
+        "size_limit": {"bounce_552": "yes", "big_mail_fails": "yes"},
+    }
+    cases = []
+    for i in range(n):
+        cause = list(profiles)[i % 3]
+        answers = {q: a for q, a in profiles[cause].items() if rng.random() < 0.8}
+        cases.append(make_case(f"m{i:02d}", answers, [cause], complete=bool(i % 2)))
+    return cases
+
+
+def test_no_case_is_scored_by_a_model_that_learned_from_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record what each fitted model learned from, and which model scored each case."""
+    trained_on: dict[int, set[str]] = {}
+    scored_by: dict[str, int] = {}
+    real_fit = evaluation_module.fit
+    real_score = evaluation_module.score_cases
+
+    def recording_fit(network: DiscreteNetwork, cases: Any, **kwargs: Any) -> Any:
+        result = real_fit(network, cases, **kwargs)
+        trained_on[id(result.network)] = {c.id for c in cases}
+        return result
+
+    def recording_score(network: DiscreteNetwork, cases: Any, causes: Any, fold: int) -> list[ScoredCase]:
+        for case in cases:
+            assert case.id not in scored_by, "a case was scored twice"
+            scored_by[case.id] = id(network)
+        return real_score(network, cases, causes, fold)
+
+    monkeypatch.setattr(evaluation_module, "fit", recording_fit)
+    monkeypatch.setattr(evaluation_module, "score_cases", recording_score)
+    cases = minimal_cases()
+    result = cross_validate(load_kb(MINIMAL), cases, folds=4, sensitivity=False)
+    assert len(trained_on) == 4
+    assert set(scored_by) == {c.id for c in cases} == {s.id for s in result.scored}
+    for case_id, model in scored_by.items():
+        assert model in trained_on and case_id not in trained_on[model]
+    for fold, training in result.fold_training.items():
+        assert not set(training) & {s.id for s in result.scored if s.fold == fold}
+
+
+def test_metrics_on_a_separable_pack() -> None:
+    result = cross_validate(load_kb(MINIMAL), minimal_cases(), folds=3, sensitivity=False)
+    data = result.as_dict()
+    assert data["n_cases"] == 24 and data["folds"] == 3
+    assert 0.0 <= data["top1"] <= data["top3"] <= 1.0
+    assert data["top3"] == 1.0  # only three causes
+    assert 0.0 <= data["brier"] <= 1.0 and data["log_loss"] > 0
+    assert sum(b["n"] for b in data["calibration"]) == sum(1 + (2 if c.causes_complete else 0)
+                                                         for c in minimal_cases())
+
+
+def test_calibration_and_confusions() -> None:
+    table = calibration_table(np.array([0.05, 0.15, 0.95, 1.0]), np.array([0.0, 1.0, 1.0, 1.0]), bins=10)
+    assert [b["n"] for b in table] == [1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+    assert table[9]["observed"] == 1.0 and table[2]["mean_predicted"] is None
+    scored = [ScoredCase("a", 0, ["x"], [("y", 0.6), ("x", 0.3)]), ScoredCase("b", 0, ["x"], [("y", 0.5), ("x", 0.4)]),
+              ScoredCase("c", 0, ["x"], [("x", 0.9), ("y", 0.1)])]
+    assert confusion_table(scored) == [{"predicted": "y", "actual": "x", "count": 2, "cases": ["a", "b"]}]
+
+
+def _scaled(network: DiscreteNetwork, node: str, index: tuple[int, ...], state: int, factor: float) -> DiscreteNetwork:
+    cpt = np.array(network.variables[node].cpt, copy=True)
+    row = cpt[index]
+    row[state] *= factor
+    cpt[index] = row / row.sum()
+    result = DiscreteNetwork()
+    for name, var in network.variables.items():
+        result.add(replace(var, cpt=cpt) if name == node else var)
+    return result
+
+
+def test_sensitivity_shortcut_equals_recompiling_the_perturbed_network() -> None:
+    kb = load_kb(MINIMAL)
+    network = compile_network(kb)
+    cases = minimal_cases(12)
+    causes = list(kb.causes)
+    rows = sensitivity_table(kb, network, cases, cpd_entries=50)
+    base = cause_posteriors(network, JunctionTree.compile(network), cases, causes)
+    base_leaders = [causes[int(np.argmax(r))] for r in base]
+    expected = []
+    candidates = [("prior", c, (), 1) for c in causes]
+    for question in kb.questions:
+        variable = network.variables[question]
+        for index in np.ndindex(*variable.cpt.shape[:-1]):
+            for state in range(variable.cardinality):
+                candidates.append(("cpd", question, tuple(int(i) for i in index), state))
+    for kind, node, index, state in candidates:
+        for factor in (0.5, 2.0):
+            perturbed = _scaled(network, node, index, state, factor)
+            probabilities = cause_posteriors(perturbed, JunctionTree.compile(perturbed), cases, causes)
+            leaders = [causes[int(np.argmax(r))] for r in probabilities]
+            changed = [c.id for c, a, b in zip(cases, base_leaders, leaders, strict=True) if a != b]
+            if changed:
+                expected.append((kind, node, index, state, factor, changed))
+    assert expected, "the test cases should be sensitive to something"
+    got = [(r["kind"], r["node"], tuple(network.variables[p].states.index(v) for p, v in r["when"].items()),
+            network.variables[r["node"]].states.index(r["state"]), r["factor"], [c["case"] for c in r["changed"]])
+           for r in rows]
+    assert all(g in expected for g in got)  # every reported change is real
+    for kind, node, index, state, factor, changed in expected:
+        # on a binary row, P(yes) x f and P(no) x 1/f are the same perturbation; either may be reported
+        mirror = (kind, node, index, 1 - state, 1 / factor, changed)
+        assert (kind, node, index, state, factor, changed) in got or mirror in got
+
+
+def test_evaluate_cli_json(tmp_path: Path) -> None:
+    cases_dir = tmp_path / "cases"
+    cases_dir.mkdir()
+    for case in minimal_cases(10):
+        (cases_dir / f"{case.id}.yaml").write_text(case.model_dump_json(), encoding="utf-8")
+    env = dict(os.environ, ROOTWARD_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}", PYTHONPATH=str(ROOT))
+    plot = tmp_path / "calibration.png"
+    run = subprocess.run([sys.executable, "-m", "engine", "evaluate", "--kb", str(MINIMAL), "--cases", str(cases_dir),
+                          "--folds", "3", "--format", "json", "--plot", str(plot)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    for key in ("n_cases", "folds", "top1", "top3", "brier", "log_loss", "calibration", "confusions", "sensitivity"):
+        assert key in data
+    assert data["n_cases"] == 10 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, "-m", "engine", "evaluate", "--kb", str(MINIMAL), "--cases",
+                          str(tmp_path / "missing"), "--format", "json"], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["error"]["type"] == "not_found"
+    assert "Traceback" not in bad.stderr

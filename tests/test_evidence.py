@@ -1,0 +1,304 @@
+"""Extraction from the sample artifacts in data/samples, one test per extractor family, plus the API.
+
+Each test names the lines that must be found (by signature or structural check) and, where a
+sample exists to show it, what must *not* be found, so a loosened pattern fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.evidence import ExtractedAnswer, extract, redact, to_evidence
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.validate import load_kb
+from engine.reason.evidence import build_evidence
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_kb("mail_delivery")
+
+
+def found_in(kb: KnowledgeBase, sample: str) -> list[ExtractedAnswer]:
+    return extract((SAMPLES / sample).read_text(encoding="utf-8"), kb)
+
+
+def keys(found: list[ExtractedAnswer]) -> set[tuple[str, str, str | None, int]]:
+    return {(f.question, f.answer, f.signature_id, f.line_number) for f in found}
+
+
+def test_postfix_receiver_data_phase_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "seed/maillog")
+    assert {f.extractor for f in found} == {"postfix_log"}
+    assert keys(found) >= {
+        ("data_phase_timeout_logged", "yes", "postfix_timeout_after_data", 10),
+        ("data_phase_timeout_logged", "yes", "postfix_timeout_after_data", 20),
+        ("data_phase_timeout_logged", "yes", "postfix_timeout_after_data", 30),
+        ("single_sender_affected", "yes", None, 10),  # every failure from 203.0.113.25, others deliver
+        ("attachment_mail_fails", "yes", None, 4),  # the same peer's 3 412-byte mail was accepted
+        ("other_senders_large_mail_ok", "yes", None, 15),  # 4.7 MB from 198.51.100.40 arrived
+    }
+
+
+def test_postfix_sender_side_timeouts_lost_connection_is_weaker(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "postfix/sender_side_timeouts.log")
+    by_line = {f.line_number: f for f in found if f.question == "data_phase_timeout_logged"}
+    assert by_line[2].signature_id == "postfix_body_timeout"
+    assert by_line[5].signature_id == "postfix_lost_connection_sending_body"
+    assert by_line[5].strength < by_line[2].strength < 0.95  # both ambiguous: soft, never hard
+    assert ("attachment_mail_fails", "yes", None, 4) in keys(found)
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        ("postfix/size_reject.log", {("size_rejection_bounce", "yes", "size_limit_552_log", 2),
+                                     ("size_rejection_bounce", "yes", "size_limit_552_log", 4)}),
+        ("postfix/spf_dmarc_reject.log", {("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 1),
+                                          ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 2),
+                                          ("policy_reject_logged", "yes", "policy_rejection_5_7_1", 2)}),
+        ("postfix/dnsbl_reject.log", {("listed_on_dnsbl", "yes", "dnsbl_rejection", 2),
+                                      ("listed_on_dnsbl", "yes", "postscreen_dnsbl_rank", 5),
+                                      ("listed_on_dnsbl", "yes", "postscreen_dnsbl_reject", 6)}),
+        ("postfix/greylisting.log", {("greylist_deferral_logged", "yes", "greylisting_deferral", 2)}),
+        ("postfix/sasl_failure.log", {("sasl_auth_errors_logged", "yes", "sasl_socket_unreachable", 2),
+                                      ("sasl_auth_errors_logged", "yes", "postfix_no_sasl_mechanisms", 3),
+                                      ("sasl_auth_errors_logged", "yes", "sasl_authentication_failed", 5)}),
+        ("postfix/tls_failure.log", {("tls_handshake_failed_logged", "yes", "tls_handshake_failure", 2)}),
+        ("postfix/anvil_rate_limit.log", {("dos_flag_on_receiver", "yes", "anvil_rate_limit", 1)}),
+    ],
+)
+def test_postfix_cause_families(kb: KnowledgeBase, sample: str, expected: set[tuple[str, str, str, int]]) -> None:
+    found = found_in(kb, sample)
+    assert keys(found) >= expected
+    assert {f.extractor for f in found} == {"postfix_log"}
+
+
+def test_postfix_server_faults(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "postfix/server_faults.log")) >= {
+        ("disk_space_low", "yes", "disk_full", 1),
+        ("disk_space_low", "yes", "disk_full", 2),
+        ("config_warnings_logged", "yes", "postfix_config_file_warning", 3),
+        ("config_warnings_logged", "yes", "postfix_size_limits_inconsistent", 4),
+        ("data_phase_timeout_logged", "yes", "postfix_lost_connection_after_data", 5),
+        ("user_unknown_bounce", "yes", "user_unknown_5_1_1", 6),
+        ("quota_exceeded_logged", "yes", "quota_5_2_2", 7),
+        ("bounce_host_not_found", "yes", "host_not_found_bounce", 8),
+        ("ehlo_masked_xxxx", "yes", "masked_command_xxxx", 9),
+    }
+
+
+def test_lost_connection_after_data_is_soft(kb: KnowledgeBase) -> None:
+    found = [f for f in found_in(kb, "postfix/server_faults.log") if f.question == "data_phase_timeout_logged"]
+    hard, soft = to_evidence(found, kb)
+    assert hard == {}
+    assert soft[0].likelihood["no"] == pytest.approx(0.45)  # BDAT bugs and content filters say the same
+
+
+def test_postfix_anvil_statistics_line_is_not_a_rate_limit(kb: KnowledgeBase) -> None:
+    assert [f.line_number for f in found_in(kb, "postfix/anvil_rate_limit.log")] == [1]
+
+
+def test_exim_receiver_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "exim/data_timeout_mainlog")
+    assert {f.extractor for f in found} == {"exim_log"}
+    assert keys(found) >= {
+        ("data_phase_timeout_logged", "yes", "exim_smtp_data_timeout", 4),
+        ("data_phase_timeout_logged", "yes", "exim_smtp_data_timeout", 6),
+        ("single_sender_affected", "yes", None, 4),
+        ("attachment_mail_fails", "yes", None, 1),
+        ("other_senders_large_mail_ok", "yes", None, 5),
+    }
+
+
+def test_exim_policy_lines(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "exim/policy_mainlog")) == {
+        ("listed_on_dnsbl", "yes", "exim_dnsbl_rejection", 1),
+        ("greylist_deferral_logged", "yes", "exim_greylisted", 2),
+        ("sasl_auth_errors_logged", "yes", "exim_authenticator_failed", 3),
+        ("tls_handshake_failed_logged", "yes", "exim_tls_error", 4),
+        ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
+        ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
+    }
+
+
+def test_exim_sender_side(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "exim/sender_side.log")) >= {
+        ("data_phase_timeout_logged", "yes", "exim_data_block_timeout", 1),
+        ("size_rejection_bounce", "yes", "size_limit_552_log", 2),
+    }
+
+
+def test_dsn_size_bounce_reads_status_and_diagnostic_code(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "bounces/size_5_3_4.eml")
+    assert keys(found) >= {
+        ("size_rejection_bounce", "yes", "size_limit_dsn_status", 39),
+        ("size_rejection_bounce", "yes", "size_limit_552_log", 41),
+    }
+    assert {f.extractor for f in found} == {"dsn"}
+    assert to_evidence(found)[0] == {"size_rejection_bounce": "yes"}
+
+
+def test_dsn_folded_diagnostic_code_is_unfolded(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "bounces/delay_4_4_2.eml")
+    diagnostic = next(f for f in found if f.signature_id == "dsn_postfix_body_timeout")
+    assert diagnostic.line_number == 34
+    assert diagnostic.source_line.endswith("timed out while sending message body")
+    assert ("data_phase_timeout_logged", "yes", "dsn_status_4_4_2", 33) in keys(found)
+
+
+def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "bounces/dmarc_5_7_1.eml")) == {
+        ("policy_reject_logged", "yes", "dsn_status_5_7_x", 18),
+        ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 20),  # folded over three lines
+    }
+
+
+def test_dsn_per_recipient_status_codes(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "bounces/multi_recipient.eml")) >= {
+        ("user_unknown_bounce", "yes", "dsn_status_5_1_1", 30),
+        ("quota_exceeded_logged", "yes", "dsn_status_x_2_2", 38),
+        ("bounce_host_not_found", "yes", "dsn_status_routing", 46),
+        ("bounce_host_not_found", "yes", "host_not_found_bounce", 47),  # folded Diagnostic-Code
+    }
+
+
+def test_zone_apex_on_nameserver(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "zones/example.jp.apex_on_ns.zone")
+    apex = next(f for f in found if f.question == "bare_domain_a_points_wrong")
+    assert (apex.answer, apex.line_number, apex.extractor) == ("yes", 7, "zone_file")
+    assert 0.5 < apex.strength < 0.95  # a deliberate one-box site looks the same: soft evidence
+    assert ("mx_record_missing_or_wrong", "no", None, 6) in keys(found)
+
+
+def test_zone_without_the_apex_mistake(kb: KnowledgeBase) -> None:
+    found = found_in(kb, "zones/example.jp.good.zone")
+    assert keys(found) == {("bare_domain_a_points_wrong", "no", None, 9), ("mx_record_missing_or_wrong", "no", None, 7)}
+
+
+def test_zone_mx_to_cname_and_to_name_without_address(kb: KnowledgeBase) -> None:
+    cname = found_in(kb, "zones/example.org.mx_cname.zone")
+    assert keys(cname) == {("mx_record_missing_or_wrong", "yes", None, 5),
+                           ("mx_record_missing_or_wrong", "yes", None, 6)}
+    assert max(f.strength for f in cname) >= 0.95
+    assert to_evidence(cname)[0] == {"mx_record_missing_or_wrong": "yes"}
+    no_address = found_in(kb, "zones/example.net.mx_no_address.zone")
+    assert keys(no_address) == {("mx_record_missing_or_wrong", "yes", None, 5)}
+
+
+def test_tracepath_reduced_and_clean(kb: KnowledgeBase) -> None:
+    reduced = found_in(kb, "network/tracepath_pmtu_1424.txt")
+    assert keys(reduced) == {("path_mtu_reduced", "yes", "tracepath_reduced_pmtu", 4),
+                             ("path_mtu_reduced", "yes", "tracepath_reduced_pmtu", 9)}
+    assert keys(found_in(kb, "network/tracepath_clean_1500.txt")) == {("path_mtu_reduced", "no", None, 7)}
+
+
+def test_ping_dont_fragment(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "network/ping_df_frag_needed.txt")) == {
+        ("path_mtu_reduced", "yes", "ping_frag_needed", n) for n in (3, 4, 5)}
+    assert {(f.question, f.answer) for f in found_in(kb, "network/ping_df_ok.txt")} == {("path_mtu_reduced", "no")}
+    assert found_in(kb, "network/ping_oversize.txt") == []  # 1528-byte probes fail on any path
+
+
+def test_postconf_logic(kb: KnowledgeBase) -> None:
+    assert keys(found_in(kb, "postconf/size_limits_inconsistent.txt")) == {
+        ("config_warnings_logged", "yes", None, 5),  # mailbox_size_limit 20 MB < message_size_limit 50 MB
+        ("greylist_deferral_logged", "yes", None, 9),  # postgrey on 127.0.0.1:10023
+    }
+    assert keys(found_in(kb, "postconf/sasl_relay_broken.txt")) == {
+        ("users_cannot_send", "yes", None, 5), ("sasl_auth_errors_logged", "yes", None, 7)}
+    assert found_in(kb, "postconf/healthy.txt") == []
+
+
+def test_mixed_artifacts_in_one_text(kb: KnowledgeBase) -> None:
+    parts = ["seed/tracepath.txt", "bounces/size_5_3_4.eml", "seed/example.jp.zone", "postconf/healthy.txt"]
+    text = "\n".join((SAMPLES / p).read_text(encoding="utf-8") for p in parts)
+    extractors = {f.extractor for f in extract(text, kb)}
+    assert extractors >= {"tracepath", "dsn", "zone_file"}
+
+
+def finding(question: str, answer: str, strength: float) -> ExtractedAnswer:
+    return ExtractedAnswer(question, answer, strength, "line", "test", None, 1)
+
+
+def test_to_evidence_hard_soft_and_conflicts(kb: KnowledgeBase) -> None:
+    hard, soft = to_evidence([
+        finding("size_rejection_bounce", "yes", 0.97),
+        finding("path_mtu_reduced", "yes", 0.9),
+        finding("path_mtu_reduced", "yes", 0.6),
+        finding("listed_on_dnsbl", "yes", 0.97),
+        finding("listed_on_dnsbl", "no", 0.7),
+    ], kb)
+    assert hard == {"size_rejection_bounce": "yes"}
+    by_question = {s.question: s.likelihood for s in soft}
+    assert by_question["path_mtu_reduced"] == pytest.approx({"yes": 1.0, "no": 0.1})  # strongest repeat only
+    # a contradicted strong finding is not hard: the two combine, (1 - 0.7) : (1 - 0.97)
+    assert by_question["listed_on_dnsbl"] == pytest.approx({"yes": 1.0, "no": 0.03 / 0.3})
+
+
+def test_weak_finding_still_supports_its_answer(kb: KnowledgeBase) -> None:
+    _, soft = to_evidence([finding("sasl_auth_errors_logged", "yes", 0.4)], kb)
+    assert soft[0].likelihood["yes"] > soft[0].likelihood["no"]
+
+
+def test_without_kb_the_vectors_carry_the_same_ratio(kb: KnowledgeBase) -> None:
+    found = [finding("path_mtu_reduced", "yes", 0.9), finding("path_mtu_reduced", "no", 0.5)]
+    (_, [with_kb]), (_, [without]) = to_evidence(found, kb), to_evidence(found)
+    assert with_kb.likelihood["yes"] / with_kb.likelihood["no"] == pytest.approx(
+        without.likelihood["yes"] / without.likelihood["no"])
+
+
+def test_typed_answers_override_extracted_ones(kb: KnowledgeBase) -> None:
+    hard, soft = to_evidence([finding("size_rejection_bounce", "yes", 0.97), finding("path_mtu_reduced", "yes", 0.9)])
+    evidence = build_evidence(kb, {**hard, "size_rejection_bounce": "no", "path_mtu_reduced": "no"}, soft=soft)
+    assert evidence.answers == {"size_rejection_bounce": "no", "path_mtu_reduced": "no"}
+    assert evidence.soft == {}
+
+
+def test_redact_replaces_addresses_only() -> None:
+    line = "from=<tanaka@partner.example> to=<sato@example.jp> relay=mx1.example.jp[192.0.2.25]:25"
+    assert redact(line) == "from=<<redacted>> to=<<redacted>> relay=mx1.example.jp[192.0.2.25]:25"
+
+
+def test_cli_extract_json(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(SAMPLES / "seed" / "maillog"),
+                                      str(SAMPLES / "seed" / "tracepath.txt"), "--format", "json", "--redact"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"kb", "answers", "evidence"}
+    assert set(document["kb"]) == {"id", "version", "hash"}
+    row = document["answers"][0]
+    assert set(row) == {"question", "answer", "strength", "source_line", "line", "extractor", "signature", "file"}
+    assert not any("@" in r["source_line"] for r in document["answers"])
+    soft = {s["question"]: s["likelihood"] for s in document["evidence"]["soft"]}
+    assert soft["path_mtu_reduced"] == pytest.approx({"yes": 1.0, "no": 0.1})
+
+
+def test_cli_extract_missing_file_is_a_json_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(tmp_path / "nope.log"), "-f", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["type"] == "file_not_found"
+    result = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["type"] == "unreadable_file"
+
+
+def test_every_signature_is_applied_by_some_family(kb: KnowledgeBase) -> None:
+    from engine.evidence.detect import SIGNATURE_EXTRACTORS
+
+    assert {s.extractor for s in kb.signatures.values()} <= SIGNATURE_EXTRACTORS
+
+
+def test_every_signature_matches_a_sample_line(kb: KnowledgeBase) -> None:
+    """Each pattern is exercised by a realistic line somewhere in data/samples."""
+    seen = {f.signature_id for path in SAMPLES.rglob("*") if path.is_file()
+            for f in extract(path.read_text(encoding="utf-8"), kb)}
+    untested = sorted(set(kb.signatures) - seen)
+    assert untested == [], f"signatures with no sample line: {untested}"

@@ -1,0 +1,236 @@
+"""Exactness, batching, impossible evidence, persistence and import hygiene of the junction tree."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.infer.bif import load_bif
+from engine.infer.junction_tree import JunctionTree
+from engine.model.network import DiscreteNetwork, Variable
+from tests.infer_helpers import (
+    NETWORKS,
+    brute_force,
+    likelihoods,
+    pgmpy_reference,
+    random_evidence,
+    random_network,
+    seeds,
+)
+
+ATOL = 1e-9
+REPO = Path(__file__).resolve().parent.parent
+
+
+def assert_matches(
+    tree: JunctionTree,
+    lams: dict[str, np.ndarray],
+    expected: dict[str, np.ndarray] | None,
+    log_p: float,
+    *,
+    prune: bool = True,
+    barren: bool = False,
+    targets: list[str] | None = None,
+) -> None:
+    result = tree.propagate(lams, 1, targets, prune=prune, barren=barren)
+    if expected is None:
+        assert result.impossible[0]
+        assert result.log_evidence[0] == -math.inf
+        for name in result.targets:
+            assert not result.marginal(name).any()
+        return
+    assert not result.impossible[0]
+    assert result.log_evidence[0] == pytest.approx(log_p, abs=ATOL)
+    for name in result.targets:
+        np.testing.assert_allclose(result.marginal(name)[0], expected[name], atol=ATOL, rtol=0, err_msg=name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=seeds, n_nodes=st.integers(1, 10), n_hard=st.integers(0, 4), n_soft=st.integers(0, 3))
+def test_small_random_networks_match_brute_force(seed: int, n_nodes: int, n_hard: int, n_soft: int) -> None:
+    rng = np.random.default_rng(seed)
+    network = random_network(rng, n_nodes)
+    hard, soft = random_evidence(rng, network, n_hard, n_soft)
+    lams = likelihoods(network, hard, soft)
+    expected, total = brute_force(network, {n: lam[0] for n, lam in lams.items()})
+    tree = JunctionTree.compile(network)
+    targets = list(rng.permutation(network.names))[: int(rng.integers(1, n_nodes + 1))]
+    for prune, barren, wanted in ((True, False, None), (False, False, None), (True, True, targets)):
+        assert_matches(
+            tree,
+            lams,
+            expected if total > 0 else None,
+            math.log(total) if total > 0 else 0.0,
+            prune=prune,
+            barren=barren,
+            targets=wanted,
+        )
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=seeds, n_nodes=st.integers(10, 30), n_hard=st.integers(0, 5), n_soft=st.integers(0, 2))
+def test_random_dags_match_pgmpy_variable_elimination(seed: int, n_nodes: int, n_hard: int, n_soft: int) -> None:
+    rng = np.random.default_rng(seed)
+    network = random_network(rng, n_nodes)
+    hard, soft = random_evidence(rng, network, n_hard, n_soft)
+    expected, log_p = pgmpy_reference(network, hard, soft)
+    tree = JunctionTree.compile(network)
+    lams = likelihoods(network, hard, soft)
+    assert_matches(tree, lams, expected, log_p)
+    assert_matches(tree, lams, expected, log_p, barren=True, targets=network.names[:3])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, batch=st.integers(1, 7))
+def test_batch_equals_separate_runs(seed: int, batch: int) -> None:
+    rng = np.random.default_rng(seed)
+    network = random_network(rng, int(rng.integers(2, 16)))
+    tree = JunctionTree.compile(network)
+    rows = [likelihoods(network, *random_evidence(rng, network, 3, 2)) for _ in range(batch)]
+    names = sorted({n for row in rows for n in row})
+    stacked = {n: np.concatenate([row.get(n, np.ones((1, network.cardinality(n)))) for row in rows]) for n in names}
+    together = tree.propagate(stacked, batch)
+    chunked = tree.propagate(stacked, batch, max_bytes=1)  # one row per chunk
+    np.testing.assert_array_equal(chunked.log_evidence, together.log_evidence)
+    for b, row in enumerate(rows):
+        alone = tree.propagate(row, 1)
+        assert together.impossible[b] == alone.impossible[0]
+        assert together.log_evidence[b] == pytest.approx(alone.log_evidence[0], abs=1e-12)
+        for name in network.names:
+            np.testing.assert_allclose(together.marginal(name)[b], alone.marginal(name)[0], atol=1e-12, rtol=0)
+
+
+def test_shared_rows_broadcast_over_the_batch() -> None:
+    rng = np.random.default_rng(7)
+    network = random_network(rng, 12)
+    tree = JunctionTree.compile(network)
+    hard, soft = random_evidence(rng, network, 2, 1)
+    shared = likelihoods(network, hard, soft)
+    varying = network.names[-1] if network.names[-1] not in shared else network.names[0]
+    card = network.cardinality(varying)
+    lams = {**shared, varying: np.eye(card)}
+    batched = tree.propagate(lams, card)
+    for k in range(card):
+        alone = tree.propagate({**shared, varying: np.eye(card)[[k]]}, 1)
+        np.testing.assert_allclose(batched.log_evidence[k], alone.log_evidence[0], atol=1e-12)
+        for name in network.names:
+            np.testing.assert_allclose(batched.marginal(name)[k], alone.marginal(name)[0], atol=1e-12)
+
+
+def _deterministic_chain() -> DiscreteNetwork:
+    network = DiscreteNetwork()
+    network.add(Variable("A", ("a0", "a1"), (), np.array([0.3, 0.7])))
+    network.add(Variable("B", ("b0", "b1"), ("A",), np.array([[1.0, 0.0], [0.0, 1.0]])))
+    network.add(Variable("C", ("c0", "c1", "c2"), ("B",), np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])))
+    network.add(Variable("D", ("d0", "d1"), (), np.array([0.9, 0.1])))
+    return network
+
+
+def test_zero_probability_evidence_is_flagged_without_warnings() -> None:
+    tree = JunctionTree.compile(_deterministic_chain())
+    # row 0: A=a0, C=c2 impossible; row 1: possible; row 2: soft evidence that rules out everything
+    lams = {
+        "A": np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0]]),
+        "C": np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]),
+        "D": np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]),
+    }
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        for prune in (True, False):
+            result = tree.propagate(lams, 3, prune=prune)
+            assert result.impossible.tolist() == [True, False, True]
+            assert result.log_evidence[0] == -math.inf and result.log_evidence[2] == -math.inf
+            assert result.log_evidence[1] == pytest.approx(math.log(0.3 * 0.5))
+            for name in ("A", "B", "C", "D"):
+                marginal = result.marginal(name)
+                assert not np.isnan(marginal).any()
+                assert not marginal[[0, 2]].any()
+            np.testing.assert_allclose(result.marginal("C")[1], [1.0, 0.0, 0.0])
+
+
+def test_tiny_likelihoods_do_not_underflow() -> None:
+    network = _deterministic_chain()
+    tree = JunctionTree.compile(network)
+    scale = 1e-200
+    result = tree.propagate({"A": np.array([[scale, 3 * scale]]), "D": np.array([[scale, scale]])}, 1)
+    assert not result.impossible[0]
+    assert result.log_evidence[0] == pytest.approx(math.log(scale * (0.3 + 2.1)) + math.log(scale), rel=1e-12)
+    np.testing.assert_allclose(result.marginal("A")[0], [0.3 / 2.4, 2.1 / 2.4])
+
+
+def test_targets_restrict_the_output() -> None:
+    tree = JunctionTree.compile(_deterministic_chain())
+    result = tree.propagate({"C": np.array([[0.0, 1.0, 0.0]])}, 1, targets=["A"])
+    assert result.targets == ("A",)
+    np.testing.assert_allclose(result.marginal("A")[0], [1.0, 0.0])
+    with pytest.raises(KeyError):
+        result.marginal("B")
+
+
+def test_bad_inputs_are_rejected() -> None:
+    tree = JunctionTree.compile(_deterministic_chain())
+    with pytest.raises(ValueError):
+        tree.propagate({"A": np.ones((2, 2))}, 3)
+    with pytest.raises(ValueError):
+        tree.propagate({"A": np.array([[-1.0, 1.0]])}, 1)
+    with pytest.raises(KeyError):
+        tree.propagate({"nope": np.ones((1, 2))}, 1)
+    broken = DiscreteNetwork()
+    broken.add(Variable("X", ("x0", "x1"), (), np.array([0.5, 0.7])))
+    with pytest.raises(ValueError):
+        JunctionTree.compile(broken)
+
+
+@pytest.fixture(scope="module")
+def alarm() -> DiscreteNetwork:
+    return load_bif(NETWORKS / "alarm.bif.gz")
+
+
+@pytest.mark.parametrize("name", ["asia", "alarm"])
+def test_real_networks_match_pgmpy(name: str) -> None:
+    network = load_bif(NETWORKS / f"{name}.bif.gz")
+    tree = JunctionTree.compile(network)
+    rng = np.random.default_rng(11)
+    for n_hard, n_soft in ((2, 0), (3, 1)):
+        hard, soft = random_evidence(rng, network, n_hard, n_soft)
+        expected, log_p = pgmpy_reference(network, hard, soft)
+        assert_matches(tree, likelihoods(network, hard, soft), expected, log_p)
+
+
+def test_save_load_round_trip(tmp_path: Path, alarm: DiscreteNetwork) -> None:
+    tree = JunctionTree.compile(alarm)
+    tree.save(tmp_path / "alarm")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alarm.json", "alarm.npz"]
+    loaded = JunctionTree.load(tmp_path / "alarm")
+    assert loaded.names == tree.names and loaded.cliques == tree.cliques and loaded.edges == tree.edges
+    rng = np.random.default_rng(3)
+    lams = likelihoods(alarm, *random_evidence(rng, alarm, 3, 1))
+    before, after = tree.propagate(lams, 1), loaded.propagate(lams, 1)
+    assert before.log_evidence[0] == after.log_evidence[0]
+    for name in alarm.names:
+        np.testing.assert_array_equal(before.marginal(name), after.marginal(name))
+    with np.load(tmp_path / "alarm.npz", allow_pickle=False) as data:
+        assert all(data[key].dtype == np.float64 for key in data.files)
+
+
+def test_load_and_import_need_no_heavy_libraries(tmp_path: Path, alarm: DiscreteNetwork) -> None:
+    JunctionTree.compile(alarm).save(tmp_path / "alarm")
+    code = (
+        "import sys, numpy as np\n"
+        "import engine.infer, engine.infer.junction_tree, engine.infer.voi\n"
+        "from engine.infer import JunctionTree\n"
+        f"tree = JunctionTree.load({str(tmp_path / 'alarm')!r})\n"
+        "tree.propagate({tree.names[0]: np.ones((1, tree.cardinality(tree.names[0])))}, 1)\n"
+        "tree.propagate({}, 1, [tree.names[-1]], barren=True)  # compiles a pruned sub-tree\n"
+        "heavy = [m for m in ('pgmpy', 'networkx', 'pandas', 'scipy', 'sqlalchemy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

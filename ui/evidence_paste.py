@@ -1,0 +1,47 @@
+"""Pasted logs, bounces, zone files and tool output → proposed answers, each with the line behind it.
+
+A thin adapter over ``engine.evidence.extract`` so the page deals in one small shape and can say
+plainly when the extractor is not installed, instead of failing on import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.kb.knowledge import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One proposed answer: staff see the line that matched and may override the answer."""
+
+    question: str
+    answer: str
+    strength: float
+    line: str
+    line_number: int
+    strong: bool
+    """Strong enough for the engine to take as a hard answer; weaker lines are flagged for a second look."""
+
+
+def find_answers(text: str, kb: KnowledgeBase) -> list[Finding] | None:
+    """The strongest finding per (question, answer), in order of first appearance; None without extractor.
+
+    Repeats of one log line add nothing for staff to review, so only the strongest is kept; two
+    different answers to one question are both shown, because that conflict is what staff must judge.
+    E-mail addresses are redacted from the lines, since they are shown and may be stored in cases.
+    """
+    try:
+        from engine.evidence import HARD_STRENGTH, extract, redact
+    except ImportError:
+        return None
+    best: dict[tuple[str, str], Finding] = {}
+    for item in extract(text, kb):
+        if item.question not in kb.questions:
+            continue
+        finding = Finding(item.question, item.answer, float(item.strength), redact(item.source_line),
+                          item.line_number, item.strength >= HARD_STRENGTH)
+        key = (item.question, item.answer)
+        if key not in best or finding.strength > best[key].strength:
+            best[key] = finding
+    return list(best.values())

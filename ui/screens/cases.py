@@ -1,0 +1,5 @@
+"""Cases (authors): review, edit, accept, import and export resolved cases."""
+
+from ui.views.cases import render
+
+render()

@@ -1,0 +1,122 @@
+"""Interface labels in English and Japanese.
+
+The knowledge pack carries its own texts in both languages; these are only the words around them
+(buttons, headings), kept in one table so a missing translation falls back to English instead of
+showing a key.
+"""
+
+from __future__ import annotations
+
+LANGUAGES: dict[str, str] = {"en": "English", "ja": "日本語"}
+
+_LABELS: dict[str, dict[str, str]] = {
+    "diagnose": {"en": "Diagnose", "ja": "診断"},
+    "check_fix": {"en": "Check a fix", "ja": "対処法の確認"},
+    "cases": {"en": "Cases", "ja": "事例"},
+    "knowledge": {"en": "Knowledge base", "ja": "知識ベース"},
+    "quality": {"en": "Quality", "ja": "品質"},
+    "pack": {"en": "Knowledge pack", "ja": "知識パック"},
+    "language": {"en": "Language", "ja": "言語"},
+    "role": {"en": "I am", "ja": "担当"},
+    "role_helpdesk": {"en": "helpdesk", "ja": "ヘルプデスク"},
+    "role_admin": {"en": "admin", "ja": "管理者"},
+    "role_network": {"en": "network team", "ja": "ネットワーク担当"},
+    "new_diagnosis": {"en": "New diagnosis", "ja": "新しい診断"},
+    "next_question": {"en": "Next question", "ja": "次の質問"},
+    "how_to_check": {"en": "How to check", "ja": "確認方法"},
+    "minutes": {"en": "min", "ja": "分"},
+    "asked_by": {"en": "can be answered by", "ja": "回答できる担当"},
+    "yes": {"en": "Yes", "ja": "はい"},
+    "no": {"en": "No", "ja": "いいえ"},
+    "unknown": {"en": "Don't know", "ja": "わからない"},
+    "skip": {"en": "Skip for now", "ja": "後で"},
+    "undo": {"en": "Undo last answer", "ja": "直前の回答を取り消す"},
+    "why": {"en": "Why this question", "ja": "この質問の理由"},
+    "separates": {"en": "Separates", "ja": "区別する原因"},
+    "handoff": {"en": "Hand off to another team", "ja": "他の担当に依頼"},
+    "handoff_help": {
+        "en": "These questions would help most but need another team. Send them over, then record the reply.",
+        "ja": "次の質問は有用ですが、他の担当者の確認が必要です。依頼して、返答をここに記録してください。",
+    },
+    "record_reply": {"en": "Record their reply", "ja": "返答を記録"},
+    "no_questions": {
+        "en": "No further suggestions for this role: hand off, record a known answer, or bring back skipped questions.",
+        "ja": "この担当への提案はもうありません。"
+        "依頼するか、既知の回答を記録するか、後回しにした質問を戻してください。",
+    },
+    "unskip": {"en": "Bring back skipped questions", "ja": "後回しにした質問を戻す"},
+    "ranking": {"en": "Most likely causes", "ja": "可能性の高い原因"},
+    "leading": {"en": "Leading cause", "ja": "最有力の原因"},
+    "combinations": {"en": "Most probable combinations", "ja": "可能性の高い組み合わせ"},
+    "none_of_leading": {"en": "(none of the leading causes)", "ja": "(上位の原因なし)"},
+    "evidence_weights": {"en": "What each answer says", "ja": "各回答の証拠の重み"},
+    "answers_given": {"en": "Answers so far", "ja": "これまでの回答"},
+    "answered": {"en": "answered", "ja": "件回答済み"},
+    "no_answers": {"en": "No answers yet.", "ja": "まだ回答はありません。"},
+    "stop": {"en": "Enough evidence to act", "ja": "対処に移れるだけの証拠があります"},
+    "actions": {"en": "Recommended actions, in order", "ja": "推奨される対処(順番に)"},
+    "no_actions": {
+        "en": "No action is likely enough to recommend yet: keep asking.",
+        "ja": "まだ推奨できる対処はありません。質問を続けてください。",
+    },
+    "tab_paste": {"en": "Paste logs", "ja": "ログを貼り付け"},
+    "tab_known": {"en": "Record a known answer", "ja": "既知の回答を記録"},
+    "tab_fix": {"en": "I tried a fix", "ja": "対処を試した"},
+    "tab_resolve": {"en": "Resolve", "ja": "解決"},
+    "tab_ticket": {"en": "Copy as Markdown", "ja": "Markdownでコピー"},
+    "paste_label": {
+        "en": "Logs, bounce messages, zone files or tool output",
+        "ja": "ログ、バウンスメール、ゾーンファイル、コマンド出力",
+    },
+    "extract": {"en": "Find answers", "ja": "回答を抽出"},
+    "apply_found": {"en": "Use these answers", "ja": "この回答を使う"},
+    "nothing_found": {
+        "en": "No known pattern matched. The signatures this pack knows are listed under Knowledge base.",
+        "ja": "既知のパターンに一致しませんでした。",
+    },
+    "question": {"en": "Question", "ja": "質問"},
+    "answer": {"en": "Answer", "ja": "回答"},
+    "record": {"en": "Record", "ja": "記録"},
+    "fix": {"en": "Fix", "ja": "対処"},
+    "outcome": {"en": "Afterwards the problem", "ja": "その後の状況"},
+    "persisted": {"en": "persisted", "ja": "続いた"},
+    "stopped": {"en": "stopped", "ja": "止まった"},
+    "unclear": {"en": "unclear", "ja": "不明"},
+    "add_attempt": {"en": "Add attempt", "ja": "追加"},
+    "remove": {"en": "Remove", "ja": "削除"},
+    "fixes_tried": {"en": "Fixes tried", "ja": "試した対処"},
+    "confirmed": {"en": "Confirmed causes", "ja": "確定した原因"},
+    "resolution": {"en": "What fixed it", "ja": "解決方法"},
+    "reference": {"en": "Ticket id or URL", "ja": "チケットIDまたはURL"},
+    "your_name": {"en": "Your name", "ja": "名前"},
+    "save_draft": {"en": "Save as draft case", "ja": "下書き事例として保存"},
+    "ticket_help": {
+        "en": "Use the copy button at the top right of the block.",
+        "ja": "ブロック右上のコピーボタンを使ってください。",
+    },
+    "assess": {"en": "Assess", "ja": "評価"},
+    "known_fix": {"en": "A known fix", "ja": "既知の対処"},
+    "suggestion_text": {"en": "A suggestion, as text", "ja": "提案(テキスト)"},
+    "suggestion_label": {
+        "en": "Paste the suggestion (forum answer, colleague's advice)",
+        "ja": "提案を貼り付け(掲示板の回答、同僚の助言など)",
+    },
+    "verdict": {"en": "Verdict", "ja": "判定"},
+    "p_resolves": {"en": "P(resolves)", "ja": "解決確率"},
+    "reasons": {"en": "Reasons", "ja": "理由"},
+    "check_first": {"en": "Check these first", "ja": "先に確認すること"},
+    "risk": {"en": "Risk", "ja": "リスク"},
+    "alternatives": {"en": "Better alternatives", "ja": "より良い代替案"},
+    "against": {"en": "Judged against the current diagnosis", "ja": "現在の診断に基づく判定"},
+    "compiling": {
+        "en": "Weighing the fix against your evidence (the first assessment compiles models: a few seconds)…",
+        "ja": "証拠に基づいて対処を評価しています(初回はモデルの準備に数秒かかります)…",
+    },
+    "thinking": {"en": "Updating the ranking…", "ja": "ランキングを更新しています…"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    """The label in ``lang``, else English; an unknown key is a programming error, so it raises."""
+    entry = _LABELS[key]
+    return entry.get(lang) or entry["en"]

@@ -1,0 +1,29 @@
+"""The Markdown summary staff paste into the ticket, built from what the page already computed.
+
+The layout is the shared session report (``engine.sessions.render_report``), so a ticket written
+from the UI reads the same as one written by the API; this module only adds the log lines that
+answered questions, which exist only where text was pasted.
+"""
+
+from __future__ import annotations
+
+from engine.contracts import KbRef, RankOut
+from engine.kb.knowledge import KnowledgeBase
+from engine.service import DiagnoseOut
+from engine.sessions import SessionState, render_report
+
+
+def ticket_markdown(kb: KnowledgeBase, state: SessionState, out: DiagnoseOut, lang: str,
+                    sources: dict[str, str]) -> str:
+    ranked = RankOut(kb=KbRef(**out.kb), causes=out.causes, combinations=out.combinations,
+                     explanations=out.explanations, recommended_actions=out.recommended_actions)
+    text = render_report(
+        state, kb.pack.title.get(lang), ranked,
+        {q: kb.questions[q].short.get(lang) for q in state.answers if q in kb.questions},
+        {f: kb.fixes[f].title.get(lang) for f, _ in state.tried if f in kb.fixes},
+    )
+    evidence = {q: line for q, line in sources.items() if q in state.answers}
+    if evidence:
+        text += "\n## Log lines that answered questions\n\n"
+        text += "".join(f"- `{q}` = {state.answers[q]}: `{line.strip()}`\n" for q, line in evidence.items())
+    return text

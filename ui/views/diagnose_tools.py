@@ -1,0 +1,147 @@
+"""The Diagnose page's secondary tools: pasted evidence, known answers, fixes tried, resolve, ticket text."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine.kb.knowledge import KnowledgeBase
+from engine.service import DiagnoseOut
+from engine.sessions import ResolveIn
+from ui import state
+from ui.evidence_paste import find_answers
+from ui.text import t
+from ui.ticket import ticket_markdown
+
+FOUND_KEY = "paste_findings"
+OUTCOMES = ("persisted", "stopped", "unclear")
+
+
+def _answer_label(answer: str, lang: str) -> str:
+    return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
+
+
+def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+    """Paste → proposed answers with the line that matched → staff keep, change or drop each one."""
+    text = st.text_area(t("paste_label", lang), height=160, key="paste_text",
+                        placeholder="Nov 28 10:02:11 mx postfix/smtp[2211]: … timed out while sending message body")
+    if st.button(t("extract", lang), icon=":material/manage_search:", key="paste_extract"):
+        findings = find_answers(text, kb)
+        if findings is None:
+            st.warning("Evidence extraction (engine.evidence) is not available in this installation.")
+            return
+        st.session_state[FOUND_KEY] = findings
+    findings = st.session_state.get(FOUND_KEY)
+    if findings is None:
+        return
+    if not findings:
+        st.info(t("nothing_found", lang))
+        return
+    answers = sorted({a for q in kb.questions.values() for a in q.answers} | {"unknown"})
+    st.caption("Each answer below was read from the line shown. Untick what you doubt and change an answer "
+               "when you know better; lines marked weak are also produced by other faults.")
+    frame = pd.DataFrame([{"use": True, "question": f.question,
+                           "text": kb.questions[f.question].short.get(lang), "answer": f.answer,
+                           "strength": f.strength, "weak": not f.strong, "line": f"{f.line_number}: {f.line}"}
+                          for f in findings])
+    edited = st.data_editor(
+        frame, hide_index=True, width="stretch", key="paste_editor",
+        disabled=["question", "text", "strength", "weak", "line"],
+        column_config={
+            "use": st.column_config.CheckboxColumn(help="untick to ignore this finding"),
+            "answer": st.column_config.SelectboxColumn(options=answers, required=True,
+                                                       help="override when you know better"),
+            "strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent",
+                                                        help="how much likelier the line is under this answer"),
+        },
+    )
+    if st.button(t("apply_found", lang), type="primary", key="paste_apply"):
+        chosen = [(row["question"], row["answer"], findings[i].line)
+                  for i, row in enumerate(edited.to_dict("records")) if row["use"]]
+        try:
+            state.record_answers(diagnosis, chosen)
+        except state.ACTION_ERRORS as exc:
+            st.error(str(exc))
+            return
+        st.session_state.pop(FOUND_KEY, None)
+        st.rerun()
+
+
+def render_known_answer(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+    """Staff often know facts before they are asked ("only attachments fail"): record them directly."""
+    open_questions = [q for q in kb.questions if q not in diagnosis.answers] or list(kb.questions)
+    question = st.selectbox(t("question", lang), open_questions, key="known_question",
+                            format_func=lambda q: kb.questions[q].text.get(lang))
+    answer = st.radio(t("answer", lang), [*kb.questions[question].answers, "unknown"], key="known_answer",
+                      horizontal=True, format_func=lambda a: _answer_label(a, lang))
+    if st.button(t("record", lang), key="known_record", icon=":material/add:"):
+        try:
+            state.record_answer(diagnosis, question, str(answer))
+        except state.ACTION_ERRORS as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
+def render_fix_tried(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+    """A fix already applied is evidence: "persisted" lowers every cause it addresses."""
+    if diagnosis.tried:
+        st.markdown(f"**{t('fixes_tried', lang)}**")
+        for fix, outcome in diagnosis.tried:
+            title = kb.fixes[fix].title.get(lang) if fix in kb.fixes else fix
+            st.markdown(f"- {title} (`{fix}`): {t(outcome, lang)}")
+    with st.form("fix_tried", clear_on_submit=True):
+        fix = st.selectbox(t("fix", lang), list(kb.fixes), format_func=lambda f: kb.fixes[f].title.get(lang))
+        outcome = st.radio(t("outcome", lang), OUTCOMES, horizontal=True, format_func=lambda o: t(o, lang))
+        if st.form_submit_button(t("add_attempt", lang)):
+            try:
+                state.record_attempt(diagnosis, str(fix), str(outcome))
+            except state.ACTION_ERRORS as exc:
+                st.error(str(exc))
+                return
+            st.rerun()
+
+
+def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+    """Resolve into a *draft* case: helpdesk staff never write reviewed cases."""
+    access = state.store_access()
+    if access.sessions is None:
+        st.info(f"Saving draft cases needs the database, which is not available: {access.problem}")
+        return
+    if diagnosis.case_id:
+        st.success(f"Saved draft case `{diagnosis.case_id}`. An author reviews it on the Cases page "
+                   "before learning uses it.")
+        return
+    if not diagnosis.given:
+        st.caption("Answer at least one question before resolving.")
+        return
+    with st.form("resolve"):
+        confirmed = st.multiselect(t("confirmed", lang), list(kb.causes), default=[out.causes[0].id],
+                                   format_func=lambda c: kb.causes[c].title.get(lang))
+        complete = st.checkbox("These are all the causes that were present", value=False,
+                               help="tick only when the others were ruled out; learning then counts them as absent")
+        title = st.text_input("Title", max_chars=200)
+        resolution = st.text_area(t("resolution", lang), max_chars=10_000)
+        reference = st.text_input(t("reference", lang), max_chars=500)
+        name = st.text_input(t("your_name", lang), value="helpdesk", max_chars=80)
+        submitted = st.form_submit_button(t("save_draft", lang), type="primary")
+    if not submitted:
+        return
+    if not confirmed:
+        st.error("Choose at least one confirmed cause.")
+        return
+    request = ResolveIn(confirmed_causes=list(confirmed), causes_complete=complete, title=title or None,
+                        resolution=resolution, reference=reference if len(reference) >= 3 else None)
+    try:
+        state.resolve(diagnosis, request, f"ui:{name.strip() or 'helpdesk'}")
+    except state.ACTION_ERRORS as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+def render_ticket(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+    text = ticket_markdown(kb, state.session_state(diagnosis), out, lang, diagnosis.sources)
+    st.caption(t("ticket_help", lang))
+    st.code(text, language="markdown")
+

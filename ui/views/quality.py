@@ -1,0 +1,193 @@
+"""Quality (authors): how well the pack ranks cases it never saw, and what learning would change.
+
+Evaluation is the same k-fold cross-validation as ``rootward evaluate`` (every fold starts from
+the expert CPDs); simulated sessions are ``rootward simulate``. "Learn and preview" fits the
+parameters to the reviewed cases and shows the largest changes first; ``learned.yaml`` is written
+only when the author presses the second button, after reading them, because it changes every later
+diagnosis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from engine.kb.knowledge import KnowledgeBase
+from engine.learn.cases import Case, CaseError
+from engine.learn.em import LearnError
+from engine.store import AuditRepository, CaseRepository, StoreError
+from ui import state
+from ui.auth import require_author
+from ui.charts import calibration_figure
+
+EVALUATION_KEY = "evaluation_result"
+PREVIEW_KEY = "learn_preview_result"
+SIMULATION_KEY = "simulation_result"
+AUTHOR = "ui:author"
+
+
+def render() -> None:
+    st.title("Quality")
+    if not require_author():
+        return
+    kb = state.service().kb(state.pack())
+    try:
+        file_cases, reviewed = _cases(kb)
+    except (CaseError, StoreError) as exc:
+        st.error(str(exc))
+        return
+    evaluation_cases = {**{c.id: c for c in file_cases}, **{c.id: c for c in reviewed}}
+    learning_cases = {**{c.id: c for c in file_cases if c.status == "reviewed"}, **{c.id: c for c in reviewed}}
+    st.caption(f"`{kb.id}` KB `{kb.version_hash}` · {len(file_cases)} case file(s) in the pack's case directory, "
+               f"{len(reviewed)} reviewed case(s) in the database")
+    evaluate_tab, learn_tab, simulate_tab = st.tabs(["Evaluation", "Learn and preview", "Simulated sessions"])
+    with evaluate_tab:
+        _evaluation(kb, sorted(evaluation_cases.values(), key=lambda c: c.id))
+    with learn_tab:
+        _learning(kb, list(learning_cases.values()))
+    with simulate_tab:
+        _simulation(kb)
+
+
+def _cases(kb: KnowledgeBase) -> tuple[list[Case], list[Case]]:
+    """Case files beside the pack, and the reviewed cases of the store (as ``rootward evaluate`` reads them)."""
+    from engine.learn.cases import default_case_dir, load_case_dir
+
+    directory = default_case_dir(kb.id)
+    files = load_case_dir(kb, directory) if directory.is_dir() else []
+    access = state.store_access()
+    if access.sessions is None:
+        return files, []
+    with access.sessions.store.transaction() as session:
+        reviewed = CaseRepository(session).list(kb.id, "reviewed")
+    return files, reviewed
+
+
+def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
+    from engine.learn.evaluate import cross_validate
+
+    if len(cases) < 2:
+        st.info(f"Cross-validation needs at least 2 cases; there are {len(cases)}. Accept drafts on the Cases "
+                "page or add case files under data/cases/.")
+        return
+    settings = st.columns(2)
+    folds = settings[0].number_input("Folds", min_value=2, max_value=max(2, len(cases)), value=min(5, len(cases)))
+    ess = settings[1].number_input("Prior strength (pseudo-cases per CPT row)", min_value=0.1, value=20.0)
+    if st.button("Run evaluation", type="primary", key="run_evaluation"):
+        with st.spinner(f"Cross-validating {len(cases)} cases in {folds} folds…"):
+            evaluation = cross_validate(kb, cases, folds=int(folds), ess=float(ess))
+        st.session_state[EVALUATION_KEY] = (kb.version_hash, evaluation.as_dict())
+    stored = st.session_state.get(EVALUATION_KEY)
+    if stored is None or stored[0] != kb.version_hash:
+        return
+    data: dict[str, Any] = stored[1]
+    metrics = st.columns(4)
+    metrics[0].metric("top-1 accuracy", f"{data['top1']:.0%}")
+    metrics[1].metric("top-3 accuracy", f"{data['top3']:.0%}")
+    metrics[2].metric("Brier score", f"{data['brier']:.3f}", help="mean squared error of P(cause); lower is better")
+    metrics[3].metric("log loss", f"{data['log_loss']:.3f}")
+    left, right = st.columns([2, 3])
+    with left:
+        st.pyplot(calibration_figure(data["calibration"], f"{data['n_cases']} cases, {data['folds']}-fold CV"),
+                  clear_figure=True)
+    with right:
+        st.markdown("**Most frequent confusions** (predicted leader, actual cause)")
+        if data["confusions"]:
+            st.dataframe(pd.DataFrame(data["confusions"]), hide_index=True, width="stretch", key="confusions")
+        else:
+            st.caption("Every case's leader was a confirmed cause.")
+        st.markdown("**Per case**")
+        st.dataframe(pd.DataFrame([{"case": c["id"], "fold": c["fold"], "confirmed": ", ".join(c["confirmed"]),
+                                    "rank": c["rank"], "top 3": ", ".join(x["cause"] for x in c["top3"])}
+                                   for c in data["cases"]]), hide_index=True, width="stretch", key="per_case")
+    st.markdown("**Sensitivity**: single numbers whose odds, halved or doubled, change some case's leading cause")
+    if data["sensitivity"]:
+        st.dataframe(pd.DataFrame([{k: v for k, v in row.items() if k != "changed"} for row in data["sensitivity"]]),
+                     hide_index=True, width="stretch", key="sensitivity")
+    else:
+        st.caption("No single prior or CPD entry changes a leading cause by a factor of two.")
+
+
+def _learning(kb: KnowledgeBase, cases: list[Case]) -> None:
+    from engine.learn.em import learn, learned_parameters, parameter_changes, write_learned
+
+    if not cases:
+        st.info("Learning uses reviewed cases only, and there are none yet: accept drafts on the Cases page.")
+        return
+    ess = st.number_input("Prior strength (pseudo-cases per CPT row at the expert values)", min_value=0.1,
+                          value=20.0, key="learn_ess")
+    if st.button("Learn and preview", type="primary", key="learn_preview"):
+        try:
+            with st.spinner(f"Fitting the parameters to {len(cases)} reviewed case(s) by EM…"):
+                result, expert = learn(kb, cases, ess=float(ess))
+        except LearnError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[PREVIEW_KEY] = (kb.version_hash, float(ess), result, parameter_changes(expert, result, 30))
+    stored = st.session_state.get(PREVIEW_KEY)
+    if stored is None or stored[0] != kb.version_hash:
+        return
+    _, fitted_ess, result, changes = stored
+    status = "converged" if result.converged else "stopped at the iteration limit"
+    st.caption(f"EM {status} after {result.iterations} iterations on {result.cases} cases "
+               f"({result.ticket_cases} from tickets), prior strength {fitted_ess:g}. Largest changes first:")
+    st.dataframe(pd.DataFrame([{**c.as_dict(), "when": ", ".join(f"{k}={v}" for k, v in c.when.items()) or "(prior)"}
+                               for c in changes]), hide_index=True, width="stretch", key="learn_changes",
+                 column_config={"delta": st.column_config.NumberColumn(format="%+.3f")})
+    st.warning("Writing learned.yaml changes every later diagnosis with this pack. Review the changes above first.")
+    if st.button("Write learned.yaml", key="learn_write", icon=":material/save:"):
+        try:
+            path = write_learned(kb.directory, learned_parameters(kb, result, fitted_ess))
+            access = state.store_access()
+            if access.sessions is not None:
+                with access.sessions.store.transaction() as session:
+                    AuditRepository(session).record(AUTHOR, "learn.write", kb.id,
+                                                    {"cases": result.cases, "ess": fitted_ess, "file": str(path)})
+        except (OSError, StoreError) as exc:
+            st.error(f"learned.yaml was not written: {exc}")
+            return
+        st.session_state.pop(PREVIEW_KEY, None)
+        st.success(f"Wrote {path}.")
+
+
+def _simulation(kb: KnowledgeBase) -> None:
+    """Questions and minutes each policy needs on sampled sessions (``rootward simulate``)."""
+    from engine.learn.simulate import simulate
+
+    st.caption("Each run draws a true cause (by prior), samples a consistent world, and lets each policy ask until "
+               "a cause leads with the stopping probability. All policies see the same worlds.")
+    settings = st.columns(3)
+    runs = settings[0].number_input("Runs", min_value=1, max_value=500, value=3, key="sim_runs",
+                                    help="about 15 s per run: our policy weighs every question at every step")
+    faults = settings[1].selectbox("Causes present per run", (1, 2), key="sim_faults")
+    seed = settings[2].number_input("Seed", min_value=0, value=0, key="sim_seed")
+    if st.button("Simulate", type="primary", key="run_simulation"):
+        bar = st.progress(0.0, text="Simulating…")
+        done = [0]
+
+        def advance() -> None:
+            done[0] += 1
+            bar.progress(done[0] / int(runs), text=f"Simulated {done[0]} of {int(runs)} sessions")
+
+        result = simulate(kb, int(runs), seed=int(seed), faults=int(faults or 1), progress=advance)
+        bar.empty()
+        st.session_state[SIMULATION_KEY] = (kb.version_hash, result)
+    stored = st.session_state.get(SIMULATION_KEY)
+    if stored is None or stored[0] != kb.version_hash:
+        return
+    report: dict[str, Any] = stored[1]
+    policies: dict[str, dict[str, float]] = report["policies"]
+    names = {"rootward": "Rootward (value of information)", "fixed": "fixed order (questions.yaml)",
+             "random": "random order"}
+    st.dataframe(pd.DataFrame([{"policy": names.get(name, name), **summary}
+                               for name, summary in policies.items()]),
+                 hide_index=True, width="stretch", key="simulation_table",
+                 column_config={"success_rate": st.column_config.NumberColumn("leader is a true cause",
+                                                                              format="percent")})
+    ratio = report["ratio_to_lower_bound"]
+    st.caption(f"{report['runs']} runs, {report['faults']} cause(s) each, stop at "
+               f"P(leader) ≥ {report['stop_probability']:.0%}. Information-theoretic floor (Fano): "
+               f"{report['lower_bound_questions']:.1f} questions"
+               + (f"; Rootward asks {ratio:.1f}× that." if ratio is not None else "."))
