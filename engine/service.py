@@ -31,7 +31,30 @@ from engine.contracts import (
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
+from engine.reason.fixes import ActionScore, recommended_actions
 from engine.reason.questions import StopPolicy
+
+
+def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
+    """Every id, text and answer of a pack, for chatbot integrators and `kb show`."""
+    return {
+        "kb": {"id": kb.id, "version": kb.pack.version, "hash": kb.version_hash, "title": kb.pack.title.get(lang)},
+        "causes": [
+            {"id": c.id, "title": c.title.get(lang), "category": c.category, "prior": c.prior,
+             "description": c.description.get(lang), "confirm": c.confirm.get(lang)}
+            for c in kb.causes.values()
+        ],
+        "questions": [
+            {"id": q.id, "text": q.text.get(lang), "short": q.short.get(lang), "answers": [*q.answers, "unknown"],
+             "cost_minutes": q.cost_minutes, "asked_by": q.asked_by, "how_to_check": q.how_to_check.get(lang)}
+            for q in kb.questions.values()
+        ],
+        "fixes": [
+            {"id": f.id, "title": f.title.get(lang), "removes": f.removes, "cost_minutes": f.cost_minutes,
+             "folklore": f.folklore}
+            for f in kb.fixes.values()
+        ],
+    }
 
 
 class DiagnoseOut(BaseModel):
@@ -75,8 +98,6 @@ class Service:
         return rows
 
     def describe(self, pack: str, lang: str = "en") -> dict[str, Any]:
-        from engine.cli.kb_commands import describe
-
         return describe(self.kb(pack), lang)
 
     def evidence(
@@ -91,32 +112,29 @@ class Service:
 
     def rank(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              lang: str = "en") -> RankOut:
-        from engine.reason.fixes import recommended_actions
         from engine.reason.ranking import rank
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        return rank_out(kb, rank(kb, evidence), lang, self._actions(kb, evidence, lang, recommended_actions))
+        return rank_out(kb, rank(kb, evidence), lang, self._actions(kb, evidence, lang))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None) -> NextOut:
-        from engine.reason.fixes import recommended_actions
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
         result = next_questions(kb, evidence, role=role, policy=policy, lang=lang)
-        return next_out(kb, result, self._actions(kb, evidence, lang, recommended_actions))
+        return next_out(kb, result, self._actions(kb, evidence, lang))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en") -> DiagnoseOut:
-        from engine.reason.fixes import recommended_actions
         from engine.reason.questions import next_questions
         from engine.reason.ranking import rank
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        actions = self._actions(kb, evidence, lang, recommended_actions)
+        actions = self._actions(kb, evidence, lang)
         ranked = rank_out(kb, rank(kb, evidence), lang, actions)
         asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang), actions)
         return DiagnoseOut(
@@ -130,7 +148,7 @@ class Service:
                fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:
         """Assess a known fix by id, or an anecdote by the fixes its words name."""
         from engine.reason.evidence import EvidenceError
-        from engine.reason.fixes import assess_fix, match_fix_text, recommended_actions
+        from engine.reason.fixes import assess_fix, match_fix_text
 
         if (fix is None) == (text is None):
             raise EvidenceError("give exactly one of 'fix' (an id) or 'text' (an anecdote)", {})
@@ -144,7 +162,8 @@ class Service:
         return assess_out(kb, assess_fix(kb, evidence, fix or "", lang=lang))
 
     @staticmethod
-    def _actions(kb: KnowledgeBase, evidence: Evidence, lang: str, recommend: Any) -> list[Any]:
+    def _actions(kb: KnowledgeBase, evidence: Evidence, lang: str) -> list[ActionScore]:
+        """Recommended actions, for packs that have fixes and a complaint to assess them against."""
         if not kb.fixes or kb.pack.complaint is None:
             return []
-        return list(recommend(kb, evidence, lang=lang))
+        return recommended_actions(kb, evidence, lang=lang)

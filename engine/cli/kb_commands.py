@@ -57,32 +57,12 @@ def kb_list(fmt: FormatOption = Format.table) -> None:
         Console().print(table)
 
 
-def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
-    """Every id, text and answer of a pack, for chatbot integrators and `kb show`."""
-    return {
-        "kb": {"id": kb.id, "version": kb.pack.version, "hash": kb.version_hash, "title": kb.pack.title.get(lang)},
-        "causes": [
-            {"id": c.id, "title": c.title.get(lang), "category": c.category, "prior": c.prior,
-             "description": c.description.get(lang), "confirm": c.confirm.get(lang)}
-            for c in kb.causes.values()
-        ],
-        "questions": [
-            {"id": q.id, "text": q.text.get(lang), "short": q.short.get(lang), "answers": [*q.answers, "unknown"],
-             "cost_minutes": q.cost_minutes, "asked_by": q.asked_by, "how_to_check": q.how_to_check.get(lang)}
-            for q in kb.questions.values()
-        ],
-        "fixes": [
-            {"id": f.id, "title": f.title.get(lang), "removes": f.removes, "cost_minutes": f.cost_minutes,
-             "folklore": f.folklore}
-            for f in kb.fixes.values()
-        ],
-    }
-
-
 @kb_app.command("show")
 def kb_show(pack: str, fmt: FormatOption = Format.table, lang: LangOption = Lang.en) -> None:
     """Show every cause, question (with its answers) and fix of a pack."""
     with handled(fmt):
+        from engine.service import describe
+
         kb = load(pack)
         description = describe(kb, lang.value)
         if fmt is Format.json:
@@ -201,7 +181,8 @@ def rank(
             moved = ", ".join(f"{w.question}={w.answer} ({w.woe_bits:+.1f} bits)" for w in weights[:4])
             if moved:
                 console.print(f"[bold]{cause_id}[/]: {moved}", highlight=False)
-        print_actions(console, result.recommended_actions)
+        if kb.fixes:
+            print_actions(console, result.recommended_actions)
 
 
 def print_actions(console: Any, actions: list[Any]) -> None:
@@ -266,7 +247,8 @@ def next_question(
         console.print(table)
         if out.stop:
             console.print(f"[bold]Stop asking[/]: {out.stop_reason}.")
-        print_actions(console, out.recommended_actions)
+        if kb.fixes:
+            print_actions(console, out.recommended_actions)
 
 
 @app.command("assess-fix")
