@@ -401,22 +401,7 @@ class JunctionTree:
         """
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        lams: dict[int, FloatArray] = {}
-        log_offset = np.zeros(batch)
-        for name, raw in likelihoods.items():
-            v = self._variable(name)
-            lam = np.array(raw, dtype=np.float64)
-            card = self._cards[v]
-            if lam.ndim != 2 or lam.shape[1] != card or lam.shape[0] not in (1, batch):
-                raise ValueError(f"{name}: likelihood shape {lam.shape}, expected ({batch}, {card}) or (1, {card})")
-            if not np.all(np.isfinite(lam)) or np.any(lam < 0):
-                raise ValueError(f"{name}: likelihoods must be finite and non-negative")
-            peak = lam.max(axis=1)
-            positive = peak > 0
-            # Row-max scaling keeps tiny soft-evidence rows away from underflow; it is undone in log space.
-            np.divide(lam, peak[:, None], out=lam, where=positive[:, None])
-            log_offset = log_offset + np.log(peak, out=np.full(peak.shape, -np.inf), where=positive)
-            lams[v] = lam
+        lams, log_offset = self.scaled_likelihoods(likelihoods, batch)
         target_ids = (
             frozenset(range(len(self.names))) if targets is None else frozenset(self._variable(t) for t in targets)
         )
@@ -455,6 +440,31 @@ class JunctionTree:
                 self._restricted.pop(next(iter(self._restricted)))
             self._restricted[keep] = sub
         return sub
+
+    def scaled_likelihoods(
+        self, likelihoods: Mapping[str, ArrayLike], batch: int
+    ) -> tuple[dict[int, FloatArray], FloatArray]:
+        """Checked likelihood rows keyed by variable index, each scaled to a maximum of one.
+
+        Row-max scaling keeps tiny soft-evidence rows away from underflow; the returned log offset
+        (``-inf`` for an all-zero row) undoes it in log space.
+        """
+        lams: dict[int, FloatArray] = {}
+        log_offset = np.zeros(batch)
+        for name, raw in likelihoods.items():
+            v = self._variable(name)
+            lam = np.array(raw, dtype=np.float64)
+            card = self._cards[v]
+            if lam.ndim != 2 or lam.shape[1] != card or lam.shape[0] not in (1, batch):
+                raise ValueError(f"{name}: likelihood shape {lam.shape}, expected ({batch}, {card}) or (1, {card})")
+            if not np.all(np.isfinite(lam)) or np.any(lam < 0):
+                raise ValueError(f"{name}: likelihoods must be finite and non-negative")
+            peak = lam.max(axis=1)
+            positive = peak > 0
+            np.divide(lam, peak[:, None], out=lam, where=positive[:, None])
+            log_offset = log_offset + np.log(peak, out=np.full(peak.shape, -np.inf), where=positive)
+            lams[v] = lam
+        return lams, log_offset
 
     def _variable(self, name: str) -> int:
         try:

@@ -213,21 +213,7 @@ def mutual_information_gains(
 
 
 def _validate(tree: JunctionTree, likelihoods: Mapping[str, ArrayLike], n_ev: int) -> _Evidence:
-    lams: dict[int, FloatArray] = {}
-    log_offset = np.zeros(n_ev)
-    for name, raw in likelihoods.items():
-        v = tree._variable(name)
-        card = tree.cardinality(name)
-        lam = np.array(raw, dtype=np.float64)
-        if lam.ndim != 2 or lam.shape[1] != card or lam.shape[0] not in (1, n_ev):
-            raise ValueError(f"{name}: likelihood shape {lam.shape}, expected ({n_ev}, {card}) or (1, {card})")
-        if not np.all(np.isfinite(lam)) or np.any(lam < 0):
-            raise ValueError(f"{name}: likelihoods must be finite and non-negative")
-        peak = lam.max(axis=1)
-        positive = peak > 0
-        np.divide(lam, peak[:, None], out=lam, where=positive[:, None])
-        log_offset = log_offset + np.log(peak, out=np.full(peak.shape, -np.inf), where=positive)
-        lams[v] = lam
+    lams, log_offset = tree.scaled_likelihoods(likelihoods, n_ev)
     return _Evidence(n_ev=n_ev, lams=lams, log_offset=log_offset)
 
 
