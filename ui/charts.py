@@ -148,20 +148,7 @@ def _mechanisms_in_order(kb: KnowledgeBase) -> list[str]:
 
 
 def calibration_figure(bins: Sequence[dict[str, Any]], title: str) -> Figure:
-    """A reliability diagram: predicted probability against observed frequency, with bin counts."""
-    used = [b for b in bins if b.get("n")]
-    figure, axis = plt.subplots(figsize=(4.6, 4.6), dpi=100)
-    axis.plot([0, 1], [0, 1], linestyle="--", color=MUTED, label="perfect calibration")
-    axis.plot([b["mean_predicted"] for b in used], [b["observed"] for b in used], marker="o", color=OTHERS,
-              label="cross-validated")
-    for b in used:
-        axis.annotate(str(b["n"]), (b["mean_predicted"], b["observed"]), textcoords="offset points",
-                      xytext=(4, -10), fontsize=7)
-    axis.set_xlim(0, 1)
-    axis.set_ylim(0, 1)
-    axis.set_xlabel("predicted P(cause present)")
-    axis.set_ylabel("observed frequency")
-    axis.set_title(title, fontsize=10)
-    axis.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.tight_layout()
-    return figure
+    """The engine's reliability diagram in the UI's colours."""
+    from engine.learn.evaluate import calibration_figure as draw
+
+    return draw(bins, title, reference_colour=MUTED, line_colour=OTHERS)

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.learn.cases import Case
 from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
 from engine.model.network import DiscreteNetwork, FloatArray
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_FOLDS = 5
 CALIBRATION_BINS = 10
@@ -373,28 +376,43 @@ def sensitivity_table(kb: KnowledgeBase, network: DiscreteNetwork, cases: Sequen
 # ------------------------------------------------------------------------------------------- outputs
 
 
-def calibration_plot(evaluation: Evaluation, path: Path) -> Path:
-    """A reliability diagram (predicted against observed frequency) as PNG, with the Agg backend."""
-    import matplotlib
+def calibration_figure(
+    bins: Sequence[dict[str, Any]], title: str, *, reference_colour: str = "grey", line_colour: str | None = None
+) -> Figure:
+    """A reliability diagram: predicted probability against observed frequency, with bin counts.
 
-    matplotlib.use("Agg")
+    The one drawing of it: the PNG report and the UI's Quality page both use it.
+    """
     import matplotlib.pyplot as plt
 
-    bins = [b for b in evaluation.calibration if b["n"]]
-    figure, axis = plt.subplots(figsize=(5, 5), dpi=100)
-    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    axis.plot([b["mean_predicted"] for b in bins], [b["observed"] for b in bins], marker="o",
+    used = [b for b in bins if b.get("n")]
+    figure, axis = plt.subplots(figsize=(4.6, 4.6), dpi=100)
+    axis.plot([0, 1], [0, 1], linestyle="--", color=reference_colour, label="perfect calibration")
+    axis.plot([b["mean_predicted"] for b in used], [b["observed"] for b in used], marker="o", color=line_colour,
               label="cross-validated")
-    for b in bins:
+    for b in used:
         axis.annotate(str(b["n"]), (b["mean_predicted"], b["observed"]), textcoords="offset points",
                       xytext=(4, -10), fontsize=7)
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1)
     axis.set_xlabel("predicted P(cause present)")
     axis.set_ylabel("observed frequency")
-    axis.set_title(f"{evaluation.pack}: {evaluation.n_cases} cases, {evaluation.folds}-fold CV")
-    axis.legend(loc="upper left")
+    axis.set_title(title, fontsize=10)
+    axis.legend(loc="upper left", fontsize=8, frameon=False)
     figure.tight_layout()
+    return figure
+
+
+def calibration_plot(evaluation: Evaluation, path: Path) -> Path:
+    """The reliability diagram as PNG, with the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = calibration_figure(
+        evaluation.calibration, f"{evaluation.pack}: {evaluation.n_cases} cases, {evaluation.folds}-fold CV"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png")
     plt.close(figure)
