@@ -116,7 +116,7 @@ class Service:
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        return rank_out(kb, rank(kb, evidence), lang, self._actions(kb, evidence, lang))
+        return rank_out(kb, rank(kb, evidence), lang, actions_for(kb, evidence, lang))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None) -> NextOut:
@@ -125,7 +125,7 @@ class Service:
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
         result = next_questions(kb, evidence, role=role, policy=policy, lang=lang)
-        return next_out(kb, result, self._actions(kb, evidence, lang))
+        return next_out(kb, result, actions_for(kb, evidence, lang))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en") -> DiagnoseOut:
@@ -134,7 +134,7 @@ class Service:
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        actions = self._actions(kb, evidence, lang)
+        actions = actions_for(kb, evidence, lang)
         ranked = rank_out(kb, rank(kb, evidence), lang, actions)
         asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang), actions)
         return DiagnoseOut(
@@ -148,22 +148,30 @@ class Service:
                fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:
         """Assess a known fix by id, or an anecdote by the fixes its words name."""
         from engine.reason.evidence import EvidenceError
-        from engine.reason.fixes import assess_fix, match_fix_text
 
         if (fix is None) == (text is None):
             raise EvidenceError("give exactly one of 'fix' (an id) or 'text' (an anecdote)", {})
         kb = self.kb(pack)
-        evidence = self.evidence(kb, answers, tried or {})
-        if text is not None:
-            matches = match_fix_text(kb, text)
-            if not matches:
-                return not_in_kb_out(kb, text, recommended_actions(kb, evidence, lang=lang))
-            return assess_out(kb, assess_fix(kb, evidence, matches[0][0], lang=lang), text)
-        return assess_out(kb, assess_fix(kb, evidence, fix or "", lang=lang))
+        return assess_proposal(kb, self.evidence(kb, answers, tried or {}), fix=fix, text=text, lang=lang)
 
-    @staticmethod
-    def _actions(kb: KnowledgeBase, evidence: Evidence, lang: str) -> list[ActionScore]:
-        """Recommended actions, for packs that have fixes and a complaint to assess them against."""
-        if not kb.fixes or kb.pack.complaint is None:
-            return []
-        return recommended_actions(kb, evidence, lang=lang)
+
+def actions_for(kb: KnowledgeBase, evidence: Evidence, lang: str) -> list[ActionScore]:
+    """Recommended actions, for packs that have fixes and a complaint to assess them against."""
+    if not kb.fixes or kb.pack.complaint is None:
+        return []
+    return recommended_actions(kb, evidence, lang=lang)
+
+
+def assess_proposal(
+    kb: KnowledgeBase, evidence: Evidence, *, fix: str | None = None, text: str | None = None, lang: str = "en"
+) -> AssessOut:
+    """A fix by id, or an anecdote mapped to the fix its words name; "not in the knowledge base"
+    with the recommended actions when it names none."""
+    from engine.reason.fixes import assess_fix, match_fix_text
+
+    if text is not None:
+        matches = match_fix_text(kb, text)
+        if not matches:
+            return not_in_kb_out(kb, text, recommended_actions(kb, evidence, lang=lang))
+        return assess_out(kb, assess_fix(kb, evidence, matches[0][0], lang=lang), text)
+    return assess_out(kb, assess_fix(kb, evidence, fix or "", lang=lang))

@@ -154,14 +154,13 @@ def rank(
 ) -> None:
     """Rank the root causes given what was observed (and fixes already tried)."""
     from engine.contracts import rank_out
-    from engine.reason.fixes import recommended_actions
     from engine.reason.ranking import rank as rank_causes
+    from engine.service import actions_for
 
     with handled(fmt):
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
-        result = rank_out(kb, rank_causes(kb, observed), lang.value, actions)
+        result = rank_out(kb, rank_causes(kb, observed), lang.value, actions_for(kb, observed, lang.value))
         if fmt is Format.json:
             emit_json(result)
             return
@@ -217,8 +216,8 @@ def next_question(
     """The questions worth most per minute now, why, and whether to stop asking and act."""
     from engine.cli.app import CliError
     from engine.contracts import next_out
-    from engine.reason.fixes import recommended_actions
     from engine.reason.questions import StopPolicy, next_questions
+    from engine.service import actions_for
 
     with handled(fmt):
         if role is not None and role not in ("helpdesk", "admin", "network"):
@@ -229,8 +228,7 @@ def next_question(
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
                                 limit=limit, lang=lang.value)
-        actions = recommended_actions(kb, observed, lang=lang.value) if kb.fixes and kb.pack.complaint else []
-        out = next_out(kb, result, actions)
+        out = next_out(kb, result, actions_for(kb, observed, lang.value))
         if fmt is Format.json:
             emit_json(out)
             return
@@ -266,22 +264,14 @@ def assess_fix_command(
 ) -> None:
     """How likely a proposed fix is to help here, why, what to check first, and its risk."""
     from engine.cli.app import CliError
-    from engine.contracts import assess_out, not_in_kb_out
-    from engine.reason.fixes import assess_fix, match_fix_text, recommended_actions
+    from engine.service import assess_proposal
 
     with handled(fmt):
         if (fix is None) == (text is None):
             raise CliError("usage", "give exactly one of --fix ID or --text \"...\"", {})
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        if text is not None:
-            matches = match_fix_text(kb, text)
-            if not matches:
-                out = not_in_kb_out(kb, text, recommended_actions(kb, observed, lang=lang.value))
-            else:
-                out = assess_out(kb, assess_fix(kb, observed, matches[0][0], lang=lang.value), text)
-        else:
-            out = assess_out(kb, assess_fix(kb, observed, fix or "", lang=lang.value))
+        out = assess_proposal(kb, observed, fix=fix, text=text, lang=lang.value)
         if fmt is Format.json:
             emit_json(out)
             return
