@@ -11,7 +11,10 @@ Design, and why:
 * Variables keep the network's topological order as a *global order*; every clique, separator and
   potential lists its variables in that order. A separator is then a subsequence of both cliques, so a
   message is moved into a clique by ``reshape`` (a view) plus broadcasting, and summed out of a clique
-  by ``sum(axis=...)``; no transposes or einsum strings on the hot path.
+  by adding slices; no transposes or einsum strings on the hot path. numpy's own ``sum(axis=...)``
+  and broadcasting crawl over many short axes, so sums add slices (``_sum_out``) and broadcasts with a
+  short innermost run gather through a cached index (``_expansion_index``): 42 ms to 18 ms for a
+  next-question step on the mail pack with its complaint observed.
 * Every directed message of the *evidence-free* network (the "prior" messages) is computed once at
   compile time. A query then only propagates over the smallest subtree connecting the cliques that
   hold evidence or targets, and everything hanging off that subtree is a cached constant. This is
@@ -288,7 +291,7 @@ class JunctionTree:
                     belief *= messages[(k, src)].reshape(self._plans[(k, src)].tail)
                     log_scale += scales[(k, src)]
             axes = tuple(a - 1 for a in self._plans[(src, dst)].sum_axes)
-            msg = np.asarray(belief.sum(axis=axes), dtype=np.float64)
+            msg = _sum_out(belief, axes)
             peak = float(msg.max()) if msg.size else 0.0
             if peak <= 0.0:
                 raise ValueError("the network assigns probability zero to everything (check the CPTs)")
@@ -310,7 +313,7 @@ class JunctionTree:
             for k in self._neighbors[ci]:
                 belief *= messages[(k, ci)].reshape(self._plans[(k, ci)].tail)
             axes = tuple(a for a, u in enumerate(self.cliques[ci]) if u != v)
-            marg = np.asarray(belief.sum(axis=axes), dtype=np.float64)
+            marg = _sum_out(belief, axes)
             marginals.append(marg / marg.sum())
         self.prior_marginals = tuple(marginals)
         self.__post_init__()
@@ -531,7 +534,7 @@ class JunctionTree:
                 if step.sum_axes is None:
                     root_belief = belief if owned else belief.copy()
                     continue
-                raw = belief.sum(axis=step.sum_axes)
+                raw = _sum_out(belief, step.sum_axes)
                 peak = _peak(raw)
                 scales.append(peak)
                 messages[step.clique] = raw / peak.reshape((-1,) + (1,) * (raw.ndim - 1))
@@ -554,7 +557,7 @@ class JunctionTree:
                 marginals[v] = _marginal(root_belief, axes)
             for dstep in schedule.distribute:
                 parent_belief = beliefs[dstep.parent]
-                msg = parent_belief.sum(axis=dstep.sum_axes)
+                msg = _sum_out(parent_belief, dstep.sum_axes)
                 old = raw_messages.get(dstep.clique, dstep.prior_message)
                 if old is not None:
                     if dstep.clique in raw_messages or not dstep.prior_positive:
@@ -655,7 +658,7 @@ class JunctionTree:
                     table = table * self.prior_messages[edge].reshape((1, *self._plans[edge].tail))
             if c != root and not below_evidence[c]:
                 # only used on the way back, where it must sum to the cached message it stands for
-                table = table / float(table.sum(axis=self._plans[(c, parent[c])].sum_axes).max())
+                table = table / float(_sum_out(table, self._plans[(c, parent[c])].sum_axes).max())
             static[c] = table
 
         def marginal_axes(c: int, v: int) -> tuple[int, ...]:
@@ -707,11 +710,57 @@ class JunctionTree:
 
 
 def _times(table: FloatArray, owned: bool, factor: FloatArray) -> tuple[FloatArray, bool]:
-    """``table * factor``, in place when ``table`` is ours and already has the broadcast shape."""
+    """``table * factor``, in place when ``table`` is ours and already has the broadcast shape.
+
+    Broadcasting a separator message whose innermost varying run is short (its last axis is a binary
+    variable, say) makes numpy loop two elements at a time, several times slower than a plain product.
+    Such factors are expanded to the full clique by a precomputed gather instead.
+    """
+    index = _expansion_index(table.shape[1:], factor.shape[1:])
+    if index is not None:
+        factor = factor.reshape(factor.shape[0], -1)[:, index].reshape((factor.shape[0], *table.shape[1:]))
     if owned and (factor.shape[0] == 1 or factor.shape[0] == table.shape[0]):
         np.multiply(table, factor, out=table)
         return table, True
     return table * factor, True
+
+
+GATHER_MAX_INNER_RUN = 8
+"""Broadcasts whose innermost contiguous run has at most this many elements are done by gather."""
+GATHER_MIN_ENTRIES = 512
+GATHER_MAX_ENTRIES = 1 << 20
+"""Cliques outside this range keep plain broadcasting: on small ones the gather's own overhead wins,
+and on big ones an index array costs eight bytes per clique entry."""
+
+_expansion_indices: dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.intp] | None] = {}
+
+
+def _expansion_index(shape: tuple[int, ...], tail: tuple[int, ...]) -> NDArray[np.intp] | None:
+    """Flat positions in a ``tail``-shaped factor of every entry of a ``shape``-shaped clique table.
+
+    ``None`` when plain broadcasting is fine: the factor already spans the table, or the innermost run
+    of axes that are all full (or all broadcast) is long enough for numpy's inner loop.
+    """
+    key = (shape, tail)
+    if key in _expansion_indices:
+        return _expansion_indices[key]
+    index: NDArray[np.intp] | None = None
+    size = math.prod(shape)
+    if tail != shape and GATHER_MIN_ENTRIES <= size <= GATHER_MAX_ENTRIES:
+        inner_run, inner_full = 1, None
+        for dim, factor_dim in zip(reversed(shape), reversed(tail), strict=True):
+            if dim == 1:
+                continue
+            full = factor_dim == dim
+            if inner_full is not None and full != inner_full:
+                break
+            inner_full = full
+            inner_run *= dim
+        if inner_run <= GATHER_MAX_INNER_RUN:
+            positions = np.arange(math.prod(tail), dtype=np.intp).reshape(tail)
+            index = np.ascontiguousarray(np.broadcast_to(positions, shape)).ravel()
+    _expansion_indices[key] = index
+    return index
 
 
 def _peak(message: FloatArray) -> FloatArray:
@@ -727,7 +776,40 @@ def _peak(message: FloatArray) -> FloatArray:
 
 def _marginal(belief: FloatArray, axes: tuple[int, ...]) -> FloatArray:
     """Marginal of one variable from a final clique belief (already summing to one, or zero, per row)."""
-    return np.asarray(belief.sum(axis=axes), dtype=np.float64) if axes else belief.copy()
+    return _sum_out(belief, axes)
+
+
+SLICED_SUM_MAX_CARD = 8
+"""Axes up to this many states are summed as a chain of slice additions (see ``_sum_out``)."""
+
+
+def _axis_index(axis: int, k: int) -> tuple[slice | int, ...]:
+    """The index of state ``k`` along ``axis`` (all of every earlier axis)."""
+    return (*(slice(None),) * axis, k)
+
+
+def _sum_out(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
+    """``table.sum(axis=axes)`` as a new array, several times faster on clique tables.
+
+    numpy reduces many short axes of a high-dimensional array (a clique of 13 binary variables plus
+    the batch axis) through a slow generic loop: summing out the last binary axis of a (30, 2, …, 2)
+    table costs 35 plain multiplications of it. Adding the slices of each axis instead, outermost
+    axis first, runs on long contiguous blocks and halves the data at every step.
+    """
+    if not axes:
+        return table.copy()
+    for removed, original_axis in enumerate(sorted(axes)):
+        axis = original_axis - removed
+        card = table.shape[axis]
+        if card > SLICED_SUM_MAX_CARD:
+            table = np.add.reduce(table, axis=axis)
+        else:
+            slices = [table[_axis_index(axis, k)] for k in range(card)]
+            total = slices[0] + slices[1] if card > 1 else slices[0].copy()
+            for extra in slices[2:]:
+                total += extra
+            table = total
+    return table
 
 
 def _normalised_cpt(name: str, cpt: ArrayLike) -> FloatArray:
