@@ -24,10 +24,14 @@ def test_mypy_is_clean() -> None:
 
 
 def test_importing_the_reasoning_path_stays_light() -> None:
-    """rank and next must not pay for pgmpy, networkx, pandas or SQLAlchemy at start-up."""
+    """rank and next must not pay for pgmpy, networkx, pandas, SQLAlchemy or the learning code at start-up.
+
+    ``engine.cli`` is what the ``rootward`` entry point imports: every command module, not only rank's.
+    """
     probe = (
-        "import sys, engine.cli.kb_commands, engine.reason.ranking, engine.reason.questions, engine.reason.fixes;"
-        "heavy = [m for m in ('pgmpy', 'networkx', 'pandas', 'sqlalchemy', 'torch') if m in sys.modules];"
+        "import sys, engine.cli, engine.reason.ranking, engine.reason.questions, engine.reason.fixes;"
+        "heavy = [m for m in ('pgmpy', 'networkx', 'pandas', 'sqlalchemy', 'torch', 'ruamel.yaml',"
+        " 'engine.learn.cases', 'engine.learn.em', 'engine.store') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)

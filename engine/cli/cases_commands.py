@@ -17,9 +17,9 @@ import typer
 
 from engine.cli.app import CliError, Format, FormatOption, app, emit_json, handled
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, CaseError, CaseStatus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the case model and the store stay off the import path of rank and next
+    from engine.learn.cases import Case, CaseStatus
     from engine.store import Store
 
 cases_app = typer.Typer(help="Resolved cases: add, import, export, list, review.", no_args_is_help=True)
@@ -49,6 +49,7 @@ def operator() -> str:
 @contextmanager
 def case_errors() -> Iterator[None]:
     """Store and case failures as the CLI's one-line errors (``handled`` prints them)."""
+    from engine.learn.cases import CaseError
     from engine.store import ConflictError, NotFoundError, StoreError
 
     try:
@@ -92,7 +93,7 @@ def add(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Validate one case file against its pack and add it; an existing id is an error."""
-    from engine.learn.cases import check_case, read_case_file
+    from engine.learn.cases import CaseError, check_case, read_case_file
     from engine.store import AuditRepository, CaseRepository, open_store
 
     with handled(fmt), case_errors():

@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_json, handled
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case
+
+if TYPE_CHECKING:  # the case model stays off the import path of rank and next
+    from engine.learn.cases import Case
 
 
 class ReportFormat(StrEnum):
