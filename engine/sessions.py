@@ -40,6 +40,7 @@ from engine.store import (
     ConflictError,
     EventRecord,
     KbVersionRepository,
+    NotFoundError,
     SessionRepository,
     Store,
     StoreError,
@@ -231,12 +232,26 @@ class SessionService:
 
     # ---------------------------------------------------------------------------------- commands
 
-    def start(self, pack: str) -> SessionOut:
-        """A new session on the pack's current version (stored first, so it can outlive edits)."""
+    def start(self, pack: str, owner: str | None = None) -> SessionOut:
+        """A new session on the pack's current version (stored first, so it can outlive edits).
+
+        ``owner`` binds it to one API caller (see ``check_access``); the UI and the CLI leave it open.
+        """
         pack_id, kb_hash = self.store_version(pack)
         with self.store.transaction() as session:
-            record = SessionRepository(session).create(pack_id, kb_hash)
+            record = SessionRepository(session).create(pack_id, kb_hash, owner=owner)
         return self.view(record.id)
+
+    def check_access(self, session_id: str, caller: str, *, sees_all: bool) -> None:
+        """Let ``caller`` use this session: its owner, anyone for an unowned one, or ``sees_all``.
+
+        Another caller's session is reported exactly like a missing one, so a key cannot even learn
+        which ids exist.
+        """
+        with self.store.transaction() as session:
+            record = SessionRepository(session).get(session_id)
+        if not sees_all and record.owner is not None and record.owner != caller:
+            raise NotFoundError(f"no session '{session_id}'")
 
     def state(self, session_id: str) -> SessionState:
         """Replay the log: answers in effect (``unknown`` dropped) and fix attempts in order."""

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from engine.api import create_app
 from engine.api.settings import ApiSettings
+from engine.sessions import SessionService
 from engine.store import AuditRepository, KeyRepository, open_store
 
 PACK = "mail_delivery"
@@ -125,6 +126,32 @@ def test_unknown_kb_and_session_are_404(client: TestClient, keys: dict[str, str]
     unknown = assert_problem(client.post("/v1/sessions", json={"kb": "/etc"}, headers=auth(keys["agent"])), 404)
     assert PACK in unknown["details"]["valid_kbs"]
     assert_problem(client.get("/v1/sessions/nope", headers=auth(keys["agent"])), 404)
+
+
+def test_a_session_belongs_to_the_key_that_started_it(client: TestClient, keys: dict[str, str],
+                                                      sqlite_url: str) -> None:
+    """Another agent key gets the same 404 as for a missing session, on reads and writes alike;
+    admin keys see every session; unowned sessions (started in the UI) stay open to any key."""
+    owner = auth(keys["agent"])
+    created = client.post("/v1/keys", json={"role": "agent", "label": "other bot"}, headers=auth(keys["admin"]))
+    other = auth(created.json()["key"])
+    session_id = client.post("/v1/sessions", json={"kb": PACK}, headers=owner).json()["id"]
+    answer = {"question": "attachment_mail_fails", "answer": "yes"}
+    assert client.post(f"/v1/sessions/{session_id}/answers", json=answer, headers=owner).status_code == 200
+
+    assert_problem(client.get(f"/v1/sessions/{session_id}", headers=other), 404)
+    assert_problem(client.get(f"/v1/sessions/{session_id}/next", headers=other), 404)
+    assert_problem(client.post(f"/v1/sessions/{session_id}/undo", headers=other), 404)
+    missing = assert_problem(client.get("/v1/sessions/0123456789abcdef", headers=other), 404)
+    hidden = assert_problem(client.get(f"/v1/sessions/{session_id}", headers=other), 404)
+    assert hidden["detail"] == missing["detail"].replace("0123456789abcdef", session_id)
+    # the other key's refused undo changed nothing
+    kept = client.get(f"/v1/sessions/{session_id}", headers=owner).json()
+    assert kept["answers"] == [answer] and kept["events"] == 1
+    assert client.get(f"/v1/sessions/{session_id}", headers=auth(keys["admin"])).status_code == 200
+
+    unowned = SessionService(open_store(sqlite_url)).start(PACK).id
+    assert client.get(f"/v1/sessions/{unowned}", headers=other).status_code == 200
 
 
 def test_rate_limit_is_429_with_retry_after(sqlite_url: str, keys: dict[str, str]) -> None:

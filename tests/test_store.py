@@ -59,6 +59,23 @@ def test_schema_matches_the_models(db_url: str) -> None:
     assert diff == []
 
 
+def test_upgrading_a_database_keeps_its_sessions(db_url: str) -> None:
+    """A database made by the first release migrates to head with its sessions intact and unowned."""
+    from alembic import command
+
+    from engine.store.db import _alembic_config
+
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.execute(text("INSERT INTO sessions (id, pack, kb_hash, created) "
+                                "VALUES ('old', 'minimal', '0123456789abcdef', :now)"), {"now": NOW})
+    engine.dispose()
+    with open_store(db_url).transaction() as session:
+        record = SessionRepository(session).get("old")
+    assert (record.pack, record.kb_hash, record.owner) == ("minimal", "0123456789abcdef", None)
+
+
 def test_cases_add_get_list_review_upsert(db_url: str) -> None:
     store = open_store(db_url)
     with store.transaction() as session:

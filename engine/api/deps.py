@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.api.problems import ProblemError
@@ -165,6 +165,20 @@ Agent = Annotated[Principal, Depends(require("agent"))]
 Author = Annotated[Principal, Depends(require("author"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Sessions = Annotated[SessionService, Depends(get_sessions)]
+SessionId = Annotated[str, Path(max_length=64, description="the id returned by POST /v1/sessions")]
+
+
+def own_session(session_id: SessionId, caller: Agent, sessions: Sessions) -> str:
+    """The session id, once the caller may use it: a session started over the API belongs to its key.
+
+    Admin keys reach every session (support and audit); sessions started in the UI or the CLI have
+    no owner and stay reachable by any key that holds their id.
+    """
+    sessions.check_access(session_id, caller.who, sees_all=caller.can("admin"))
+    return session_id
+
+
+OwnSession = Annotated[str, Depends(own_session)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

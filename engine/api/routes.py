@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from engine.api.deps import Admin, Agent, Author, ServiceDep, Sessions, SettingsDep, StoreDep
+from engine.api.deps import Admin, Agent, Author, OwnSession, ServiceDep, Sessions, SettingsDep, StoreDep
 from engine.api.models import (
     AnswerIn,
     AnswerRole,
@@ -45,7 +45,6 @@ from engine.service import DiagnoseOut
 from engine.sessions import ExtractOut, ResolveIn, SessionOut, extract_evidence, known_pack
 from engine.store import ApiKeyRecord, AuditRepository, CaseRepository, KeyRepository
 
-SessionId = Annotated[str, Path(max_length=64, description="the id returned by POST /v1/sessions")]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=128,
@@ -130,20 +129,23 @@ def kb_quality(pack: Annotated[str, Path(max_length=64)], _: Author) -> KbQualit
 
 
 @v1.post("/sessions", response_model=SessionOut, status_code=201, tags=["sessions"])
-def start_session(body: SessionIn, _: Agent, sessions: Sessions) -> SessionOut:
-    """Start a diagnosis on the pack's current version; the session keeps that version to the end."""
-    return sessions.start(body.kb)
+def start_session(body: SessionIn, caller: Agent, sessions: Sessions) -> SessionOut:
+    """Start a diagnosis on the pack's current version; the session keeps that version to the end.
+
+    The session belongs to the calling key: other non-admin keys get 404 for it.
+    """
+    return sessions.start(body.kb, owner=caller.who)
 
 
 @v1.get("/sessions/{session_id}", response_model=SessionOut, tags=["sessions"])
-def get_session(session_id: SessionId, _: Agent, sessions: Sessions) -> SessionOut:
+def get_session(session_id: OwnSession, sessions: Sessions) -> SessionOut:
     """The answers in effect and the fixes tried."""
     return sessions.view(session_id)
 
 
 @v1.post("/sessions/{session_id}/answers", response_model=SessionOut, tags=["sessions"],
          responses=CONFLICT_RESPONSE)
-def add_answer(session_id: SessionId, body: AnswerIn, _: Agent, sessions: Sessions,
+def add_answer(session_id: OwnSession, body: AnswerIn,  sessions: Sessions,
                idempotency_key: IdempotencyKey = None) -> SessionOut:
     """Record an answer (a later answer to the same question replaces it)."""
     return sessions.answer(session_id, body.question, body.answer, idempotency_key)
@@ -151,35 +153,35 @@ def add_answer(session_id: SessionId, body: AnswerIn, _: Agent, sessions: Sessio
 
 @v1.delete("/sessions/{session_id}/answers/{question}", response_model=SessionOut, tags=["sessions"],
            responses=CONFLICT_RESPONSE)
-def withdraw_answer(session_id: SessionId, question: Annotated[str, Path(max_length=64)], _: Agent,
+def withdraw_answer(session_id: OwnSession, question: Annotated[str, Path(max_length=64)],
                     sessions: Sessions, idempotency_key: IdempotencyKey = None) -> SessionOut:
     """Withdraw one answer (logged as 'unknown'; the log keeps the history)."""
     return sessions.retract(session_id, question, idempotency_key)
 
 
 @v1.post("/sessions/{session_id}/undo", response_model=SessionOut, tags=["sessions"], responses=CONFLICT_RESPONSE)
-def undo(session_id: SessionId, _: Agent, sessions: Sessions, idempotency_key: IdempotencyKey = None
+def undo(session_id: OwnSession, sessions: Sessions, idempotency_key: IdempotencyKey = None
          ) -> SessionOut:
     """Take back the latest answer still in effect."""
     return sessions.undo(session_id, idempotency_key)
 
 
 @v1.get("/sessions/{session_id}/next", response_model=NextOut, tags=["sessions"])
-def next_questions(session_id: SessionId, _: Agent, sessions: Sessions,
+def next_questions(session_id: OwnSession, sessions: Sessions,
                    role: Annotated[AnswerRole | None, Query()] = None, lang: LangQuery = "en") -> NextOut:
     """The questions worth asking next, why, and whether to stop asking and act."""
     return sessions.next(session_id, role=role, lang=lang)
 
 
 @v1.get("/sessions/{session_id}/ranking", response_model=RankOut, tags=["sessions"])
-def ranking(session_id: SessionId, _: Agent, sessions: Sessions, lang: LangQuery = "en") -> RankOut:
+def ranking(session_id: OwnSession, sessions: Sessions, lang: LangQuery = "en") -> RankOut:
     """The same document as `rootward rank --format json`."""
     return sessions.ranking(session_id, lang=lang)
 
 
 @v1.post("/sessions/{session_id}/fix-attempts", response_model=SessionOut, tags=["sessions"],
          responses=CONFLICT_RESPONSE)
-def fix_attempt(session_id: SessionId, body: FixAttemptIn, _: Agent, sessions: Sessions,
+def fix_attempt(session_id: OwnSession, body: FixAttemptIn,  sessions: Sessions,
                 idempotency_key: IdempotencyKey = None) -> SessionOut:
     """Record a fix that was applied and whether the problem persisted, stopped, or it is unclear."""
     return sessions.attempt(session_id, body.fix, body.outcome, idempotency_key)
@@ -187,7 +189,7 @@ def fix_attempt(session_id: SessionId, body: FixAttemptIn, _: Agent, sessions: S
 
 @v1.post("/sessions/{session_id}/evidence", response_model=ExtractOut, tags=["sessions"],
          responses=CONFLICT_RESPONSE)
-def extract_into_session(session_id: SessionId, body: SessionExtractIn, caller: Agent, sessions: Sessions,
+def extract_into_session(session_id: OwnSession, body: SessionExtractIn, caller: Agent, sessions: Sessions,
                          settings: SettingsDep, idempotency_key: IdempotencyKey = None) -> ExtractOut:
     """Record the answers a pasted artifact gives (typed answers win); the text itself is not stored,
     only each answer and its matching line (e-mail addresses redacted unless configured)."""
@@ -195,21 +197,21 @@ def extract_into_session(session_id: SessionId, body: SessionExtractIn, caller: 
 
 
 @v1.post("/sessions/{session_id}/assess", response_model=AssessOut, tags=["sessions"])
-def assess_in_session(session_id: SessionId, body: SessionAssessIn, _: Agent, sessions: Sessions) -> AssessOut:
+def assess_in_session(session_id: OwnSession, body: SessionAssessIn,  sessions: Sessions) -> AssessOut:
     """Assess a fix against this session's evidence."""
     return sessions.assess(session_id, fix=body.fix, text=body.text, lang=body.lang)
 
 
 @v1.post("/sessions/{session_id}/resolve", response_model=Case, status_code=201, tags=["sessions"],
          responses=CONFLICT_RESPONSE)
-def resolve(session_id: SessionId, body: ResolveIn, caller: Agent, sessions: Sessions) -> Case:
+def resolve(session_id: OwnSession, body: ResolveIn, caller: Agent, sessions: Sessions) -> Case:
     """Turn the session into a draft case (id `session-<id>`) for an author to review."""
     return sessions.resolve(session_id, body, caller.who)
 
 
 @v1.get("/sessions/{session_id}/report", response_class=PlainTextResponse, tags=["sessions"],
         responses={200: {"description": "Markdown for a ticket", "content": {"text/markdown": {}}}})
-def report(session_id: SessionId, _: Agent, sessions: Sessions,
+def report(session_id: OwnSession, sessions: Sessions,
            format: Annotated[Literal["markdown"], Query()] = "markdown", lang: LangQuery = "en") -> Response:
     """Answers, ranking, reasoning, recommended actions and fixes tried, as text to paste into a ticket."""
     return Response(sessions.report(session_id, lang=lang), media_type="text/markdown; charset=utf-8")

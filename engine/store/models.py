@@ -87,6 +87,7 @@ class SessionRow(Base):
     pack: Mapped[str] = mapped_column(String(64), index=True)
     kb_hash: Mapped[str] = mapped_column(String(64))
     created: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    owner: Mapped[str | None] = mapped_column(String(200), comment="who started it (key:ID) when started over the API")
 
 
 class SessionEventRow(Base):

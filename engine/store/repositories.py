@@ -181,6 +181,8 @@ class SessionRecord:
     pack: str
     kb_hash: str
     created: dt.datetime
+    owner: str | None
+    """The API caller (``key:ID``) that started it; ``None`` for sessions any holder of the id may use."""
 
 
 @dataclass(frozen=True)
@@ -202,19 +204,20 @@ class SessionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, pack: str, kb_hash: str, session_id: str | None = None) -> SessionRecord:
-        row = SessionRow(id=session_id or secrets.token_hex(16), pack=pack, kb_hash=kb_hash)
+    def create(self, pack: str, kb_hash: str, session_id: str | None = None, owner: str | None = None
+               ) -> SessionRecord:
+        row = SessionRow(id=session_id or secrets.token_hex(16), pack=pack, kb_hash=kb_hash, owner=owner)
         if self.session.get(SessionRow, row.id) is not None:
             raise ConflictError(f"session '{row.id}' already exists")
         self.session.add(row)
         self.session.flush()
-        return SessionRecord(row.id, row.pack, row.kb_hash, row.created)
+        return SessionRecord(row.id, row.pack, row.kb_hash, row.created, row.owner)
 
     def get(self, session_id: str) -> SessionRecord:
         row = self.session.get(SessionRow, session_id)
         if row is None:
             raise NotFoundError(f"no session '{session_id}'")
-        return SessionRecord(row.id, row.pack, row.kb_hash, row.created)
+        return SessionRecord(row.id, row.pack, row.kb_hash, row.created, row.owner)
 
     def append(
         self,
