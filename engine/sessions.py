@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 
 from engine.contracts import AssessOut, KbRef, NextOut, RankOut
 from engine.kb.knowledge import KnowledgeBase
@@ -187,14 +186,8 @@ class SessionService:
                 break
         else:
             raise StoreError(f"pack '{pack}' keeps changing while it is read; try again when the edit is saved")
-        try:
-            with self.store.transaction() as session:
-                KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
-        except IntegrityError:
-            # Another worker stored the same hash between our look-up and insert; the hash names the
-            # content, so its row is ours. Read it back to be sure it is there.
-            with self.store.transaction() as session:
-                KbVersionRepository(session).get(kb.version_hash)
+        with self.store.transaction() as session:
+            KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
         return kb.id, kb.version_hash
 
     def pack_ref(self, pack: str, kb_hash: str) -> str:

@@ -169,6 +169,34 @@ def test_audit_and_kb_versions(db_url: str) -> None:
         assert [v.hash for v in KbVersionRepository(session).list("minimal")] == ["abc"]
 
 
+def test_two_workers_storing_the_same_new_kb_version_both_succeed(db_url: str) -> None:
+    """The second writer waits for the first and then finds the row, instead of failing on the key."""
+    import threading
+
+    store = open_store(db_url)
+    first_wrote = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            first_wrote.wait(10)
+            with store.transaction() as session:
+                KbVersionRepository(session).ensure("minimal", "0.1.0", "race", {"pack.yaml": "id: second\n"})
+        except BaseException as exc:  # surfaced below, in the test's own thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    with store.transaction() as session:
+        KbVersionRepository(session).ensure("minimal", "0.1.0", "race", {"pack.yaml": "id: first\n"})
+        first_wrote.set()
+        time.sleep(0.3)  # the second writer now runs into our uncommitted row
+    thread.join(30)
+    assert not thread.is_alive() and errors == []
+    with store.transaction() as session:
+        assert KbVersionRepository(session).get("race").files == {"pack.yaml": "id: first\n"}
+
+
 def test_import_in_batches_is_idempotent(db_url: str) -> None:
     store = open_store(db_url)
     cases = [make_case(f"c-{i:03d}") for i in range(30)]

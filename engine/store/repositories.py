@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.learn.cases import Case, CaseStatus
+from engine.store.db import StoreError
 from engine.store.models import (
     ApiKeyRow,
     AuditRow,
@@ -62,13 +63,25 @@ class KbVersionRepository:
         self.session = session
 
     def ensure(self, pack: str, version: str, version_hash: str, files: dict[str, str]) -> KbVersionRecord:
-        """Store this version unless it is already stored (the hash identifies the content)."""
-        row = self.session.get(KbVersionRow, version_hash)
-        if row is None:
-            row = KbVersionRow(hash=version_hash, pack=pack, version=version, files=dict(files))
-            self.session.add(row)
-            self.session.flush()
-        return _kb_record(row)
+        """Store this version unless it is already stored (the hash identifies the content).
+
+        An ``INSERT … ON CONFLICT DO NOTHING``, not a look-up then an insert: two workers storing the
+        same new version at once would otherwise race, and the loser's transaction would fail on the
+        primary key. Both dialects we support have it; the row is then read back either way.
+        """
+        values = {"hash": version_hash, "pack": pack, "version": version, "files": dict(files), "created": utc_now()}
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            self.session.execute(postgresql_insert(KbVersionRow).values(**values).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            self.session.execute(sqlite_insert(KbVersionRow).values(**values).on_conflict_do_nothing())
+        else:
+            raise StoreError(f"unsupported database dialect {dialect!r}; use SQLite or PostgreSQL")
+        return self.get(version_hash)
 
     def get(self, version_hash: str) -> KbVersionRecord:
         row = self.session.get(KbVersionRow, version_hash)
