@@ -57,19 +57,25 @@ def server(service: Service | None = None) -> MCPServer:
     @mcp.tool(structured_output=True)
     def diagnose(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                  lang: Literal["en", "ja"] = "en",
-                 role: Literal["helpdesk", "admin", "network"] | None = None) -> DiagnoseOut:
+                 role: Literal["helpdesk", "admin", "network"] | None = None,
+                 skip: list[str] | None = None) -> DiagnoseOut:
         """Rank root causes and suggest the next questions. evidence: {question_id: answer};
-        tried: {fix_id: persisted|stopped|unclear}; role: only questions this role can answer."""
+        tried: {fix_id: persisted|stopped|unclear}; role: only questions this role can answer;
+        skip: question ids the user cannot answer now (never suggested again in this turn)."""
         with tool_errors():
-            return service.diagnose(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang)
+            return service.diagnose(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
+                                    skip=skip or ())
 
     @mcp.tool(structured_output=True)
     def next_question(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                       lang: Literal["en", "ja"] = "en",
-                      role: Literal["helpdesk", "admin", "network"] | None = None) -> NextOut:
-        """The most informative questions to ask next (per minute of effort), why, and whether to stop."""
+                      role: Literal["helpdesk", "admin", "network"] | None = None,
+                      skip: list[str] | None = None) -> NextOut:
+        """The most informative questions to ask next (per minute of effort), why, and whether to stop.
+        skip: question ids the user cannot answer now."""
         with tool_errors():
-            return service.next(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang)
+            return service.next(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
+                                skip=skip or ())
 
     @mcp.tool(structured_output=True)
     def assess_fix(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,

@@ -7,7 +7,7 @@ framework, so the core stays testable without one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,16 +119,17 @@ class Service:
         return rank_out(kb, rank(kb, evidence), lang, actions_for(kb, evidence, lang))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-             role: str | None = None, lang: str = "en", policy: StopPolicy | None = None) -> NextOut:
+             role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
+             skip: Collection[str] = ()) -> NextOut:
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang)
+        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang, skip=skip)
         return next_out(kb, result, actions_for(kb, evidence, lang))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-                 role: str | None = None, lang: str = "en") -> DiagnoseOut:
+                 role: str | None = None, lang: str = "en", skip: Collection[str] = ()) -> DiagnoseOut:
         from engine.reason.questions import next_questions
         from engine.reason.ranking import rank
 
@@ -136,7 +137,7 @@ class Service:
         evidence = self.evidence(kb, answers, tried or {})
         actions = actions_for(kb, evidence, lang)
         ranked = rank_out(kb, rank(kb, evidence), lang, actions)
-        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang), actions)
+        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip), actions)
         return DiagnoseOut(
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
             causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,

@@ -353,10 +353,11 @@ class SessionService:
         return self.service.rank(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
                                  lang=lang)
 
-    def next(self, session_id: str, role: str | None = None, lang: str = "en") -> NextOut:
+    def next(self, session_id: str, role: str | None = None, lang: str = "en", skip: Sequence[str] = ()
+             ) -> NextOut:
         state = self.state(session_id)
         return self.service.next(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
-                                 role=role, lang=lang)
+                                 role=role, lang=lang, skip=skip)
 
     def assess(self, session_id: str, fix: str | None = None, text: str | None = None, lang: str = "en"
                ) -> AssessOut:

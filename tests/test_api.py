@@ -230,6 +230,27 @@ def test_idempotency_key_reused_for_another_answer_is_409(client: TestClient, ke
     assert_problem(client.post(url, json={"question": "attachment_mail_fails", "answer": "no"}, headers=once), 409)
 
 
+def test_skipped_questions_are_left_out_statelessly_and_in_sessions(client: TestClient,
+                                                                   keys: dict[str, str]) -> None:
+    agent = auth(keys["agent"])
+    evidence = {"attachment_mail_fails": "yes"}
+    plain = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence}, headers=agent).json()
+    best = plain["questions"][0]["id"]
+    skipped = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence, "skip": [best]}, headers=agent)
+    assert skipped.status_code == 200
+    assert best not in [q["id"] for q in skipped.json()["questions"]]
+    unknown = assert_problem(client.post("/v1/diagnose", json={"kb": PACK, "skip": ["nope"]}, headers=agent), 422)
+    assert "attachment_mail_fails" in unknown["details"]["valid_questions"]
+
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()["id"]
+    client.post(f"/v1/sessions/{session}/answers", json={"question": "attachment_mail_fails", "answer": "yes"},
+                headers=agent)
+    asked = client.get(f"/v1/sessions/{session}/next", params={"skip": [best, "path_mtu_reduced"]}, headers=agent)
+    assert asked.status_code == 200
+    assert not {best, "path_mtu_reduced"} & {q["id"] for q in asked.json()["questions"]}
+    assert_problem(client.get(f"/v1/sessions/{session}/next", params={"skip": "nope"}, headers=agent), 422)
+
+
 def test_kb_description_has_chatbot_phrasing_and_answers(client: TestClient, keys: dict[str, str]) -> None:
     described = client.get(f"/v1/kbs/{PACK}", headers=auth(keys["agent"])).json()
     question = next(q for q in described["questions"] if q["id"] == "attachment_mail_fails")

@@ -224,19 +224,22 @@ def session_state(diagnosis: Diagnosis) -> SessionState:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _diagnose(ref: str, kb_hash: str, answers: tuple[tuple[str, str], ...], tried: tuple[tuple[str, str], ...],
-              role: str, lang_code: str) -> dict[str, Any]:
+              skipped: tuple[str, ...], role: str, lang_code: str) -> dict[str, Any]:
     """Memoised per evidence state: reruns (every click) must not repeat the inference.
 
     ``kb_hash`` is part of the key so that an edited pack is never answered from a stale entry.
     """
-    out = service().diagnose(ref, dict(answers), dict(tried), role=role, lang=lang_code)
+    out = service().diagnose(ref, dict(answers), dict(tried), role=role, lang=lang_code, skip=skipped)
     return out.model_dump()
 
 
 def diagnose(diagnosis: Diagnosis, role: str) -> DiagnoseOut:
+    """Skipped questions, and those nobody could answer, go to the engine as ``skip``: the next best
+    ones come up instead, and the stop rule judges what is left."""
     answers, tried = diagnosis.key()
     kb_hash = service().kb(diagnosis.ref).version_hash
-    return DiagnoseOut.model_validate(_diagnose(diagnosis.ref, kb_hash, answers, tried, role, lang()))
+    skipped = tuple(sorted({*diagnosis.skipped, *(q for q, a in answers if a == "unknown")}))
+    return DiagnoseOut.model_validate(_diagnose(diagnosis.ref, kb_hash, answers, tried, skipped, role, lang()))
 
 
 def resolve(diagnosis: Diagnosis, request: ResolveIn, author: str) -> str:

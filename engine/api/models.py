@@ -18,6 +18,8 @@ Answers = Annotated[dict[str, str], Field(max_length=500,
                                           description="question id -> answer id ('unknown' = no evidence)",
                                           examples=[{"attachment_mail_fails": "yes", "single_sender_affected": "yes"}])]
 Tried = Annotated[dict[str, str], Field(max_length=100, description="fix id -> persisted | stopped | unclear")]
+Skipped = Annotated[list[Annotated[str, Field(max_length=64)]],
+                    Field(max_length=500, description="question ids put aside: neither suggested nor handed off")]
 
 
 class _In(BaseModel):
@@ -32,6 +34,7 @@ class DiagnoseIn(_In):
     tried: Tried = {}
     lang: Lang = "en"
     role: AnswerRole | None = Field(default=None, description="only suggest questions this role can answer")
+    skip: Skipped = []
 
 
 class AssessIn(_In):

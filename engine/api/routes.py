@@ -86,7 +86,8 @@ def readyz(store: StoreDep, service: ServiceDep) -> ReadyOut:
 @v1.post("/diagnose", response_model=DiagnoseOut, tags=["diagnose"])
 def diagnose(body: DiagnoseIn, _: Agent, service: ServiceDep) -> DiagnoseOut:
     """One stateless chatbot turn: ranking, combinations, next questions, stop rule and actions."""
-    return service.diagnose(known_pack(body.kb), body.evidence, body.tried, role=body.role, lang=body.lang)
+    return service.diagnose(known_pack(body.kb), body.evidence, body.tried, role=body.role, lang=body.lang,
+                             skip=body.skip)
 
 
 @v1.post("/fixes/assess", response_model=AssessOut, tags=["diagnose"])
@@ -168,9 +169,12 @@ def undo(session_id: OwnSession, sessions: Sessions, idempotency_key: Idempotenc
 
 @v1.get("/sessions/{session_id}/next", response_model=NextOut, tags=["sessions"])
 def next_questions(session_id: OwnSession, sessions: Sessions,
-                   role: Annotated[AnswerRole | None, Query()] = None, lang: LangQuery = "en") -> NextOut:
+                   role: Annotated[AnswerRole | None, Query()] = None, lang: LangQuery = "en",
+                   skip: Annotated[list[str] | None, Query(
+                       max_length=500, description="question ids put aside (repeat the parameter)")] = None
+                   ) -> NextOut:
     """The questions worth asking next, why, and whether to stop asking and act."""
-    return sessions.next(session_id, role=role, lang=lang)
+    return sessions.next(session_id, role=role, lang=lang, skip=skip or ())
 
 
 @v1.get("/sessions/{session_id}/ranking", response_model=RankOut, tags=["sessions"])

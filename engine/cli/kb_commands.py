@@ -210,6 +210,8 @@ def next_question(
     exchange_rate: Annotated[float, typer.Option(help="stop when the best question gives fewer bits per minute")]
     = 0.005,
     limit: Annotated[int, typer.Option(help="how many questions to list")] = 5,
+    skip: Annotated[list[str] | None, typer.Option(
+        "--skip", help="a question put aside for now (repeatable): not suggested, not handed off")] = None,
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
@@ -227,7 +229,7 @@ def next_question(
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
-                                limit=limit, lang=lang.value)
+                                limit=limit, lang=lang.value, skip=skip or ())
         out = next_out(kb, result, actions_for(kb, observed, lang.value))
         if fmt is Format.json:
             emit_json(out)

@@ -70,12 +70,16 @@ class Evidence:
         return set(self.answers) | set(self.soft)
 
 
-def check_answer(kb: KnowledgeBase, question: str, answer: str) -> None:
+def check_question(kb: KnowledgeBase, question: str) -> None:
     if question not in kb.questions:
         raise EvidenceError(
             f"unknown question '{question}'",
             {"question": question, "valid_questions": sorted(kb.questions)},
         )
+
+
+def check_answer(kb: KnowledgeBase, question: str, answer: str) -> None:
+    check_question(kb, question)
     valid = kb.questions[question].answers
     if answer != UNKNOWN_ANSWER and answer not in valid:
         raise EvidenceError(

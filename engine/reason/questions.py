@@ -9,13 +9,14 @@ leading causes in view.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError, Evidence
+from engine.reason.evidence import ContradictionError, Evidence, check_question
 from engine.reason.inference import evidence_likelihoods
 from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
 
@@ -111,12 +112,19 @@ def next_questions(
     policy: StopPolicy | None = None,
     limit: int = 5,
     lang: str = "en",
+    skip: Collection[str] = (),
 ) -> NextQuestions:
-    """Rank unanswered questions by gain per minute, for one role, plus the best hand-off."""
+    """Rank unanswered questions by gain per minute, for one role, plus the best hand-off.
+
+    ``skip`` holds questions the user put aside ("can't check that now"): they are neither suggested
+    nor handed off, so the next best ones come up, and the stop rule judges what is left.
+    """
+    for question in skip:
+        check_question(kb, question)
     policy = policy or StopPolicy()
     tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
     causes = list(kb.causes)
-    candidates = [q for q in kb.questions if q not in evidence.observed()]
+    candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
     voi = mutual_information_gains(tree, likelihoods, causes=causes, candidates=candidates)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
@@ -155,7 +163,8 @@ def next_questions(
     elif top.causes and top.probability >= policy.probability:
         stop, reason = True, f"the leading combination ({' + '.join(top.causes)}) is {top.probability:.0%} likely"
     elif not mine:
-        stop, reason = True, "no unanswered question is left for this role"
+        stop, reason = True, ("no unanswered question is left for this role"
+                              + (" except those skipped" if skip else ""))
     elif mine[0].gain_per_minute < policy.exchange_rate:
         stop, reason = True, (f"the best question gives {mine[0].gain_per_minute:.4f} bits per minute, below the "
                               f"exchange rate of {policy.exchange_rate} bits per minute")

@@ -96,8 +96,7 @@ def _meta(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
 
 
 def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
-    done = set(diagnosis.answers) | set(diagnosis.skipped)
-    pending = [q for q in out.questions if q.id not in done]
+    pending = out.questions  # the engine already left out what is answered or skipped
     if not pending:
         st.info(t("no_questions", lang))
         if diagnosis.skipped and st.button(t("unskip", lang)):

@@ -1,0 +1,90 @@
+"""The next-question engine on the mail pack: ordering, roles and hand-off, the stop rule, skipping."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from engine.reason.evidence import EvidenceError, build_evidence
+from engine.reason.questions import StopPolicy, next_questions
+from engine.service import Service
+from tests.test_seed_incident import FIRST_ANSWERS, WITH_PATH_MTU
+
+PACK = "mail_delivery"
+
+
+@pytest.fixture(scope="module")
+def service() -> Service:
+    return Service()
+
+
+def test_suggestions_are_ordered_by_gain_per_minute_with_consistent_figures(service: Service) -> None:
+    out = service.next(PACK, FIRST_ANSWERS)
+    assert out.questions, out
+    rates = [q.gain_per_minute for q in out.questions]
+    assert rates == sorted(rates, reverse=True)
+    for question in out.questions:
+        assert question.id not in FIRST_ANSWERS
+        assert question.gain_per_minute == pytest.approx(question.expected_gain_bits / question.cost_minutes)
+        assert sum(question.answers.values()) == pytest.approx(1.0)
+        assert question.why
+
+
+def test_a_role_sees_only_its_questions_and_the_best_one_to_hand_off(service: Service) -> None:
+    kb = service.kb(PACK)
+    out = service.next(PACK, FIRST_ANSWERS, role="helpdesk")
+    assert out.questions and all("helpdesk" in kb.questions[q.id].asked_by for q in out.questions)
+    (handoff,) = out.handoff  # after the seed's first answers, the path-MTU check is the network team's
+    assert "helpdesk" not in kb.questions[handoff.id].asked_by
+    assert handoff.gain_per_minute > out.questions[0].gain_per_minute
+    assert handoff.id == service.next(PACK, FIRST_ANSWERS).questions[0].id  # the best question overall
+    assert service.next(PACK, FIRST_ANSWERS, role="network").handoff == []  # nothing better elsewhere
+
+
+def test_stop_rule_fires_on_probability_and_on_the_exchange_rate(service: Service) -> None:
+    kb = service.kb(PACK)
+    evidence = build_evidence(kb, WITH_PATH_MTU)
+    keep_asking = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=0.0))
+    assert not keep_asking.stop and keep_asking.stop_reason == ""
+    confident = next_questions(kb, evidence, policy=StopPolicy(probability=0.5, exchange_rate=0.0))
+    assert confident.stop and "likely" in confident.stop_reason
+    assert confident.leader_probability >= 0.5 or "combination" in confident.stop_reason
+    too_dear = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=100.0))
+    assert too_dear.stop and "exchange rate" in too_dear.stop_reason
+
+
+def test_skipped_questions_are_neither_suggested_nor_handed_off(service: Service) -> None:
+    kb = service.kb(PACK)
+    first = service.next(PACK, FIRST_ANSWERS, role="helpdesk")
+    skipped = [first.questions[0].id, *(h.id for h in first.handoff)]
+    second = service.next(PACK, FIRST_ANSWERS, role="helpdesk", skip=skipped)
+    offered = [q.id for q in second.questions] + [h.id for h in second.handoff]
+    assert not set(offered) & set(skipped)
+    assert second.questions[0].id == first.questions[1].id  # the runner-up moves up; gains do not change
+
+    everything = [q for q in kb.questions if "helpdesk" in kb.questions[q].asked_by and q not in FIRST_ANSWERS]
+    exhausted = service.next(PACK, FIRST_ANSWERS, role="helpdesk", skip=everything)
+    assert exhausted.questions == [] and exhausted.stop
+    assert exhausted.stop_reason == "no unanswered question is left for this role except those skipped"
+
+
+def test_skipping_an_unknown_question_names_the_valid_ids(service: Service) -> None:
+    with pytest.raises(EvidenceError, match="unknown question 'no_such_question'") as raised:
+        service.next(PACK, FIRST_ANSWERS, skip=["no_such_question"])
+    assert "attachment_mail_fails" in raised.value.details["valid_questions"]
+
+
+def test_cli_next_accepts_repeated_skip_options() -> None:
+    plain = subprocess.run([sys.executable, "-m", "engine.cli", "next", "--kb", PACK, "--format", "json"],
+                           capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    first = json.loads(plain.stdout)["questions"][0]["id"]
+    skipped = subprocess.run([sys.executable, "-m", "engine.cli", "next", "--kb", PACK, "--format", "json",
+                              "--skip", first, "--skip", "path_mtu_reduced"],
+                             capture_output=True, text=True, timeout=300)
+    assert skipped.returncode == 0, skipped.stderr
+    ids = [q["id"] for q in json.loads(skipped.stdout)["questions"]]
+    assert first not in ids and "path_mtu_reduced" not in ids
