@@ -175,14 +175,6 @@ def test_learn_cli_dry_run_uses_reviewed_cases_only(sqlite_url: str, tmp_path: P
 
 # -------------------------------------------------------------------------------------- regressions
 
-KNOWN_PACK_GAPS = {
-    "bokysan-88-loops-back-to-myself": "postfix_misconfig has no question for a bounce that names a configuration "
-    "loop ('mail for <domain> loops back to myself', 5.4.6); the report's only other answers point nowhere",
-    "cisco-esa-inspect-esmtp-aborted": "firewall_esmtp_inspection is only observed through masked EHLO keywords "
-    "(ehlo_masked_xxxx); there is no question that reads the firewall configuration ('inspect esmtp' enabled)",
-}
-
-
 def mail_cases() -> list[Case]:
     if not MAIL_CASES.is_dir():
         return []
@@ -190,11 +182,7 @@ def mail_cases() -> list[Case]:
 
 
 def _params() -> list[object]:
-    params: list[object] = []
-    for case in mail_cases():
-        marks = [pytest.mark.xfail(reason=KNOWN_PACK_GAPS[case.id], strict=True)] if case.id in KNOWN_PACK_GAPS else []
-        params.append(pytest.param(case, id=case.id, marks=marks))
-    return params
+    return [pytest.param(case, id=case.id) for case in mail_cases()]
 
 
 def test_mail_case_directory_is_large_and_covers_every_cause_category() -> None:

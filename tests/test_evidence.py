@@ -73,6 +73,7 @@ def test_postfix_sender_side_timeouts_lost_connection_is_weaker(kb: KnowledgeBas
                                       ("sasl_auth_errors_logged", "yes", "sasl_authentication_failed", 5)}),
         ("postfix/tls_failure.log", {("tls_handshake_failed_logged", "yes", "tls_handshake_failure", 2)}),
         ("postfix/anvil_rate_limit.log", {("dos_flag_on_receiver", "yes", "anvil_rate_limit", 1)}),
+        ("postfix/loops_back.log", {("bounce_loops_back_to_myself", "yes", "postfix_loops_back_to_myself", 2)}),
     ],
 )
 def test_postfix_cause_families(kb: KnowledgeBase, sample: str, expected: set[tuple[str, str, str, int]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -68,9 +69,11 @@ def test_a_session_finishes_on_the_kb_version_it_started_with(db_url: str, tmp_p
     edited = tmp_path / "edited"
     shutil.copytree(BUNDLED_KB_DIR / PACK, edited)
     pack_yaml = edited / "pack.yaml"
-    pack_yaml.write_text(pack_yaml.read_text(encoding="utf-8").replace("version: 1.0.0", "version: 0.9.0"),
-                         encoding="utf-8")
+    older, count = re.subn(r"(?m)^version: .*$", "version: 0.9.0", pack_yaml.read_text(encoding="utf-8"))
+    assert count == 1
+    pack_yaml.write_text(older, encoding="utf-8")
     old_hash = content_hash(edited)
+    assert old_hash != content_hash(BUNDLED_KB_DIR / PACK)
     store = open_store(db_url)
     with store.transaction() as session:
         KbVersionRepository(session).ensure(PACK, "0.9.0", old_hash,
