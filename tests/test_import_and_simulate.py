@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.infer.bif import load_bif
 from engine.kb.validate import load_kb
 from engine.learn.simulate import fano_lower_bound, simulate
 from engine.model.compile import compile_network
@@ -39,6 +40,26 @@ def test_imported_asia_ranks_like_pgmpy(tmp_path: Path) -> None:
         normal = kb.causes[cause].states[0]
         expected = reference.query([cause], evidence=answers, show_progress=False).get_value(**{cause: normal})
         assert ranking[cause] == pytest.approx(1.0 - float(expected), abs=1e-9)
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".xmlbif.gz"])
+def test_xmlbif_import_equals_the_bif_import(tmp_path: Path, suffix: str) -> None:
+    import gzip
+
+    from pgmpy.readwrite import XMLBIFWriter
+
+    xml_text = str(XMLBIFWriter(to_pgmpy(load_bif(NETWORKS / "asia.bif.gz"))))
+    source = tmp_path / f"asia{suffix}"
+    source.write_bytes(gzip.compress(xml_text.encode()) if suffix.endswith(".gz") else xml_text.encode())
+    for name, path in (("from_xml", source), ("from_bif", NETWORKS / "asia.bif.gz")):
+        result = cli("import-bif", str(path), "--out", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+    from_xml, from_bif = load_kb(tmp_path / "from_xml"), load_kb(tmp_path / "from_bif")
+    assert set(from_xml.causes) == set(from_bif.causes) and set(from_xml.questions) == set(from_bif.questions)
+    answers = {"xray": "yes", "dysp": "yes"}
+    by_xml = {c.id: c.probability for c in rank(from_xml, build_evidence(from_xml, answers)).causes}
+    by_bif = {c.id: c.probability for c in rank(from_bif, build_evidence(from_bif, answers)).causes}
+    assert by_xml == pytest.approx(by_bif, abs=1e-12)
 
 
 def test_import_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:

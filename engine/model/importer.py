@@ -37,11 +37,15 @@ def state_name(state: str) -> str:
 
 def read_network(path: Path) -> DiscreteNetwork:
     """BIF (optionally gzipped) or XMLBIF, by extension."""
-    if path.name.endswith((".xml", ".xmlbif", ".xml.gz")):
+    if path.name.endswith((".xml", ".xmlbif", ".xml.gz", ".xmlbif.gz")):
         from pgmpy.readwrite import XMLBIFReader
 
         from engine.model.pgmpy_bridge import from_pgmpy
 
+        if path.suffix == ".gz":  # the reader takes a plain file or a string, never a gzip stream
+            import gzip
+
+            return from_pgmpy(XMLBIFReader(string=gzip.decompress(path.read_bytes()).decode("utf-8")).get_model())
         return from_pgmpy(XMLBIFReader(str(path)).get_model())
     from engine.infer.bif import load_bif
 
