@@ -30,9 +30,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 PACK = "mail_delivery"
-SEED = [("attachment_mail_fails", "yes"), ("single_sender_affected", "yes"), ("other_senders_large_mail_ok", "yes"),
-        ("dos_flag_on_receiver", "yes"), ("config_stable_long", "yes"), ("data_phase_timeout_logged", "yes"),
-        ("path_mtu_reduced", "yes")]
+_SEED_ANSWERS = json.loads((REPO / "data/samples/seed/answers.json").read_text(encoding="utf-8"))
+SEED = [*_SEED_ANSWERS["first"].items(), *_SEED_ANSWERS["then"].items()]
 
 
 def free_port() -> int:

@@ -21,14 +21,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
-ANSWERS = {
-    "attachment_mail_fails": "yes",
-    "single_sender_affected": "yes",
-    "other_senders_large_mail_ok": "yes",
-    "dos_flag_on_receiver": "yes",
-    "config_stable_long": "yes",
-    "data_phase_timeout_logged": "yes",
-}
+ANSWERS: dict[str, str] = json.loads((ROOT / "data/samples/seed/answers.json").read_text(encoding="utf-8"))["first"]
 PGMPY_RANK = f"""
 from engine.kb.validate import load_kb
 from engine.model.compile import compile_network

@@ -18,15 +18,10 @@ from engine.model.pgmpy_bridge import to_pgmpy
 from engine.reason.evidence import ContradictionError, build_evidence
 from engine.reason.ranking import rank
 
-FIRST_ANSWERS = {
-    "attachment_mail_fails": "yes",
-    "single_sender_affected": "yes",
-    "other_senders_large_mail_ok": "yes",
-    "dos_flag_on_receiver": "yes",
-    "config_stable_long": "yes",
-    "data_phase_timeout_logged": "yes",
-}
-WITH_PATH_MTU = {**FIRST_ANSWERS, "path_mtu_reduced": "yes"}
+# "first": what the admin in the seed story could tell at once; "then": what the path-MTU check showed.
+SEED_ANSWERS = json.loads((Path(__file__).resolve().parents[1] / "data/samples/seed/answers.json").read_text("utf-8"))
+FIRST_ANSWERS: dict[str, str] = SEED_ANSWERS["first"]
+WITH_PATH_MTU = {**FIRST_ANSWERS, **SEED_ANSWERS["then"]}
 NETWORK_CAUSES = {"mtu_mru_mismatch", "pmtud_blackhole"}
 
 

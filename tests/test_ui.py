@@ -15,17 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.store import CaseRepository, open_store
+from tests.test_seed_incident import FIRST_ANSWERS as SEED_ANSWERS
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
 TIMEOUT = 120
-SEED_ANSWERS = {
-    "attachment_mail_fails": "yes",
-    "single_sender_affected": "yes",
-    "other_senders_large_mail_ok": "yes",
-    "dos_flag_on_receiver": "yes",
-    "config_stable_long": "yes",
-    "data_phase_timeout_logged": "yes",
-}
 MTU_CAUSES = {"mtu_mru_mismatch", "pmtud_blackhole"}
 TOKEN = "test-author-token-0123456789"
 
