@@ -58,24 +58,25 @@ def server(service: Service | None = None) -> MCPServer:
     def diagnose(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                  lang: Literal["en", "ja"] = "en",
                  role: Literal["helpdesk", "admin", "network"] | None = None,
-                 skip: list[str] | None = None) -> DiagnoseOut:
+                 skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> DiagnoseOut:
         """Rank root causes and suggest the next questions. evidence: {question_id: answer};
         tried: {fix_id: persisted|stopped|unclear}; role: only questions this role can answer;
-        skip: question ids the user cannot answer now (never suggested again in this turn)."""
+        skip: question ids the user cannot answer now (never suggested again in this turn);
+        objective: score questions by what they tell about all causes or only the leading ones."""
         with tool_errors():
             return service.diagnose(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
-                                    skip=skip or ())
+                                    skip=skip or (), objective=objective)
 
     @mcp.tool(structured_output=True)
     def next_question(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                       lang: Literal["en", "ja"] = "en",
                       role: Literal["helpdesk", "admin", "network"] | None = None,
-                      skip: list[str] | None = None) -> NextOut:
+                      skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> NextOut:
         """The most informative questions to ask next (per minute of effort), why, and whether to stop.
-        skip: question ids the user cannot answer now."""
+        skip: question ids the user cannot answer now; objective: all causes or the leading ones."""
         with tool_errors():
             return service.next(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
-                                skip=skip or ())
+                                skip=skip or (), objective=objective)
 
     @mcp.tool(structured_output=True)
     def assess_fix(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,

@@ -32,7 +32,7 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
 from engine.reason.fixes import ActionScore, recommended_actions
-from engine.reason.questions import StopPolicy
+from engine.reason.questions import Objective, StopPolicy
 
 
 def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
@@ -120,16 +120,17 @@ class Service:
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
-             skip: Collection[str] = ()) -> NextOut:
+             skip: Collection[str] = (), objective: Objective = "all") -> NextOut:
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang, skip=skip)
+        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang, skip=skip, objective=objective)
         return next_out(kb, result, actions_for(kb, evidence, lang))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-                 role: str | None = None, lang: str = "en", skip: Collection[str] = ()) -> DiagnoseOut:
+                 role: str | None = None, lang: str = "en", skip: Collection[str] = (),
+                 objective: Objective = "all") -> DiagnoseOut:
         from engine.reason.questions import next_questions
         from engine.reason.ranking import rank
 
@@ -137,7 +138,8 @@ class Service:
         evidence = self.evidence(kb, answers, tried or {})
         actions = actions_for(kb, evidence, lang)
         ranked = rank_out(kb, rank(kb, evidence), lang, actions)
-        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip), actions)
+        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip, objective=objective),
+                         actions)
         return DiagnoseOut(
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
             causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,

@@ -251,6 +251,23 @@ def test_skipped_questions_are_left_out_statelessly_and_in_sessions(client: Test
     assert_problem(client.get(f"/v1/sessions/{session}/next", params={"skip": "nope"}, headers=agent), 422)
 
 
+def test_the_leading_objective_is_offered_statelessly_and_in_sessions(client: TestClient,
+                                                                      keys: dict[str, str]) -> None:
+    agent = auth(keys["agent"])
+    evidence = {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}
+    turn = {"kb": PACK, "evidence": evidence, "objective": "leading"}
+    leading = client.post("/v1/diagnose", json=turn, headers=agent)
+    every = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence}, headers=agent)
+    assert leading.status_code == every.status_code == 200
+    gains = {q["id"]: q["expected_gain_bits"] for q in every.json()["questions"]}
+    # summing over fewer causes can only lower a question's gain
+    assert all(q["expected_gain_bits"] <= gains.get(q["id"], float("inf")) + 1e-12 for q in leading.json()["questions"])
+    assert_problem(client.post("/v1/diagnose", json={**turn, "objective": "most"}, headers=agent), 422)
+    session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()["id"]
+    asked = client.get(f"/v1/sessions/{session}/next", params={"objective": "leading"}, headers=agent)
+    assert asked.status_code == 200 and asked.json()["questions"]
+
+
 def test_kb_description_has_chatbot_phrasing_and_answers(client: TestClient, keys: dict[str, str]) -> None:
     described = client.get(f"/v1/kbs/{PACK}", headers=auth(keys["agent"])).json()
     question = next(q for q in described["questions"] if q["id"] == "attachment_mail_fails")

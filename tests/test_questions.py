@@ -77,6 +77,13 @@ def test_skipping_an_unknown_question_names_the_valid_ids(service: Service) -> N
     assert "attachment_mail_fails" in raised.value.details["valid_questions"]
 
 
+def test_cli_next_rejects_an_unknown_objective() -> None:
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "next", "--kb", PACK, "--objective", "most",
+                             "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert json.loads(result.stdout)["error"]["details"]["valid_objectives"] == ["all", "leading"]
+
+
 def test_cli_next_accepts_repeated_skip_options() -> None:
     plain = subprocess.run([sys.executable, "-m", "engine.cli", "next", "--kb", PACK, "--format", "json"],
                            capture_output=True, text=True, timeout=300)
@@ -88,3 +95,26 @@ def test_cli_next_accepts_repeated_skip_options() -> None:
     assert skipped.returncode == 0, skipped.stderr
     ids = [q["id"] for q in json.loads(skipped.stdout)["questions"]]
     assert first not in ids and "path_mtu_reduced" not in ids
+
+
+def test_leading_objective_scores_only_the_front_runners(service: Service) -> None:
+    """Its gains are the per-cause mutual informations of the all-causes objective, summed over the
+    leading causes; after the seed's first answers it stops proposing the long-tail bounce question."""
+    from engine.infer import mutual_information_gains
+    from engine.reason.inference import evidence_likelihoods
+    from engine.reason.questions import LEADING_CAUSES
+
+    kb = service.kb(PACK)
+    evidence = build_evidence(kb, FIRST_ANSWERS)
+    leading = next_questions(kb, evidence, role="helpdesk", objective="leading", limit=50)
+    front = sorted(kb.causes, key=lambda c: -leading.cause_probabilities[c])[:LEADING_CAUSES]
+    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    every = mutual_information_gains(tree, likelihoods, causes=list(kb.causes),
+                                     candidates=[s.id for s in leading.questions])
+    for suggestion in leading.questions:
+        expected = sum(float(every.mutual_information[suggestion.id][c][0]) for c in front)
+        assert suggestion.expected_gain_bits == pytest.approx(expected, abs=1e-12)
+    assert leading.cause_probabilities == pytest.approx(next_questions(kb, evidence).cause_probabilities)
+    assert leading.questions[0].id != "user_unknown_bounce"
+    with pytest.raises(ValueError, match="unknown objective"):
+        next_questions(kb, evidence, objective="most")  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Lang = Literal["en", "ja"]
 AnswerRole = Literal["helpdesk", "admin", "network"]
+GainObjective = Literal["all", "leading"]
 Outcome = Literal["persisted", "stopped", "unclear"]
 KeyRole = Literal["agent", "author", "admin"]
 
@@ -35,6 +36,8 @@ class DiagnoseIn(_In):
     lang: Lang = "en"
     role: AnswerRole | None = Field(default=None, description="only suggest questions this role can answer")
     skip: Skipped = []
+    objective: GainObjective = Field(default="all", description="what a question's gain is about: all causes "
+                                     "(sum of mutual informations) or the leading ones only")
 
 
 class AssessIn(_In):

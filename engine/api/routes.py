@@ -22,6 +22,7 @@ from engine.api.models import (
     DiagnoseIn,
     ExtractIn,
     FixAttemptIn,
+    GainObjective,
     HealthOut,
     KbListOut,
     KbProblemOut,
@@ -87,7 +88,7 @@ def readyz(store: StoreDep, service: ServiceDep) -> ReadyOut:
 def diagnose(body: DiagnoseIn, _: Agent, service: ServiceDep) -> DiagnoseOut:
     """One stateless chatbot turn: ranking, combinations, next questions, stop rule and actions."""
     return service.diagnose(known_pack(body.kb), body.evidence, body.tried, role=body.role, lang=body.lang,
-                             skip=body.skip)
+                             skip=body.skip, objective=body.objective)
 
 
 @v1.post("/fixes/assess", response_model=AssessOut, tags=["diagnose"])
@@ -171,10 +172,12 @@ def undo(session_id: OwnSession, sessions: Sessions, idempotency_key: Idempotenc
 def next_questions(session_id: OwnSession, sessions: Sessions,
                    role: Annotated[AnswerRole | None, Query()] = None, lang: LangQuery = "en",
                    skip: Annotated[list[str] | None, Query(
-                       max_length=500, description="question ids put aside (repeat the parameter)")] = None
+                       max_length=500, description="question ids put aside (repeat the parameter)")] = None,
+                   objective: Annotated[GainObjective, Query(
+                       description="what the gain is about: all causes or the leading ones")] = "all",
                    ) -> NextOut:
     """The questions worth asking next, why, and whether to stop asking and act."""
-    return sessions.next(session_id, role=role, lang=lang, skip=skip or ())
+    return sessions.next(session_id, role=role, lang=lang, skip=skip or (), objective=objective)
 
 
 @v1.get("/sessions/{session_id}/ranking", response_model=RankOut, tags=["sessions"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -212,24 +212,29 @@ def next_question(
     limit: Annotated[int, typer.Option(help="how many questions to list")] = 5,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="a question put aside for now (repeatable): not suggested, not handed off")] = None,
+    objective: Annotated[str, typer.Option(
+        help="what the gain is about: 'all' causes (sum of mutual informations) or the 'leading' ones")] = "all",
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
     """The questions worth most per minute now, why, and whether to stop asking and act."""
     from engine.cli.app import CliError
     from engine.contracts import next_out
-    from engine.reason.questions import StopPolicy, next_questions
+    from engine.reason.questions import OBJECTIVES, Objective, StopPolicy, next_questions
     from engine.service import actions_for
 
     with handled(fmt):
         if role is not None and role not in ("helpdesk", "admin", "network"):
             raise CliError("invalid_role", f"unknown role '{role}'", {"valid_roles": ["helpdesk", "admin", "network"]})
+        if objective not in OBJECTIVES:
+            raise CliError("invalid_option", f"unknown --objective '{objective}'",
+                           {"valid_objectives": list(OBJECTIVES)})
         if not 0.0 < stop_probability <= 1.0 or exchange_rate < 0.0:
             raise CliError("invalid_option", "--stop-probability must be in (0, 1] and --exchange-rate ≥ 0", {})
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
-                                limit=limit, lang=lang.value, skip=skip or ())
+                                limit=limit, lang=lang.value, skip=skip or (), objective=cast(Objective, objective))
         out = next_out(kb, result, actions_for(kb, observed, lang.value))
         if fmt is Format.json:
             emit_json(out)

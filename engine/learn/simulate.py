@@ -20,10 +20,11 @@ from engine.model.cache import inference_network
 from engine.model.network import DiscreteNetwork
 from engine.reason.evidence import Evidence
 from engine.reason.inference import propagate
-from engine.reason.questions import StopPolicy, next_questions
+from engine.reason.questions import Objective, StopPolicy, next_questions
 from engine.reason.ranking import abnormal_probability
 
-POLICIES = ("rootward", "fixed", "random")
+POLICIES = ("rootward", "rootward_leading", "fixed", "random")
+"""``rootward``: the default objective (all causes); ``rootward_leading``: the leading causes only."""
 MAX_REJECTIONS = 1000
 
 
@@ -124,14 +125,18 @@ def simulate(
         world = sample_world(network, set(truth), causes, kb.pack.complaint, rng)
         shuffled = list(rng.permutation(order))
 
-        def ours(evidence: Evidence) -> str | None:
-            suggestion = next_questions(kb, evidence, policy=policy, limit=1)
-            return None if suggestion.stop or not suggestion.questions else suggestion.questions[0].id
+        def ours(objective: Objective) -> Callable[[Evidence], str | None]:
+            def choose(evidence: Evidence) -> str | None:
+                suggestion = next_questions(kb, evidence, policy=policy, limit=1, objective=objective)
+                return None if suggestion.stop or not suggestion.questions else suggestion.questions[0].id
+
+            return choose
 
         def in_order(sequence: list[str]) -> Callable[[Evidence], str | None]:
             return lambda evidence: next((q for q in sequence if q not in evidence.answers), None)
 
-        reports["rootward"].runs.append(_run(kb, world, truth, ours, policy))
+        reports["rootward"].runs.append(_run(kb, world, truth, ours("all"), policy))
+        reports["rootward_leading"].runs.append(_run(kb, world, truth, ours("leading"), policy))
         reports["fixed"].runs.append(_run(kb, world, truth, in_order(order), policy))
         reports["random"].runs.append(_run(kb, world, truth, in_order(shuffled), policy))
         if progress is not None:

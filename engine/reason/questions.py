@@ -1,16 +1,19 @@
 """Which question to ask next: expected information about the causes per minute of cost.
 
-The score is the sum over causes of the mutual information I(Q; C_i | e). It is exact and cheap (one
-batched propagation for all candidates), but it counts each cause separately, so a question that
-nudges many improbable causes a little can outscore one that settles the leading pair; that is the
-known bias towards long-tail causes. The stopping rule and the "separates" explanation keep the
-leading causes in view.
+The default score (objective ``all``) is the sum over causes of the mutual information
+I(Q; C_i | e). It is exact and cheap (one batched propagation for all candidates), but it counts each
+cause separately, so a question that nudges many improbable causes a little can outscore one that
+settles the leading pair; that is the known bias towards long-tail causes. Objective ``leading`` sums
+over the ``LEADING_CAUSES`` most probable causes only: the questions that tell the front-runners apart
+win, and the batch shrinks to a few rows. The stopping rule and the "separates" explanation keep the
+leading causes in view under either objective.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -26,6 +29,8 @@ DEFAULT_EXCHANGE_RATE = 0.005
 """Bits per minute below which a question is not worth its time (about 1 bit per 3 hours)."""
 LEADING_CAUSES = 4
 SEPARATION_FLOOR = 0.05
+Objective = Literal["all", "leading"]
+OBJECTIVES: tuple[Objective, ...] = ("all", "leading")
 
 
 @dataclass(frozen=True)
@@ -113,22 +118,35 @@ def next_questions(
     limit: int = 5,
     lang: str = "en",
     skip: Collection[str] = (),
+    objective: Objective = "all",
 ) -> NextQuestions:
     """Rank unanswered questions by gain per minute, for one role, plus the best hand-off.
 
     ``skip`` holds questions the user put aside ("can't check that now"): they are neither suggested
     nor handed off, so the next best ones come up, and the stop rule judges what is left.
+    ``objective`` says which causes the gain is about (see the module docstring).
     """
     for question in skip:
         check_question(kb, question)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     policy = policy or StopPolicy()
     tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
-    voi = mutual_information_gains(tree, likelihoods, causes=causes, candidates=candidates)
+    if objective == "leading":
+        posterior = tree.propagate(likelihoods, 1, targets=causes)
+        if posterior.impossible[0]:
+            raise ContradictionError(find_contradiction(kb, evidence))
+        probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
+        scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+    else:
+        scored = causes
+    voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
-    probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
+    if objective == "all":
+        probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
     ordered = sorted(causes, key=lambda c: -probabilities[c])
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0]
 
