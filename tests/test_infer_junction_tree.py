@@ -234,3 +234,37 @@ def test_load_and_import_need_no_heavy_libraries(tmp_path: Path, alarm: Discrete
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_gathered_broadcasts_and_their_cache_budget_change_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gather path for short-run broadcasts (big cliques only, so the mail pack) equals plain
+    broadcasting, also when the index cache is too small to keep every index and must evict."""
+    import engine.infer.junction_tree as jt
+    from engine.kb.validate import load_kb
+    from engine.model.compile import compile_network
+
+    network = compile_network(load_kb("mail_delivery"))
+    tree = JunctionTree.compile(network)
+    rng = np.random.default_rng(7)
+    causes = [n for n in network.names if not network.variables[n].parents]
+    lams = {c: rng.uniform(0.05, 1.0, size=(16, 2)) for c in causes[:10]}
+    lams["mail_problem"] = np.array([[0.0, 1.0]])
+
+    monkeypatch.setattr(jt, "GATHER_MIN_ENTRIES", 1 << 40)
+    monkeypatch.setattr(jt, "_expansion_indices", {})
+    plain = tree.propagate(lams, 16)
+    assert all(index is None for index in jt._expansion_indices.values())
+
+    monkeypatch.setattr(jt, "GATHER_MIN_ENTRIES", 512)
+    monkeypatch.setattr(jt, "GATHER_CACHE_ENTRIES", 20_000)
+    monkeypatch.setattr(jt, "_expansion_indices", {})
+    gathered = tree.propagate(lams, 16)
+    kept = [index.size for index in jt._expansion_indices.values() if index is not None]
+    assert kept and sum(kept) <= 20_000
+    monkeypatch.setattr(jt, "GATHER_CACHE_ENTRIES", 1 << 30)
+    monkeypatch.setattr(jt, "_expansion_indices", {})
+    tree.propagate(lams, 16)
+    assert sum(i.size for i in jt._expansion_indices.values() if i is not None) > 20_000  # so it had to evict
+    np.testing.assert_allclose(gathered.log_evidence, plain.log_evidence, atol=1e-12, rtol=0)
+    for name in network.names:
+        np.testing.assert_allclose(gathered.marginal(name), plain.marginal(name), atol=1e-12, rtol=0, err_msg=name)
