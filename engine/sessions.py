@@ -62,9 +62,7 @@ def known_pack(name: str) -> str:
     """The directory of a bundled pack (as a string for ``Service``), or ``UnknownPackError``.
 
     Faces reachable over a network accept only bundled names: ``Service.kb`` also takes a directory
-    path, and a remote client must not be able to point the loader at arbitrary directories. The
-    absolute directory is returned (not the name) because a bare name is first looked up relative
-    to the working directory, where a stray folder of the same name would win.
+    path, and a remote client must not be able to point the loader at arbitrary directories.
     """
     valid = bundled_pack_names()
     if name not in valid:

@@ -130,3 +130,15 @@ def test_unknown_pack_name_is_an_error_not_a_traceback() -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "no such knowledge pack" in result.stderr
+
+
+def test_a_bare_bundled_name_is_never_shadowed_by_a_local_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which pack a diagnosis uses must not depend on the directory the command starts in."""
+    from engine.kb.loader import BUNDLED_KB_DIR, resolve_pack_dir
+
+    shutil.copytree(MINIMAL, tmp_path / "mail_delivery")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_pack_dir("mail_delivery") == BUNDLED_KB_DIR / "mail_delivery"
+    assert resolve_pack_dir("./mail_delivery") == Path("./mail_delivery")  # a path stays a path
+    assert resolve_pack_dir(tmp_path / "mail_delivery") == tmp_path / "mail_delivery"

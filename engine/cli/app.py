@@ -39,7 +39,8 @@ class Lang(StrEnum):
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="json (one document on stdout) or table")]
 LangOption = Annotated[Lang, typer.Option("--lang", help="language of titles and texts")]
-KbOption = Annotated[str, typer.Option("--kb", help="a bundled pack name (see `rootward kb list`) or a directory")]
+KbOption = Annotated[str, typer.Option(
+    "--kb", help="a bundled pack name (see `rootward kb list`) or a directory path such as ./my_pack")]
 EvidenceOption = Annotated[
     list[str] | None,
     typer.Option("--evidence", "-e", help="QUESTION=ANSWER; repeatable; 'unknown' means no evidence"),

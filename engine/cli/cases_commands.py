@@ -34,7 +34,7 @@ class StatusFilter(StrEnum):
 OptionalKbOption = Annotated[
     str | None, typer.Option("--kb", help="pack name or directory (default: the case's own 'pack')")
 ]
-PackOption = Annotated[str, typer.Option("--kb", help="a bundled pack name or a pack directory")]
+PackOption = Annotated[str, typer.Option("--kb", help="a bundled pack name or a pack directory path such as ./my_pack")]
 StatusOption = Annotated[StatusFilter | None, typer.Option("--status", help="only cases with this status")]
 
 

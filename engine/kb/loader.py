@@ -83,13 +83,17 @@ class RawPack:
 
 
 def resolve_pack_dir(name_or_path: str | Path) -> Path:
-    """A bundled pack name (``mail_delivery``) or a directory path."""
+    """A bundled pack name (``mail_delivery``) or a directory path.
+
+    A bare name means the bundled pack even when the working directory happens to hold a folder of
+    that name: which knowledge a diagnosis runs on must not depend on where the command was started.
+    A local copy is reached by writing it as a path (``./mail_delivery``).
+    """
+    if isinstance(name_or_path, str) and name_or_path in bundled_pack_names():
+        return BUNDLED_KB_DIR / name_or_path
     candidate = Path(name_or_path)
     if candidate.is_dir():
         return candidate
-    bundled = BUNDLED_KB_DIR / str(name_or_path)
-    if bundled.is_dir():
-        return bundled
     known = ", ".join(bundled_pack_names()) or "none"
     raise KbError(
         [
