@@ -84,7 +84,7 @@ def test_simulation_compares_policies_on_the_same_worlds() -> None:
     kb = load_kb(MINIMAL)
     report = simulate(kb, 40, seed=3)
     policies = report["policies"]
-    assert isinstance(policies, dict) and set(policies) == {"rootward", "fixed", "random"}
+    assert isinstance(policies, dict) and set(policies) == {"rootward", "rootward_leading", "fixed", "random"}
     assert policies["rootward"]["mean_minutes"] <= policies["random"]["mean_minutes"]
     assert report["lower_bound_questions"] > 0
 

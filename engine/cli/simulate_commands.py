@@ -17,6 +17,8 @@ def simulate(
     seed: Annotated[int, typer.Option(help="random seed, for reproducible figures")] = 0,
     faults: Annotated[int, typer.Option(help="causes present in each truth: 1 or 2")] = 1,
     stop_probability: Annotated[float, typer.Option(help="stop when the leader is this likely")] = 0.9,
+    exchange_rate: Annotated[float, typer.Option(
+        help="our policies also stop when the best question gives fewer bits per minute (0: never)")] = 0.005,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Compare our question policy with fixed and random order on simulated sessions."""
@@ -27,13 +29,14 @@ def simulate(
     from engine.reason.questions import StopPolicy
 
     with handled(fmt):
-        if faults not in (1, 2) or runs < 1:
-            raise CliError("invalid_option", "--faults must be 1 or 2 and --runs at least 1",
-                           {"faults": faults, "runs": runs})
+        if faults not in (1, 2) or runs < 1 or exchange_rate < 0.0 or not 0.0 < stop_probability <= 1.0:
+            raise CliError("invalid_option", "--faults must be 1 or 2, --runs at least 1, --exchange-rate ≥ 0 and "
+                           "--stop-probability in (0, 1]", {"faults": faults, "runs": runs})
         kb = load(kb_name)
         with Progress(transient=True) as progress:
             task = progress.add_task("simulating sessions", total=runs)
-            report = run_simulation(kb, runs, seed=seed, faults=faults, policy=StopPolicy(probability=stop_probability),
+            report = run_simulation(kb, runs, seed=seed, faults=faults,
+                                    policy=StopPolicy(stop_probability, exchange_rate),
                                     progress=lambda: progress.advance(task))
         if fmt is Format.json:
             emit_json(report)

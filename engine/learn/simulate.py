@@ -150,6 +150,7 @@ def simulate(
         "faults": faults,
         "seed": seed,
         "stop_probability": policy.probability,
+        "exchange_rate": policy.exchange_rate,
         "policies": {name: report.summary() for name, report in reports.items()},
         "lower_bound_questions": bound,
         "ratio_to_lower_bound": ours_summary["mean_questions"] / bound if bound > 0 else None,
