@@ -18,7 +18,9 @@ from engine.reason.inference import propagate
 
 COMBINATION_CAUSES = 10
 """Combinations are exact over this many leading causes; the others are summed out."""
-EXPANSION_BATCH = 4
+EXPANSION_BATCH = 8
+"""Frontier nodes expanded per propagation: 8 needs fewer rounds than 4 on the mail pack (52 to 39 ms
+for the top five after the seed's first answers); wider batches cost more per round than they save."""
 PROBABILITY_FLOOR = 1e-12
 
 
