@@ -179,8 +179,9 @@ def _simulation(kb: KnowledgeBase) -> None:
         return
     report: dict[str, Any] = stored[1]
     policies: dict[str, dict[str, float]] = report["policies"]
-    names = {"rootward": "Rootward (value of information)", "fixed": "fixed order (questions.yaml)",
-             "random": "random order"}
+    names = {"rootward": "Rootward (value of information)",
+             "rootward_leading": "Rootward (value of information, leading causes)",
+             "fixed": "fixed order (questions.yaml)", "random": "random order"}
     st.dataframe(pd.DataFrame([{"policy": names.get(name, name), **summary}
                                for name, summary in policies.items()]),
                  hide_index=True, width="stretch", key="simulation_table",
