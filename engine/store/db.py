@@ -42,6 +42,28 @@ def redact(url: str) -> str:
         return url.split("@")[-1]
 
 
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch a database to WAL once (the mode is stored in the file), waiting out other writers.
+
+    Changing the journal mode needs the database to itself and SQLite does not apply the busy
+    timeout to it: a second process opening a brand-new database while the first migrates it would
+    fail with "database is locked". So it is retried here, for as long as the busy timeout allows.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +71,7 @@ def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor, busy_timeout)
         cursor.close()
 
     @event.listens_for(engine, "begin")
