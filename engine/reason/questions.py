@@ -135,9 +135,7 @@ def next_questions(
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
     if objective == "leading":
-        posterior = tree.propagate(likelihoods, 1, targets=causes)
-        if posterior.impossible[0]:
-            raise ContradictionError(find_contradiction(kb, evidence))
+        posterior = tree.propagate(likelihoods, 1, targets=causes)  # impossible evidence: raised below
         probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
         scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
     else:
