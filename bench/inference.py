@@ -42,7 +42,8 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from engine.infer.bif import leaves, load_bif, roots  # noqa: E402
+from engine.model.bif import leaves, roots  # noqa: E402
+from engine.model.importer import read_network  # noqa: E402
 from engine.model.network import DiscreteNetwork  # noqa: E402
 
 NETWORKS_DIR = REPO / "data" / "networks"
@@ -76,7 +77,7 @@ def load_network(name: str) -> tuple[DiscreteNetwork, list[str], list[str]]:
     """``(network, causes, candidates)``; for BIF networks causes = roots and candidates = leaves."""
     if name in NETWORK_LOADERS:
         return NETWORK_LOADERS[name]()
-    network = load_bif(NETWORKS_DIR / f"{name}.bif.gz")
+    network = read_network(NETWORKS_DIR / f"{name}.bif.gz")
     return network, roots(network), leaves(network)
 
 

@@ -5,12 +5,31 @@ These are documented in the README and only ever extended, never renamed: chatbo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
 
+from pydantic import BaseModel, Field, model_validator
+
+from engine.inputs import unencodable_message
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason.fixes import ActionScore, Assessment
 from engine.reason.questions import NextQuestions, Suggestion
 from engine.reason.ranking import Ranking
+
+
+class UnicodeCheckedIn(BaseModel):
+    """A request body whose text must be valid Unicode.
+
+    A JSON string may carry a lone surrogate (``"\\ud800"``) that no UTF-8 encoder accepts; caught
+    here it is a 422 naming the field, instead of a failure deep in storage or in the response.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        message = unencodable_message(data)
+        if message is not None:
+            raise ValueError(message)
+        return data
 
 
 class KbRef(BaseModel):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from engine.contracts import AssessOut, KbRef, NextOut, RankOut
+from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
@@ -91,7 +91,7 @@ class SessionOut(BaseModel):
     events: int = Field(description="number of events in the session's log (answers, undos, fix attempts)")
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(UnicodeCheckedIn):
     """What the agent knows at the end: the confirmed causes and how it was fixed."""
 
     confirmed_causes: list[str] = Field(min_length=1, max_length=50)

@@ -68,10 +68,32 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def test_health_needs_no_key(client: TestClient) -> None:
+def test_health_needs_no_key_and_reveals_nothing_without_one(client: TestClient, keys: dict[str, str],
+                                                              sqlite_url: str) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and PACK in ready.json()["kbs"]
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    detailed = client.get("/readyz", headers=auth(keys["agent"])).json()
+    assert detailed["database_kind"] == "sqlite" and PACK in detailed["kbs"]
+    assert_problem(client.get("/readyz", headers=auth("rw_nope_wrong")), 401)
+
+
+def test_database_passwords_are_hidden_anywhere_in_the_url() -> None:
+    from engine.store.db import redact
+
+    for url in ("postgresql+psycopg://rw:s3cret@127.0.0.1:5432/rw?password=s3cret&sslmode=require",
+                "postgresql+psycopg://127.0.0.1/rw?PASSWORD=s3cret", "not a url://u:s3cret@x?token=s3cret"):
+        assert "s3cret" not in redact(url), url
+    assert "sslmode=require" in redact("postgresql+psycopg://rw:s3cret@127.0.0.1/rw?sslmode=require")
+
+
+def test_not_ready_says_so_without_details(tmp_path: Any) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("x", encoding="utf-8")
+    url = f"sqlite:///{blocked}/db.sqlite?password=s3cret"
+    with TestClient(create_app(ApiSettings(rate_limit_per_minute=0), url)) as broken:
+        body = assert_problem(broken.get("/readyz"), 503)
+    assert "s3cret" not in str(body) and "not-a-directory" not in str(body)
 
 
 @pytest.mark.parametrize(("method", "path", "body", "role"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
@@ -162,6 +184,49 @@ def test_rate_limit_is_429_with_retry_after(sqlite_url: str, keys: dict[str, str
         assert_problem(refused, 429)
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert limited.get("/v1/kbs", headers=auth(keys["author"])).status_code == 200
+
+
+def test_rate_limit_holds_across_workers_sharing_the_database(sqlite_url: str, keys: dict[str, str]) -> None:
+    """Two app instances on one database stand for two worker processes (the server test runs real ones)."""
+    settings = ApiSettings(rate_limit_per_minute=3)
+    with TestClient(create_app(settings, sqlite_url)) as first, TestClient(create_app(settings, sqlite_url)) as second:
+        statuses = [(first if i % 2 else second).get("/v1/kbs", headers=auth(keys["agent"])).status_code
+                    for i in range(6)]
+    assert statuses[:3] == [200, 200, 200] and set(statuses[3:]) == {429}
+
+
+def test_failed_key_checks_are_limited_per_client_address(sqlite_url: str, keys: dict[str, str]) -> None:
+    with TestClient(create_app(ApiSettings(rate_limit_per_minute=0, auth_failures_per_minute=3), sqlite_url)) as api:
+        for _ in range(3):
+            assert_problem(api.get("/v1/kbs", headers=auth("rw_guess")), 401)
+        refused = assert_problem(api.get("/v1/kbs", headers=auth("rw_guess")), 429)
+        assert "failed key checks" in refused["detail"]
+        assert_problem(api.get("/v1/kbs", headers=auth(keys["agent"])), 429)  # the address, not the key, is barred
+
+
+def test_text_that_is_not_unicode_is_422_naming_the_field(client: TestClient, keys: dict[str, str]) -> None:
+    raw = '{"kb": "mail_delivery", "evidence": {"attachment_mail_fails": "\\ud800"}}'
+    body = assert_problem(client.post("/v1/diagnose", content=raw, headers={**auth(keys["agent"]),
+                                                                             "Content-Type": "application/json"}), 422)
+    assert "body.evidence.attachment_mail_fails" in body["detail"]
+    key = '{"kb": "mail_delivery", "evidence": {"\\udfff": "yes"}}'
+    assert_problem(client.post("/v1/diagnose", content=key, headers={**auth(keys["agent"]),
+                                                                      "Content-Type": "application/json"}), 422)
+    assert client.get("/v1/kbs", headers=auth(keys["agent"])).status_code == 200
+
+
+def test_an_unexpected_failure_is_a_problem_500_and_the_server_carries_on(sqlite_url: str,
+                                                                        keys: dict[str, str]) -> None:
+    app = create_app(ApiSettings(rate_limit_per_minute=0), sqlite_url)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app) as api:  # re-raising, as Starlette's own handler does, would fail this call
+        body = assert_problem(api.get("/broken"), 500)
+        assert "RuntimeError" in body["detail"] and "a bug" not in body["detail"]
+        assert api.get("/healthz").status_code == 200
 
 
 def test_open_mode_admits_requests_without_a_key(sqlite_url: str, keys: dict[str, str]) -> None:

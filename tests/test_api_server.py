@@ -132,3 +132,24 @@ def test_session_survives_sigkill_and_reaches_the_seed_diagnosis(server_env_sqli
             assert "path_mtu_reduced" in report.text
     finally:
         server.kill()
+
+
+@pytest.mark.slow
+def test_rate_limit_holds_across_two_workers_and_bad_text_keeps_the_connection(tmp_path: Path) -> None:
+    env = server_env(f"sqlite:///{tmp_path / 'rootward.db'}", tmp_path / "data")
+    env["ROOTWARD_RATE_LIMIT_PER_MINUTE"] = "5"
+    key, other = create_key(env, "agent"), create_key(env, "agent")
+    headers = {"Authorization": f"Bearer {key}"}
+    server = ServerProcess(env, workers=2, log=tmp_path / "server.log").start()
+    try:
+        # a new connection per request, so the kernel spreads them over both workers
+        statuses = [httpx.get(f"{server.base_url}/v1/kbs", headers=headers, timeout=120).status_code
+                    for _ in range(12)]
+        assert statuses.count(200) == 5 and statuses.count(429) == 7, statuses
+        with httpx.Client(base_url=server.base_url, timeout=120) as client:
+            bad = client.post("/v1/diagnose", content='{"kb": "mail_delivery", "evidence": {"x": "\\ud800"}}',
+                              headers={"Authorization": f"Bearer {other}", "Content-Type": "application/json"})
+            assert bad.status_code == 422, bad.text
+            assert client.get("/healthz").status_code == 200  # same connection, still open
+    finally:
+        server.kill()

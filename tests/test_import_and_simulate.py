@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.infer.bif import load_bif
 from engine.kb.validate import load_kb
 from engine.learn.simulate import fano_lower_bound, simulate
 from engine.model.compile import compile_network
+from engine.model.importer import read_network
 from engine.model.pgmpy_bridge import to_pgmpy
 from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
@@ -48,7 +48,7 @@ def test_xmlbif_import_equals_the_bif_import(tmp_path: Path, suffix: str) -> Non
 
     from pgmpy.readwrite import XMLBIFWriter
 
-    xml_text = str(XMLBIFWriter(to_pgmpy(load_bif(NETWORKS / "asia.bif.gz"))))
+    xml_text = str(XMLBIFWriter(to_pgmpy(read_network(NETWORKS / "asia.bif.gz"))))
     source = tmp_path / f"asia{suffix}"
     source.write_bytes(gzip.compress(xml_text.encode()) if suffix.endswith(".gz") else xml_text.encode())
     for name, path in (("from_xml", source), ("from_bif", NETWORKS / "asia.bif.gz")):

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.infer.bif import load_bif
 from engine.infer.junction_tree import JunctionTree
+from engine.model.importer import read_network
 from engine.model.network import DiscreteNetwork, Variable
 from tests.infer_helpers import (
     NETWORKS,
@@ -191,12 +191,12 @@ def test_bad_inputs_are_rejected() -> None:
 
 @pytest.fixture(scope="module")
 def alarm() -> DiscreteNetwork:
-    return load_bif(NETWORKS / "alarm.bif.gz")
+    return read_network(NETWORKS / "alarm.bif.gz")
 
 
 @pytest.mark.parametrize("name", ["asia", "alarm"])
 def test_real_networks_match_pgmpy(name: str) -> None:
-    network = load_bif(NETWORKS / f"{name}.bif.gz")
+    network = read_network(NETWORKS / f"{name}.bif.gz")
     tree = JunctionTree.compile(network)
     rng = np.random.default_rng(11)
     for n_hard, n_soft in ((2, 0), (3, 1)):

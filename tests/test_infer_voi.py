@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.infer.bif import leaves, load_bif, roots
 from engine.infer.junction_tree import JunctionTree
 from engine.infer.voi import REFERENCE_CLAMP_THRESHOLD, mutual_information_gains
+from engine.model.bif import leaves, roots
+from engine.model.importer import read_network
 from engine.model.network import DiscreteNetwork, Variable
 from tests.infer_helpers import (
     NETWORKS,
@@ -114,7 +115,7 @@ def test_random_networks_match_enumeration(
 
 
 def test_asia_matches_pgmpy_one_query_per_answer() -> None:
-    network = load_bif(NETWORKS / "asia.bif.gz")
+    network = read_network(NETWORKS / "asia.bif.gz")
     tree = JunctionTree.compile(network)
     causes, candidates = [*roots(network), "tub", "lung"], [*leaves(network), "smoke"]
     cases: list[tuple[dict[str, int], Literal["auto", "causes", "candidates"]]] = [

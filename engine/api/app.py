@@ -5,6 +5,7 @@ Each uvicorn worker calls the factory once; state shared between workers lives i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,9 +17,24 @@ from engine.api.problems import PROBLEM_MEDIA_TYPE, problem_response
 from engine.api.settings import ApiSettings
 from engine.service import Service
 
+logger = logging.getLogger("rootward.api")
+
 
 class BodyTooLarge(Exception):
     """Raised inside ``receive`` when a streamed body passes the limit."""
+
+
+class TrackedSend:
+    """An ASGI ``send`` that remembers whether the response has begun: after that, no other status fits."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 class BodyLimit:
@@ -42,7 +58,6 @@ class BodyLimit:
             await self._reject(scope, receive, send)
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -53,22 +68,44 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(str(scope.get("path", "")) or None, 413, "payload-too-large", "Payload too large",
                                     f"the request body exceeds {self.limit} bytes", {"limit_bytes": self.limit})
         await response(scope, receive, send)
+
+
+class LastResort:
+    """Answer any unexpected failure with a problem+json 500 and keep the connection usable.
+
+    Starlette's own handler for ``Exception`` re-raises after responding, and the server then
+    closes the connection, so a client on keep-alive sees its next request fail too. Here the
+    failure is logged with its traceback and the response ends normally.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tracked = TrackedSend(send)
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logger.exception("unexpected failure on %s %s", scope.get("method"), scope.get("path"))
+            if tracked.started:
+                return  # the status is already on the wire; the log has the failure
+            response = problem_response(str(scope.get("path", "")) or None, 500, "internal", "Internal error",
+                                        f"unexpected {type(exc).__name__}; the server log has the details")
+            await response(scope, receive, send)
 
 
 def _problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
@@ -98,11 +135,13 @@ def create_app(settings: ApiSettings | None = None, database_url: str | None = N
                     "Every error is `application/problem+json` (RFC 9457).",
     )
     app.state.rootward = AppState(settings=settings, database_url=database_url, service=Service(),
-                                  limiter=RateLimiter(settings.rate_limit_per_minute))
+                                  limiter=RateLimiter(settings.rate_limit_per_minute),
+                                  failed_logins=RateLimiter(settings.auth_failures_per_minute))
     problems.install(app)
     app.include_router(routes.health)
     app.include_router(routes.v1)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(LastResort)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -9,9 +9,7 @@ worker at once, with no cache to invalidate.
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -23,7 +21,7 @@ from engine.api.problems import ProblemError
 from engine.api.settings import ApiSettings
 from engine.service import Service
 from engine.sessions import SessionService
-from engine.store import KeyRepository, Store, open_store
+from engine.store import KeyRepository, RateCounterRepository, Store, open_store
 
 ROLES = ("agent", "author", "admin")
 """Each role can do everything the roles before it can."""
@@ -47,32 +45,45 @@ class Principal:
 
 
 class RateLimiter:
-    """A sliding one-minute window per key, in this worker's memory.
+    """A one-minute sliding window per bucket, counted in the shared database.
 
-    Why not in the database: a counter row written on every request would serialise all workers on
-    it. The limit is therefore per worker (N workers admit up to N times the rate); the counters are
-    protection against a runaway client, not state anyone relies on.
+    Every worker increments the same row, so N workers admit the limit, not N times it. The window
+    is the usual two-counter estimate: this minute's count plus the previous minute's, weighted by
+    the part of it that still lies within the last 60 seconds. Rejected requests count too, so a
+    client that keeps hammering stays limited instead of getting every other request through.
     """
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.time) -> None:
         self.per_minute = per_minute
         self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def check(self, key: str) -> float | None:
-        """None when admitted (and counted), else the seconds until a request would be admitted."""
+    def _window(self) -> tuple[int, float]:
+        now = self.clock()
+        return int(now // 60), (now % 60) / 60.0
+
+    def _estimate(self, counters: RateCounterRepository, bucket: str, minute: int, current: int,
+                  elapsed: float) -> float:
+        return current + counters.count(bucket, minute - 1) * (1.0 - elapsed)
+
+    def hit(self, store: Store, bucket: str) -> float | None:
+        """Count a request; None when it is within the limit, else the seconds to wait."""
         if self.per_minute <= 0:
             return None
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - 60.0:
-                hits.popleft()
-            if len(hits) >= self.per_minute:
-                return 60.0 - (now - hits[0])
-            hits.append(now)
+        minute, elapsed = self._window()
+        with store.transaction() as session:
+            counters = RateCounterRepository(session)
+            estimate = self._estimate(counters, bucket, minute, counters.hit(bucket, minute), elapsed)
+        return None if estimate <= self.per_minute else 60.0 * (1.0 - elapsed)
+
+    def exceeded(self, store: Store, bucket: str) -> float | None:
+        """Whether the bucket is over its limit already (nothing counted): the seconds to wait, or None."""
+        if self.per_minute <= 0:
             return None
+        minute, elapsed = self._window()
+        with store.transaction() as session:
+            counters = RateCounterRepository(session)
+            estimate = self._estimate(counters, bucket, minute, counters.count(bucket, minute), elapsed)
+        return None if estimate < self.per_minute else 60.0 * (1.0 - elapsed)
 
 
 @dataclass
@@ -83,6 +94,7 @@ class AppState:
     database_url: str | None
     service: Service
     limiter: RateLimiter
+    failed_logins: RateLimiter
     _store: Store | None = None
     _sessions: SessionService | None = None
 
@@ -122,8 +134,43 @@ def unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def too_many(wait: float, what: str) -> ProblemError:
+    seconds = max(1, math.ceil(wait))
+    return ProblemError(429, "rate-limited", "Too many requests", f"{what}; retry in {seconds} s",
+                        {"retry_after_seconds": seconds}, headers={"Retry-After": str(seconds)})
+
+
+def authenticated(state: AppState, request: Request, credentials: HTTPAuthorizationCredentials) -> Principal:
+    """The key behind ``credentials``, with failed attempts limited per client address.
+
+    Guessing keys costs a database look-up each; after ``auth_failures_per_minute`` failures from
+    one address, further attempts from it get 429 before any key is looked at.
+    """
+    address = request.client.host if request.client is not None else "unknown"
+    bucket = f"login-failures:{address}"
+    store = state.store()
+    wait = state.failed_logins.exceeded(store, bucket)
+    if wait is not None:
+        raise too_many(wait, f"more than {state.failed_logins.per_minute} failed key checks in a minute from "
+                       f"{address}")
+    record = None
+    if credentials.scheme.lower() == "bearer":
+        with store.transaction() as session:
+            record = KeyRepository(session).authenticate(credentials.credentials)
+    if record is None:
+        state.failed_logins.hit(store, bucket)
+        if credentials.scheme.lower() != "bearer":
+            raise unauthorized("use the Bearer scheme: `Authorization: Bearer KEY`")
+        raise unauthorized("unknown or revoked API key")
+    wait = state.limiter.hit(store, f"key:{record.id}")
+    if wait is not None:
+        raise too_many(wait, f"more than {state.limiter.per_minute} requests in a minute with this key")
+    return Principal(key_id=record.id, role=record.role)
+
+
 def principal(
     state: Annotated[AppState, Depends(app_state)],
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller's key, authenticated and rate-limited."""
@@ -131,20 +178,19 @@ def principal(
         if state.settings.api_open:
             return Principal(key_id="open-dev", role="admin")
         raise unauthorized("no API key: send `Authorization: Bearer KEY` (create one with `rootward keys create`)")
-    if credentials.scheme.lower() != "bearer":
-        raise unauthorized("use the Bearer scheme: `Authorization: Bearer KEY`")
-    with state.store().transaction() as session:
-        record = KeyRepository(session).authenticate(credentials.credentials)
-    if record is None:
-        raise unauthorized("unknown or revoked API key")
-    wait = state.limiter.check(record.id)
-    if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ProblemError(429, "rate-limited", "Too many requests",
-                           f"more than {state.limiter.per_minute} requests in a minute with this key; "
-                           f"retry in {seconds} s", {"retry_after_seconds": seconds},
-                           headers={"Retry-After": str(seconds)})
-    return Principal(key_id=record.id, role=record.role)
+    return authenticated(state, request, credentials)
+
+
+def optional_principal(
+    state: Annotated[AppState, Depends(app_state)],
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal | None:
+    """The caller's key when one is sent (wrong keys still get 401), else None: for public endpoints
+    that show more to a known caller."""
+    if credentials is None:
+        return Principal(key_id="open-dev", role="admin") if state.settings.api_open else None
+    return authenticated(state, request, credentials)
 
 
 def require(role: str) -> Callable[[Principal], Principal]:
@@ -179,6 +225,8 @@ def own_session(session_id: SessionId, caller: Agent, sessions: Sessions) -> str
 
 
 OwnSession = Annotated[str, Depends(own_session)]
+StateDep = Annotated[AppState, Depends(app_state)]
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 ServiceDep = Annotated[Service, Depends(get_service)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.contracts import UnicodeCheckedIn
+
 Lang = Literal["en", "ja"]
 AnswerRole = Literal["helpdesk", "admin", "network"]
 GainObjective = Literal["all", "leading"]
@@ -23,7 +25,9 @@ Skipped = Annotated[list[Annotated[str, Field(max_length=64)]],
                     Field(max_length=500, description="question ids put aside: neither suggested nor handed off")]
 
 
-class _In(BaseModel):
+class _In(UnicodeCheckedIn):
+    """Every request body: unknown fields and text that is not valid Unicode are refused (422)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -31,11 +35,11 @@ class DiagnoseIn(_In):
     """A stateless chatbot turn: everything known so far in, ranking and next questions out."""
 
     kb: PackName
-    evidence: Answers = {}
-    tried: Tried = {}
+    evidence: Answers = Field(default_factory=dict)
+    tried: Tried = Field(default_factory=dict)
     lang: Lang = "en"
     role: AnswerRole | None = Field(default=None, description="only suggest questions this role can answer")
-    skip: Skipped = []
+    skip: Skipped = Field(default_factory=list)
     objective: GainObjective = Field(default="all", description="what a question's gain is about: all causes "
                                      "(sum of mutual informations) or the leading ones only")
 
@@ -44,8 +48,8 @@ class AssessIn(_In):
     """Assess one fix: a known fix id, or an anecdote ("restarting the router fixed it")."""
 
     kb: PackName
-    evidence: Answers = {}
-    tried: Tried = {}
+    evidence: Answers = Field(default_factory=dict)
+    tried: Tried = Field(default_factory=dict)
     fix: str | None = Field(default=None, max_length=64)
     text: str | None = Field(default=None, max_length=5000)
     lang: Lang = "en"
@@ -151,6 +155,9 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
+    """Only ``status`` without a key; with one, which database (password hidden) and packs serve."""
+
     status: Literal["ready"]
-    database: str
-    kbs: list[str]
+    database: str | None = None
+    database_kind: str | None = Field(default=None, examples=["sqlite", "postgresql"])
+    kbs: list[str] | None = None

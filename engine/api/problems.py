@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine.inputs import printable
 from engine.kb.problems import KbError
 from engine.reason.evidence import ContradictionError, EvidenceError
 from engine.sessions import UnknownPackError
@@ -56,8 +57,19 @@ def problem_response(request: Request | str | None, status: int, kind: str, titl
     instance = request.url.path if isinstance(request, Request) else request
     body = Problem(type=TYPE_PREFIX + kind, title=title, status=status, detail=detail, instance=instance,
                    details=details or {})
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+    return JSONResponse(_encodable(jsonable_encoder(body)), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
                         headers=headers)
+
+
+def _encodable(value: Any) -> Any:
+    """The body with every string made UTF-8-encodable, so that describing bad input cannot fail."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def _problem(status: int, description: str) -> dict[str, Any]:
@@ -135,8 +147,3 @@ def install(app: FastAPI) -> None:
         problems = [p.as_dict() for p in exc.problems if p.severity == "error"]
         return problem_response(request, 500, "invalid-kb", "Knowledge pack cannot be loaded", str(exc),
                                 {"problems": problems})
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return problem_response(request, 500, "internal", "Internal error",
-                                f"unexpected {type(exc).__name__}; the server log has the details")

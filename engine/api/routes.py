@@ -6,13 +6,25 @@ turns them into problem+json, so no route formats an error itself.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
-from engine.api.deps import Admin, Agent, Author, OwnSession, ServiceDep, Sessions, SettingsDep, StoreDep
+from engine.api.deps import (
+    Admin,
+    Agent,
+    Author,
+    MaybeCaller,
+    OwnSession,
+    ServiceDep,
+    Sessions,
+    SettingsDep,
+    StateDep,
+    StoreDep,
+)
 from engine.api.models import (
     AnswerIn,
     AnswerRole,
@@ -38,7 +50,7 @@ from engine.api.models import (
     SessionExtractIn,
     SessionIn,
 )
-from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError
+from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError, problem_response
 from engine.contracts import AssessOut, NextOut, RankOut
 from engine.kb.loader import bundled_pack_names
 from engine.learn.cases import Case
@@ -53,6 +65,7 @@ IdempotencyKey = Annotated[
 ]
 LangQuery = Annotated[Lang, Query()]
 
+logger = logging.getLogger("rootward.api")
 health = APIRouter(tags=["health"])
 v1 = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -66,19 +79,32 @@ def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@health.get("/readyz", response_model=ReadyOut,
+@health.get("/readyz", response_model=ReadyOut, response_model_exclude_none=True,
             responses={503: {"description": "database unreachable or a bundled pack does not load",
                              "model": Problem}})
-def readyz(store: StoreDep, service: ServiceDep) -> ReadyOut:
-    """Ready to serve: the database answers and every bundled pack loads."""
+def readyz(request: Request, state: StateDep, caller: MaybeCaller) -> ReadyOut | JSONResponse:
+    """Ready to serve: the database answers and every bundled pack loads.
+
+    Without a key the answer is only ready or not ready: which database and which packs a server
+    uses is for its callers, not for anyone who can reach the port. The reason for "not ready"
+    goes to the server log.
+    """
     from engine.store.db import redact
 
-    with store.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-    names = bundled_pack_names()
-    for name in names:
-        service.kb(name)
-    return ReadyOut(status="ready", database=redact(store.url), kbs=names)
+    try:
+        store = state.store()
+        with store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        names = bundled_pack_names()
+        for name in names:
+            state.service.kb(name)
+    except Exception:
+        logger.exception("not ready")
+        return problem_response(request, 503, "not-ready", "Not ready",
+                                "not ready to serve yet; the server log says why")
+    if caller is None:
+        return ReadyOut(status="ready")
+    return ReadyOut(status="ready", database=redact(store.url), database_kind=store.engine.dialect.name, kbs=names)
 
 
 # ------------------------------------------------------------------------------------------- stateless

@@ -21,7 +21,11 @@ class ApiSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="larger request bodies get 413")
     rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="requests per key per minute in each worker; 0 disables the limit"
+        default=600, ge=0, description="requests per key per minute, across all workers; 0 disables the limit"
+    )
+    auth_failures_per_minute: int = Field(
+        default=30, ge=0,
+        description="failed key checks per client address per minute before 429, across all workers; 0 disables",
     )
     keep_emails: bool = Field(
         default=False, description="keep e-mail addresses in the lines quoted from pasted artifacts"

@@ -30,7 +30,34 @@ COMMAND_MODULES = (
 
 
 def main() -> None:
-    app()
+    """Run the CLI; usage errors (an unknown option, a value out of range) come out as one plain line.
+
+    Click's own rendering draws them in a box wrapped to the terminal's width, which splits paths
+    and ids across lines; with ``--format json`` they become the same error document as any other.
+    """
+    import itertools
+    import sys
+
+    import typer
+
+    from engine.cli.app import Format, report_error
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:  # click's usage errors, as Typer re-exports them
+        argv = sys.argv[1:]
+        wants_json = any(a in ("--format=json", "-fjson") for a in argv) or any(
+            a in ("--format", "-f") and b == "json" for a, b in itertools.pairwise(argv))
+        render = getattr(exc, "format_message", None)
+        message = render() if callable(render) else str(exc)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        if message:  # empty when the help was shown for a bare command
+            report_error(Format.json if wants_json else Format.table, "usage", message + hint)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["COMMAND_MODULES", "app", "main"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel
 
+from engine.inputs import MAX_EVIDENCE_FILE_BYTES, InputFileError, decode_utf8, printable, read_regular_file
 from engine.kb.problems import KbError
 from engine.reason.evidence import ContradictionError, EvidenceError
 
@@ -70,23 +72,46 @@ class CliError(Exception):
         self.details = details or {}
 
 
+MAX_EXCHANGE_RATE = 100.0
+"""Bits per minute; no question yields more than a few bits, so anything above this is a typo."""
+
+
+def check_policy_options(stop_probability: float, exchange_rate: float) -> None:
+    """The stop rule's knobs, checked once for every command that takes them (finite, in range)."""
+    if not (math.isfinite(stop_probability) and 0.0 < stop_probability <= 1.0):
+        raise CliError("invalid_option", f"--stop-probability must be in (0, 1], not {stop_probability}",
+                       {"option": "--stop-probability", "value": stop_probability})
+    if not (math.isfinite(exchange_rate) and 0.0 <= exchange_rate <= MAX_EXCHANGE_RATE):
+        raise CliError("invalid_option", f"--exchange-rate must be between 0 and {MAX_EXCHANGE_RATE:g} bits per "
+                       f"minute, not {exchange_rate}", {"option": "--exchange-rate", "value": exchange_rate})
+
+
 def emit_json(payload: BaseModel | dict[str, Any]) -> None:
     text = payload.model_dump_json(indent=2) if isinstance(payload, BaseModel) else json.dumps(payload, indent=2)
     sys.stdout.write(text + "\n")
 
 
-def fail(fmt: Format, kind: str, message: str, details: dict[str, Any] | None = None) -> NoReturn:
+def report_error(fmt: Format, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
+    """One error, as a JSON document on stdout or as lines on stderr.
+
+    Lines are never wrapped to the terminal's width (``soft_wrap``): a message is one line, so a
+    path or an id in it can be copied, searched and matched whatever the width or path length.
+    """
     if fmt is Format.json:
         emit_json({"error": {"type": kind, "message": message, "details": details or {}}})
     else:
         from rich.console import Console
         from rich.markup import escape
 
-        console = Console(stderr=True)
-        console.print(f"[bold red]error[/]: {escape(message)}", highlight=False)
+        console = Console(stderr=True, soft_wrap=True)
+        console.print(f"[bold red]error[/]: {escape(printable(message))}", highlight=False)
         for key, value in (details or {}).items():
             if key != "problems":
-                console.print(f"  {key}: {escape(str(value))}", highlight=False)
+                console.print(f"  {key}: {escape(printable(str(value)))}", highlight=False)
+
+
+def fail(fmt: Format, kind: str, message: str, details: dict[str, Any] | None = None) -> NoReturn:
+    report_error(fmt, kind, message, details)
     raise typer.Exit(1)
 
 
@@ -105,16 +130,17 @@ def handled(fmt: Format) -> Iterator[None]:
         fail(fmt, "contradiction", str(exc), {"answers": exc.answers})
     except CliError as exc:
         fail(fmt, exc.kind, str(exc), exc.details)
+    except InputFileError as exc:
+        fail(fmt, exc.kind, str(exc), exc.details)
 
 
 def read_evidence_file(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
+    text = decode_utf8(read_regular_file(path, MAX_EVIDENCE_FILE_BYTES, "evidence file"), path, "evidence file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CliError("invalid_evidence", f"{path}: no such file", {"file": str(path)}) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise CliError("invalid_evidence", f"{path}: not a JSON object of question → answer ({exc})",
                        {"file": str(path)}) from exc
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):

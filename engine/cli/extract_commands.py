@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_json, handled
+from engine.cli.app import Format, FormatOption, KbOption, app, emit_json, handled
 
 FilesArgument = Annotated[list[Path], typer.Argument(help="artifact files; kinds are detected line by line")]
 RedactOption = Annotated[bool, typer.Option("--redact", help="replace e-mail addresses in source lines")]
@@ -16,15 +16,9 @@ RedactOption = Annotated[bool, typer.Option("--redact", help="replace e-mail add
 def read_artifact(path: Path) -> str:
     """The file's text, bounded to the extractor's input limit; undecodable bytes become U+FFFD."""
     from engine.evidence import MAX_INPUT_CHARS
+    from engine.inputs import read_prefix
 
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_INPUT_CHARS * 4)  # UTF-8 needs at most 4 bytes per character
-    except FileNotFoundError as exc:
-        raise CliError("file_not_found", f"{path}: no such file", {"file": str(path)}) from exc
-    except OSError as exc:
-        raise CliError("unreadable_file", f"{path}: cannot read ({exc.strerror or exc})", {"file": str(path)}) from exc
-    return data.decode("utf-8", errors="replace")
+    return read_prefix(path, MAX_INPUT_CHARS, "artifact").decode("utf-8", errors="replace")
 
 
 def extraction(kb_name: str, files: list[Path], redacted: bool) -> dict[str, Any]:

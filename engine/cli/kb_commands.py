@@ -19,6 +19,7 @@ from engine.cli.app import (
     RoleOption,
     TriedOption,
     app,
+    check_policy_options,
     emit_json,
     handled,
     kb_app,
@@ -209,7 +210,7 @@ def next_question(
     = 0.9,
     exchange_rate: Annotated[float, typer.Option(help="stop when the best question gives fewer bits per minute")]
     = 0.005,
-    limit: Annotated[int, typer.Option(help="how many questions to list")] = 5,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="how many questions to list")] = 5,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="a question put aside for now (repeatable): not suggested, not handed off")] = None,
     objective: Annotated[str, typer.Option(
@@ -229,8 +230,7 @@ def next_question(
         if objective not in OBJECTIVES:
             raise CliError("invalid_option", f"unknown --objective '{objective}'",
                            {"valid_objectives": list(OBJECTIVES)})
-        if not 0.0 < stop_probability <= 1.0 or exchange_rate < 0.0:
-            raise CliError("invalid_option", "--stop-probability must be in (0, 1] and --exchange-rate ≥ 0", {})
+        check_policy_options(stop_probability, exchange_rate)
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),

@@ -26,7 +26,8 @@ CasesDirOption = Annotated[
     Path | None, typer.Option("--cases", help="a directory of case files (default: data/cases/<pack>/)")
 ]
 EssOption = Annotated[
-    float, typer.Option("--ess", min=0.001, help="prior strength: pseudo-cases per CPT row at the expert values")
+    float,
+    typer.Option("--ess", min=0.001, max=1e6, help="prior strength: pseudo-cases per CPT row at the expert values"),
 ]
 
 
@@ -64,7 +65,7 @@ def learn(
     cases_dir: Annotated[
         Path | None, typer.Option("--cases", help="also learn from the reviewed cases of this directory")
     ] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="how many parameter changes to list")] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="how many parameter changes to list")] = 20,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fit CPTs to reviewed cases by EM (expert CPDs as the prior) and write kb/<pack>/learned.yaml."""
@@ -115,7 +116,7 @@ def learn(
 def evaluate(
     kb_name: KbOption,
     cases_dir: CasesDirOption = None,
-    folds: Annotated[int, typer.Option("--folds", min=2, help="number of cross-validation folds")] = 5,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20, help="cross-validation folds (2 to 20)")] = 5,
     ess: EssOption = 20.0,
     out: Annotated[Path | None, typer.Option("--out", help="write the report to this file instead of stdout")]
     = None,

@@ -23,8 +23,8 @@ class KeyRole(StrEnum):
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes (state is shared in the DB)")]
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="worker processes (state is in the DB)")]
     = 1,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs); the database is ROOTWARD_DATABASE_URL, migrated on first use."""

@@ -25,7 +25,7 @@ ANSWER_STATES: tuple[str, str] = ("yes", "no")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Text(Strict):

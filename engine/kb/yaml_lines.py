@@ -48,13 +48,49 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
-    if isinstance(node, yaml.MappingNode):
+MAX_NODES = 500_000
+"""Values one document may build. The largest bundled pack file builds about 40,000; a "billion
+laughs" document (aliases of aliases) would build billions from a few hundred bytes, so it is
+refused here, after a bounded amount of work, instead of exhausting memory."""
+MAX_DEPTH = 200
+"""Nesting levels; real files use fewer than ten, and deeper ones would exhaust the stack."""
+
+
+class _Builder:
+    """Plain dicts and lists from libyaml's node tree, counting every value built (aliases too)."""
+
+    def __init__(self) -> None:
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.built = 0
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.built += 1
+        if self.built > MAX_NODES:
+            raise yaml.MarkedYAMLError("while building the document", None,
+                                       f"it expands to more than {MAX_NODES} values (aliases of aliases?); "
+                                       "write the values out instead of repeating anchors", node.start_mark)
+        if depth > MAX_DEPTH:
+            raise yaml.MarkedYAMLError("while building the document", None,
+                                       f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            sequence = LineList(self.build(item, depth + 1) for item in node.value)
+            sequence.line = node.start_mark.line + 1
+            sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
+            return sequence
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except ValueError as exc:  # Python refuses integers of more than 4,300 digits
+            problem = "a number with far more digits than any value needs" if "digits" in str(exc) else str(exc)
+            raise yaml.MarkedYAMLError("while reading a value", None, problem, node.start_mark) from exc
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> LineDict:
         mapping = LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, constructor)
+            key = self.build(key_node, depth + 1)
             if isinstance(key, dict | list):
                 raise yaml.MarkedYAMLError("while constructing a mapping", node.start_mark,
                                            "found an unhashable key", key_node.start_mark)
@@ -63,15 +99,9 @@ def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> An
                     "while constructing a mapping", node.start_mark,
                     f'found duplicate key "{key}" (first on line {mapping.key_lines[key]})', key_node.start_mark,
                 )
-            mapping[key] = _build(value_node, constructor)
+            mapping[key] = self.build(value_node, depth + 1)
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        sequence = LineList(_build(item, constructor) for item in node.value)
-        sequence.line = node.start_mark.line + 1
-        sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
-        return sequence
-    return constructor.construct_object(node, deep=True)
 
 
 def load(text: str) -> Any:
@@ -81,7 +111,7 @@ def load(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        return _build(node, yaml.constructor.SafeConstructor())
+        return _Builder().build(node)
     finally:
         loader.dispose()
 

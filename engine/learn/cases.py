@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.inputs import MAX_CASE_FILE_BYTES, InputFileError, decode_utf8, read_regular_file
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import SourceMap
 from engine.kb.schema import UNKNOWN_ANSWER
@@ -32,7 +33,7 @@ CASE_SUFFIXES = (".yaml", ".yml")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CaseAnswer(_Strict):
@@ -184,6 +185,9 @@ def parse_case(text: str, file: str) -> LoadedCase:
 
     from engine.kb import yaml_lines
 
+    if len(text) > MAX_CASE_FILE_BYTES:
+        raise CaseError([CaseProblem(file, None, "", f"the case is {len(text)} characters; a case may have at most "
+                                     f"{MAX_CASE_FILE_BYTES} (shorten pasted logs to the lines that matter)")])
     try:
         document = yaml_lines.load(text)
     except yaml.MarkedYAMLError as exc:
@@ -225,9 +229,10 @@ def _fields_at(loc: Sequence[str | int]) -> list[str]:
 
 def read_case_file(path: Path) -> LoadedCase:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([CaseProblem(str(path), None, "", f"cannot read the file ({exc})")]) from exc
+        text = decode_utf8(read_regular_file(path, MAX_CASE_FILE_BYTES, "case file"), path, "case file")
+    except InputFileError as exc:
+        line = exc.details.get("line")
+        raise CaseError([CaseProblem(str(path), line if isinstance(line, int) else None, "", str(exc))]) from exc
     return parse_case(text, str(path))
 
 

@@ -35,21 +35,36 @@ def state_name(state: str) -> str:
     return f"{cleaned}_state" if cleaned == UNKNOWN_ANSWER else cleaned[:64]
 
 
+MAX_NETWORK_BYTES = 64 * 1024 * 1024
+"""The largest bundled network (PATHFINDER) is 1.6 MB of BIF text; this leaves room and bounds a gzip bomb."""
+
+
 def read_network(path: Path) -> DiscreteNetwork:
-    """BIF (optionally gzipped) or XMLBIF, by extension."""
+    """BIF or XMLBIF (either optionally gzipped, by extension), read at bounded size."""
+    import zlib
+
+    from engine.inputs import InputFileError, decode_utf8, read_regular_file
+
+    data = read_regular_file(path, MAX_NETWORK_BYTES, "network file")
+    if path.suffix == ".gz":
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        try:
+            data = inflater.decompress(data, MAX_NETWORK_BYTES + 1)
+        except zlib.error as exc:
+            raise InputFileError("not_gzip", f"{path}: not a gzip file ({exc})", {"file": str(path)}) from exc
+        if len(data) > MAX_NETWORK_BYTES or inflater.unconsumed_tail:
+            raise InputFileError("file_too_large", f"{path}: unpacks to more than {MAX_NETWORK_BYTES} bytes",
+                                 {"file": str(path), "limit_bytes": MAX_NETWORK_BYTES})
+    text = decode_utf8(data, path, "network file")
     if path.name.endswith((".xml", ".xmlbif", ".xml.gz", ".xmlbif.gz")):
         from pgmpy.readwrite import XMLBIFReader
 
         from engine.model.pgmpy_bridge import from_pgmpy
 
-        if path.suffix == ".gz":  # the reader takes a plain file or a string, never a gzip stream
-            import gzip
+        return from_pgmpy(XMLBIFReader(string=text).get_model())
+    from engine.model.bif import parse_bif
 
-            return from_pgmpy(XMLBIFReader(string=gzip.decompress(path.read_bytes()).decode("utf-8")).get_model())
-        return from_pgmpy(XMLBIFReader(str(path)).get_model())
-    from engine.infer.bif import load_bif
-
-    return load_bif(path)
+    return parse_bif(text)
 
 
 def _table(variable: Variable, ids: dict[str, str], states: dict[str, list[str]], cpt: np.ndarray) -> dict[str, Any]:

@@ -14,6 +14,7 @@ finds the schema at head once it gets the lock, and does nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,12 +35,20 @@ class StoreError(RuntimeError):
     """The database cannot be reached or prepared; the message says which URL and why."""
 
 
+SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pass|pwd|secret|token|api_?key|sslpassword|auth)$")
+"""Query parameters that carry secrets: libpq and drivers accept ``?password=`` as well as userinfo."""
+_USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/@]*@")
+_SECRET_PAIR = re.compile(r"(?i)\b(password|passwd|pass|pwd|secret|token|api_?key|sslpassword|auth)=[^&;#\s]*")
+
+
 def redact(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
+    """The URL with every password hidden, in the user-info part and in query parameters alike."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
+        parsed = make_url(url)
+        query = {k: ("redacted" if SECRET_QUERY_KEYS.match(k) else v) for k, v in parsed.query.items()}
+        return parsed.set(query=query).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: hide whatever looks like a secret
+        return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}=redacted", _USERINFO.sub(r"\1:***@", url))
 
 
 def _use_wal(cursor: Any, busy_timeout: float) -> None:

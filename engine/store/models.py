@@ -12,6 +12,9 @@ Design choices, and why:
   be replayed and audited; ``(session_id, seq)`` and ``(session_id, idempotency_key)`` are unique so
   a retried request cannot append twice.
 * API keys keep only a SHA-256 hash of the secret; the plaintext is shown once at creation.
+* Rate-limit counters are one row per bucket (a key, or a client address with failed logins) and
+  minute, incremented in place: every worker sees the same count, and rows older than the previous
+  minute are deleted as new minutes begin, so the table stays as small as the set of active callers.
 """
 
 from __future__ import annotations
@@ -130,3 +133,11 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+
+
+class RateCounterRow(Base):
+    __tablename__ = "rate_counters"
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Unix time // 60")
+    hits: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.learn.cases import Case, CaseStatus
@@ -23,8 +23,10 @@ from engine.store.db import StoreError
 from engine.store.models import (
     ApiKeyRow,
     AuditRow,
+    Base,
     CaseRow,
     KbVersionRow,
+    RateCounterRow,
     SessionEventRow,
     SessionRow,
     utc_now,
@@ -56,6 +58,24 @@ class KbVersionRecord:
     created: dt.datetime
 
 
+def upsert_statement(session: Session, table: type[Base]) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` for this session's dialect (SQLite and PostgreSQL both have it).
+
+    The two dialects' insert constructs share the ``on_conflict_*`` methods but no common base that
+    declares them, hence ``Any``.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise StoreError(f"unsupported database dialect {dialect!r}; use SQLite or PostgreSQL")
+
+
 class KbVersionRepository:
     """Stored pack contents by hash, so a session can finish on the version it started with."""
 
@@ -70,17 +90,7 @@ class KbVersionRepository:
         primary key. Both dialects we support have it; the row is then read back either way.
         """
         values = {"hash": version_hash, "pack": pack, "version": version, "files": dict(files), "created": utc_now()}
-        dialect = self.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-            self.session.execute(postgresql_insert(KbVersionRow).values(**values).on_conflict_do_nothing())
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            self.session.execute(sqlite_insert(KbVersionRow).values(**values).on_conflict_do_nothing())
-        else:
-            raise StoreError(f"unsupported database dialect {dialect!r}; use SQLite or PostgreSQL")
+        self.session.execute(upsert_statement(self.session, KbVersionRow).values(**values).on_conflict_do_nothing())
         return self.get(version_hash)
 
     def get(self, version_hash: str) -> KbVersionRecord:
@@ -303,6 +313,29 @@ def effective_answers(events: Sequence[EventRecord]) -> dict[str, str]:
 
 
 # -------------------------------------------------------------------------------------------- API keys
+
+
+class RateCounterRepository:
+    """Requests per bucket and minute, counted in the database so that every worker shares them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def hit(self, bucket: str, minute: int) -> int:
+        """Count one request in ``minute`` and return that minute's count so far (this one included)."""
+        statement = upsert_statement(self.session, RateCounterRow).values(bucket=bucket, minute=minute, hits=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["bucket", "minute"], set_={"hits": RateCounterRow.hits + 1}
+        ).returning(RateCounterRow.hits)
+        hits = int(self.session.execute(statement).scalar_one())
+        if hits == 1:  # the first request of a new minute for this bucket: forget minutes no window needs
+            self.session.execute(delete(RateCounterRow).where(RateCounterRow.minute < minute - 1))
+        return hits
+
+    def count(self, bucket: str, minute: int) -> int:
+        """That minute's count for the bucket, without counting anything."""
+        row = self.session.get(RateCounterRow, (bucket, minute))
+        return row.hits if row is not None else 0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Reading bnlearn-style ``.bif``/``.bif.gz`` files into a :class:`DiscreteNetwork`.
+"""bnlearn-style BIF text as a :class:`DiscreteNetwork` (the importer reads the files, bounded).
 
 BIF parsing is delegated to pgmpy's ``BIFReader`` (imported lazily: importing this module stays
 cheap), because it is the reference parser the rest of the project validates against. Rows are
@@ -8,24 +8,17 @@ against pgmpy, which prunes barren nodes, need rows that sum to one.
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import numpy as np
 
 from engine.model.network import DiscreteNetwork, Variable
 
 
-def load_bif(path: str | Path) -> DiscreteNetwork:
-    """Parse a BIF file (gzip-compressed if it ends in ``.gz``) into a row-normalised network."""
+def parse_bif(text: str) -> DiscreteNetwork:
+    """A row-normalised network from BIF text."""
     from pgmpy.readwrite import BIFReader
 
     from engine.model.pgmpy_bridge import from_pgmpy
 
-    file = Path(path)
-    opener = gzip.open if file.suffix == ".gz" else open
-    with opener(file, "rt", encoding="utf-8") as handle:
-        text = handle.read()
     raw = from_pgmpy(BIFReader(string=text).get_model())
     network = DiscreteNetwork()
     for var in raw.variables.values():
