@@ -38,6 +38,7 @@ def streamlit_command(script: Path, host: str, port: int) -> list[str]:
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--server.runOnSave=false",
+        "--server.maxUploadSize=2",  # MB: case files are a few KiB; parse_case refuses more than 1 MiB anyway
         "--browser.gatherUsageStats=false",
         "--global.developmentMode=false",
         "--client.toolbarMode=minimal",
