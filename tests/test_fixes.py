@@ -22,7 +22,7 @@ def test_twin_before_world_is_the_plain_network() -> None:
     evidence = build_evidence(kb, {"big_mail_fails": "yes", "icmp_seen": "no"})
     likelihoods = likelihood_batch(kb, [evidence])
     plain = compiled_model(kb).tree.propagate(likelihoods, 1)
-    twin = twin_model(kb, ["clamp_mss", "clamp_mss"]).tree.propagate(likelihoods, 1)
+    twin = twin_model(kb, [("clamp_mss",), ("clamp_mss",)]).tree.propagate(likelihoods, 1)
     for name in [*kb.causes, *kb.mechanisms, *kb.questions]:
         np.testing.assert_allclose(twin.marginal(name), plain.marginal(name), atol=1e-12)
     assert twin.log_evidence[0] == pytest.approx(plain.log_evidence[0], abs=1e-9)

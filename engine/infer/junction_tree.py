@@ -138,6 +138,15 @@ class _EdgePlan:
     tail: tuple[int, ...]  # broadcast shape (without batch) of the message inside the receiving clique
 
 
+class TreeTooLarge(ValueError):
+    """The triangulated network needs more potential entries than the caller allows."""
+
+    def __init__(self, entries: int, limit: int) -> None:
+        super().__init__(f"the junction tree would hold {entries} entries; the limit is {limit}")
+        self.entries = entries
+        self.limit = limit
+
+
 @dataclass
 class JunctionTree:
     """A compiled junction tree; build with :meth:`compile` or :meth:`load`."""
@@ -201,6 +210,12 @@ class JunctionTree:
         return sum(int(p.size) for p in self.potentials)
 
     @property
+    def nbytes(self) -> int:
+        """Memory held by the compiled arrays (potentials, cached messages, CPTs, prior marginals)."""
+        arrays = [*self.potentials, *self.prior_messages.values(), *self.cpts, *self.prior_marginals]
+        return sum(int(a.nbytes) for a in arrays)
+
+    @property
     def max_clique_size(self) -> int:
         return max(int(p.size) for p in self.potentials)
 
@@ -211,15 +226,19 @@ class JunctionTree:
     # ------------------------------------------------------------------ compilation
 
     @classmethod
-    def compile(cls, network: DiscreteNetwork) -> JunctionTree:
-        """Moralise, triangulate (min-fill, ties by min-weight), build the tree and its cached messages."""
+    def compile(cls, network: DiscreteNetwork, max_entries: int | None = None) -> JunctionTree:
+        """Moralise, triangulate (min-fill, ties by min-weight), build the tree and its cached messages.
+
+        With ``max_entries``, a tree whose potentials would hold more entries raises
+        :class:`TreeTooLarge` after triangulation and before anything is allocated.
+        """
         names = tuple(network.names)
         if not names:
             raise ValueError("cannot compile an empty network")
         index = {n: i for i, n in enumerate(names)}
         families = tuple((*(index[p] for p in var.parents), index[var.name]) for var in network.variables.values())
         cpts = tuple(_normalised_cpt(var.name, var.cpt) for var in network.variables.values())
-        return cls._build(names, tuple(network.variables[n].states for n in names), families, cpts)
+        return cls._build(names, tuple(network.variables[n].states for n in names), families, cpts, max_entries)
 
     @classmethod
     def _build(
@@ -228,6 +247,7 @@ class JunctionTree:
         states: tuple[tuple[str, ...], ...],
         families: tuple[tuple[int, ...], ...],
         cpts: tuple[FloatArray, ...],
+        max_entries: int | None = None,
     ) -> JunctionTree:
         """Compile from families (parents then child, global indices) and row-normalised CPTs.
 
@@ -242,6 +262,8 @@ class JunctionTree:
         cliques = _triangulate(adjacency, cards)
         edges = _spanning_tree(cliques)
         sizes = [math.prod(cards[v] for v in c) for c in cliques]
+        if max_entries is not None and sum(sizes) > max_entries:
+            raise TreeTooLarge(sum(sizes), max_entries)
         holders: list[set[int]] = [set() for _ in names]
         for ci, clique in enumerate(cliques):
             for v in clique:

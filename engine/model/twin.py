@@ -19,9 +19,11 @@ complaint node also counts may still be present.
 
 The structural forms reproduce the original CPDs exactly, so the before-world of the twin is the
 same distribution as the plain network (tested). After-worlds chain: slot 1 is the world after the
-first fix tried, slot 2 after the second, and the last can hold a candidate fix. Only what a slot's
-fix reaches is copied, which keeps the twin's cliques close to the plain network's: copying every
-fixable cause at once doubles the treewidth (2^28-entry cliques on the mail pack).
+first step of fixes, slot 2 after the second, and the last can hold a candidate fix; a step is one
+or more fixes whose removals compose (``engine.reason.attempts`` folds attempts into few steps).
+Only what a slot's fixes reach on the way to the watched outcomes is copied, which keeps the
+twin's cliques close to the plain network's: copying every fixable cause toward every symptom at
+once doubles the treewidth (2^28-entry cliques on the mail pack).
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class TwinError(ValueError):
 class TwinLayout:
     """Names of the twin network's outcome variables, one per after-world (fix applied)."""
 
-    fixes: tuple[str, ...]
+    steps: tuple[tuple[str, ...], ...]
+    """Per slot, the fixes applied since the previous slot, in order."""
     complaint: str
     after_complaint: tuple[str, ...]
     seen_complaint: tuple[str | None, ...]
@@ -148,22 +151,43 @@ def ancestry(network: DiscreteNetwork, targets: Sequence[str]) -> set[str]:
     return seen
 
 
+def transition(kb: KnowledgeBase, cause: str, step: Sequence[str]) -> np.ndarray:
+    """P(cause after the step's fixes | before), rows absent/present: the fixes' matrices composed in order.
+
+    Each fix removes a present cause with its effectiveness and may add an absent one; the draws
+    of different fixes are independent, so the step's matrix is the product of theirs.
+    """
+    matrix = np.eye(2)
+    for fix_id in step:
+        fix = kb.fixes[fix_id]
+        removed, added = fix.removes.get(cause, 0.0), fix.adds.get(cause, 0.0)
+        matrix = matrix @ np.array([[1.0 - added, added], [removed, 1.0 - removed]])
+    return matrix
+
+
 def build_twin(
-    kb: KnowledgeBase, network: DiscreteNetwork, fixes: Sequence[str], observed: int = 0
+    kb: KnowledgeBase, network: DiscreteNetwork, steps: Sequence[Sequence[str]], observed: int = 0,
+    outcomes: Sequence[str] | None = None,
 ) -> tuple[DiscreteNetwork, TwinLayout]:
-    """The before-world plus one chained after-world per fix applied (see the module docstring).
+    """The before-world plus one chained after-world per step of fixes (see the module docstring).
 
     The first ``observed`` slots are fixes already tried: they get "as seen afterwards" nodes (the
     complaint and each symptom, hidden when the problem happens to be quiet) for their outcome.
+    ``outcomes`` limits the after-worlds to what a question needs: the symptoms whose fate is asked
+    (the ones reported) or the complaint alone; only their ancestors are copied, which keeps the
+    twin of a fix that touches many causes small. By default every symptom and the complaint.
     """
     complaint = kb.pack.complaint
     if complaint is None:
         raise TwinError(f"pack {kb.id} names no complaint node; fix assessment needs one")
     symptoms = [q for q, question in kb.questions.items() if question.symptom]
-    relevant = ancestry(network, [complaint, *symptoms])
+    if outcomes is not None:
+        symptoms = [q for q in symptoms if q in outcomes]
+    relevant = ancestry(network, [*([complaint] if outcomes is None or complaint in outcomes else []), *symptoms])
     touched_per_slot = [
-        [c for c in kb.causes if c in relevant and (c in kb.fixes[f].removes or c in kb.fixes[f].adds)]
-        for f in fixes
+        [c for c in kb.causes if c in relevant and any(c in kb.fixes[f].removes or c in kb.fixes[f].adds
+                                                         for f in step)]
+        for step in steps
     ]
     for cause in {c for touched in touched_per_slot for c in touched}:
         if network.variables[cause].states != ("absent", "present"):
@@ -191,13 +215,10 @@ def build_twin(
     seen_complaint: list[str | None] = []
     seen_symptoms: list[dict[str, str]] = []
     complaint_states = network.variables[complaint].states
-    for slot, (fix_id, touched, dirty) in enumerate(zip(fixes, touched_per_slot, dirty_per_slot, strict=True), 1):
+    for slot, (step, touched, dirty) in enumerate(zip(steps, touched_per_slot, dirty_per_slot, strict=True), 1):
         tag = f"@{slot}"
-        fix = kb.fixes[fix_id]
         for cause in touched:
-            # the fix removes a present cause with its effectiveness, and may add an absent one
-            removed, added = fix.removes.get(cause, 0.0), fix.adds.get(cause, 0.0)
-            cpt = np.array([[1.0 - added, added], [removed, 1.0 - removed]])
+            cpt = transition(kb, cause, step)
             variable = Variable(f"{cause}{tag}", ("absent", "present"), (current[cause],), cpt)
             current[cause] = builder.add(variable)
         for name in dirty:
@@ -217,7 +238,7 @@ def build_twin(
             for q in symptoms
         })
     layout = TwinLayout(
-        fixes=tuple(fixes), complaint=complaint,
+        steps=tuple(tuple(step) for step in steps), complaint=complaint,
         after_complaint=tuple(after_complaint), seen_complaint=tuple(seen_complaint),
         after_symptoms=tuple(after_symptoms), seen_symptoms=tuple(seen_symptoms),
     )

@@ -4,7 +4,13 @@ P(the fix resolves the problem | evidence) is the probability that every failure
 (the symptom questions answered "yes") is gone in the after-world of the twin network (see
 ``engine.model.twin``); with no symptom reported, that the complaint node is absent. An unrelated,
 unreported fault elsewhere does not make a fix fail to resolve *this* problem.
-Each fix has its own small twin (compiled once per KB version and cached on disk).
+Each fix has its own small twin (compiled once per KB version and cached on disk). A fix that
+reaches so much of the pack that its twin would pass the twin budget (``engine.model.cache``) is
+assessed on the causes instead: it resolves the problem when every present cause that can produce
+the reported failures is one it removes (each with its effectiveness), and some such cause is
+present. That reading ignores the noise that lets a present cause stay silent, so it is a little
+pessimistic for fixes that remove most causes; ``tests/test_fixes.py`` bounds the gap where both
+can be computed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
+from engine.model.cache import TwinTooLarge
 from engine.reason.evidence import ContradictionError, Evidence, EvidenceError, reported_symptoms
 from engine.reason.inference import evidence_likelihoods, propagate
 from engine.reason.ranking import find_contradiction, weights_of_evidence
@@ -120,9 +127,13 @@ def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
     P(all gone | e) = P(e, all gone) / P(e): the second batch row clamps every after-world symptom to
     "not failing", and the ratio of the two rows' evidence probabilities is the answer.
     """
-    tree, layout, likelihoods = evidence_likelihoods(kb, [evidence], candidate=fix_id)
-    assert layout is not None
     reported = reported_symptoms(kb, evidence)
+    outcomes = reported or [layout_complaint(kb)]
+    try:
+        tree, layout, likelihoods = evidence_likelihoods(kb, [evidence], candidate=fix_id, outcomes=outcomes)
+    except TwinTooLarge:
+        return resolves_by_causes(kb, evidence, fix_id)
+    assert layout is not None
     if not reported:
         after = layout.after_complaint[-1]
         absent = kb.states(layout.complaint).index("absent")
@@ -139,6 +150,48 @@ def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
     if result.impossible[1]:
         return 0.0
     return float(np.exp(result.log_evidence[1] - result.log_evidence[0]))
+
+
+def layout_complaint(kb: KnowledgeBase) -> str:
+    complaint = kb.pack.complaint
+    if complaint is None:
+        raise EvidenceError(f"pack {kb.id} has no complaint node, so fixes cannot be assessed", {})
+    return complaint
+
+
+def failure_causes(kb: KnowledgeBase, evidence: Evidence) -> list[str]:
+    """The binary causes from which a reported failure (or, with none reported, the complaint) descends."""
+    pending = reported_symptoms(kb, evidence) or ([kb.pack.complaint] if kb.pack.complaint else [])
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if node not in seen:
+            seen.add(node)
+            pending.extend(kb.parents(node))
+    return [c for c in kb.causes if c in seen and kb.states(c) == ["absent", "present"]]
+
+
+def resolves_by_causes(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
+    """P(resolves | e) read on the causes: all present failure causes removed, and at least one present.
+
+    Both terms are expectations of product-form factors, so three rows of one propagation give them:
+    P = E[prod_c g_c] - P(no failure cause present), with g_c(present) = effectiveness of the fix on
+    c (zero for causes it does not remove) and g_c(absent) = 1.
+    """
+    removes = kb.fixes[fix_id].removes
+    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    for cause in failure_causes(kb, evidence):
+        rows = np.ones((3, 2))
+        rows[1, 1] = removes.get(cause, 0.0)
+        rows[2, 1] = 0.0
+        likelihoods[cause] = likelihoods[cause] * rows if cause in likelihoods else rows
+    result = tree.propagate(likelihoods, 3, targets=[])
+    if result.impossible[0]:
+        raise ContradictionError(find_contradiction(kb, evidence))
+    removed, none_present = (0.0 if result.impossible[k] else float(np.exp(result.log_evidence[k]
+                                                                           - result.log_evidence[0]))
+                             for k in (1, 2))
+    return float(min(1.0, max(0.0, removed - none_present)))
 
 
 def action_scores(kb: KnowledgeBase, p_resolves: dict[str, float], lang: str = "en") -> list[ActionScore]:
