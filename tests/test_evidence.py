@@ -288,7 +288,7 @@ def test_cli_extract_missing_file_is_a_json_error(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["error"]["type"] == "file_not_found"
     result = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(tmp_path), "-f", "json"])
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["error"]["type"] == "unreadable_file"
+    assert json.loads(result.stdout)["error"]["type"] == "not_a_file"
 
 
 def test_every_signature_is_applied_by_some_family(kb: KnowledgeBase) -> None:
