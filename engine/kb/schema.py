@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Role = Literal["helpdesk", "admin", "network"]
 Status = Literal["experimental", "reviewed"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+MAX_ACTION_MINUTES = 7 * 24 * 60
+"""A week: no repair, outage or clean-up a pack describes takes longer; more is a typo (or an attack)."""
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 StateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$", max_length=64)]
 
@@ -173,8 +175,9 @@ class Question(Node):
 
 class Risk(Strict):
     reversible: bool
-    downtime_minutes: float = Field(ge=0)
-    collateral_minutes: float = Field(ge=0, description="expected minutes of repair for what it breaks")
+    downtime_minutes: float = Field(ge=0, le=MAX_ACTION_MINUTES)
+    collateral_minutes: float = Field(ge=0, le=MAX_ACTION_MINUTES,
+                                      description="expected minutes of repair for what it breaks")
     may_break: list[str] = Field(default_factory=list)
     text: Text
 
@@ -185,7 +188,7 @@ class Fix(Node):
     title: BilingualText
     description: Text
     removes: dict[Identifier, Probability] = Field(description="cause id -> effectiveness")
-    cost_minutes: float = Field(gt=0)
+    cost_minutes: float = Field(gt=0, le=MAX_ACTION_MINUTES)
     who: list[Role] = Field(min_length=1)
     risk: Risk
     folklore: bool = False
