@@ -76,7 +76,10 @@ class Case(_Strict):
     created: dt.datetime
     updated: dt.datetime
     evidence: dict[str, CaseAnswer] = Field(default_factory=dict)
-    confirmed_causes: list[str] = Field(min_length=1)
+    confirmed_causes: list[str] = Field(default_factory=list)
+    unmodelled_cause: str | None = Field(
+        default=None, min_length=3,
+        description="the confirmed root cause in words, when the pack has no node for it (coverage)")
     causes_complete: bool = False
     fixes_tried: list[FixAttempt] = Field(default_factory=list)
     resolution: str = ""
@@ -99,7 +102,15 @@ class Case(_Strict):
     def _distinct_causes(self) -> Case:
         if len(set(self.confirmed_causes)) != len(self.confirmed_causes):
             raise ValueError("a cause is listed twice in confirmed_causes")
+        if not self.confirmed_causes and self.unmodelled_cause is None:
+            raise ValueError("a resolved case needs confirmed_causes, or unmodelled_cause when the pack has no "
+                             "node for the root cause")
         return self
+
+    @property
+    def covered(self) -> bool:
+        """Whether the pack has a node for a confirmed cause (else only ``unmodelled_cause`` names it)."""
+        return bool(self.confirmed_causes)
 
     def answers(self) -> dict[str, str]:
         """The hard answers, with ``unknown`` (no evidence) dropped."""
