@@ -11,13 +11,13 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.reason.fixes import ActionScore, Assessment
 from engine.reason.questions import NextQuestions, Suggestion
 from engine.reason.ranking import Ranking
-from engine.reason.uncertainty import Uncertainty
+from engine.reason.uncertainty import ENOUGH_EVIDENCE_BITS, Uncertainty
 
 UNMODELLED_DESCRIPTION = ("P(no modelled cause is present | complaint, evidence): the share of the explanation "
                           "left to causes the pack does not model (its leaks); null for a pack without a complaint")
-ENOUGH_EVIDENCE_DESCRIPTION = ("true once the evidence has told at least 1 bit about the causes (the sum over causes "
-                               "of KL(posterior || ranking with nothing answered)); false while the ranking is "
-                               "mostly the priors")
+ENOUGH_EVIDENCE_DESCRIPTION = (f"true once the evidence has told at least {ENOUGH_EVIDENCE_BITS:g} bit about the "
+                               "causes (the sum over causes of KL(posterior || ranking with nothing answered)); "
+                               "false while the ranking is mostly the priors")
 
 
 class KbRef(BaseModel):

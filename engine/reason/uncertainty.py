@@ -2,7 +2,7 @@
 
 A ranking always sums to a confident-looking list, even before anyone has answered anything: with
 thin evidence it is the priors speaking. Two numbers say so plainly, beside the ranking and never as
-a pseudo-cause inside it (a cause list must hold only causes a fix can act on):
+a pseudo-cause inside it (``causes`` holds only what the pack can name, confirm and fix):
 
 * **unmodelled_probability** = P(no modelled cause is present | complaint, evidence): the posterior
   probability that every cause of the pack is in its normal (first) state, so the complaint is
@@ -15,9 +15,10 @@ a pseudo-cause inside it (a cause list must hold only causes a fix can act on):
   complaint get ``None``: there is nothing the causes are meant to explain.
 * **enough_evidence**: the information the evidence has given about the causes,
   Σ_c KL(P(C_c | complaint, e) ‖ P(C_c | complaint)) in bits (each cause's posterior against the
-  ranking with nothing answered), reaches ``ENOUGH_EVIDENCE_BITS``. This is the same quantity the
-  next-question ranking maximises in expectation (Σ_c I(Q; C_c) is the expected value of this sum for
-  the answer to Q), so "enough" is measured in the unit staff already see in ``expected_gain_bits``.
+  ranking with nothing answered), reaches ``ENOUGH_EVIDENCE_BITS``. It is measured like the
+  next-question gain — Σ_c I(Q; C_c) is the expected value of the same sum taken between the
+  posteriors after and before answering Q — so "enough" is in the unit staff already see in
+  ``expected_gain_bits``, and it is zero when nothing has been answered.
 """
 
 from __future__ import annotations
