@@ -26,6 +26,7 @@ CaseStatus = Literal["draft", "reviewed"]
 AnswerProvenance = Literal["typed", "extracted", "imported"]
 FixOutcome = Literal["persisted", "stopped", "unclear"]
 SourceKind = Literal["ticket", "public_report"]
+EvidenceMapping = Literal["blind", "authored"] | None
 CaseId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=128)]
 KbHash = Annotated[str, Field(pattern=r"^[0-9a-f]{8,64}$")]
 CASE_SUFFIXES = (".yaml", ".yml")
@@ -83,6 +84,10 @@ class Case(_Strict):
     causes_complete: bool = False
     fixes_tried: list[FixAttempt] = Field(default_factory=list)
     resolution: str = ""
+    mapped: EvidenceMapping = Field(
+        default=None, description="how the evidence was written: 'blind' (from the report and the question list "
+                                  "only, never a ranking) or 'authored' (by someone who also saw rankings)")
+    mapped_on: dt.date | None = Field(default=None, description="when the evidence was mapped")
 
     @field_validator("evidence", mode="before")
     @classmethod
