@@ -14,6 +14,13 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.reason.fixes import ActionScore, Assessment
 from engine.reason.questions import NextQuestions, Suggestion
 from engine.reason.ranking import Ranking
+from engine.reason.uncertainty import ENOUGH_EVIDENCE_BITS, Uncertainty
+
+UNMODELLED_DESCRIPTION = ("P(no modelled cause is present | complaint, evidence): the share of the explanation "
+                          "left to causes the pack does not model (its leaks); null for a pack without a complaint")
+ENOUGH_EVIDENCE_DESCRIPTION = (f"true once the evidence has told at least {ENOUGH_EVIDENCE_BITS:g} bit about the "
+                               "causes (the sum over causes of KL(posterior || ranking with nothing answered)); "
+                               "false while the ranking is mostly the priors")
 
 
 class UnicodeCheckedIn(BaseModel):
@@ -70,6 +77,8 @@ class RankOut(BaseModel):
     combinations: list[CombinationOut]
     explanations: dict[str, list[WeightOut]]
     recommended_actions: list[ActionOut] = Field(default_factory=list)
+    unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
+    enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
 
 
 class ErrorBody(BaseModel):
@@ -86,9 +95,28 @@ def kb_ref(kb: KnowledgeBase) -> KbRef:
     return KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash)
 
 
-def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en", actions: list[ActionScore] | None = None
-             ) -> RankOut:
+def rounded_unmodelled(uncertainty: Uncertainty) -> float | None:
+    """``unmodelled_probability`` as the contracts carry it (rounded like every other probability)."""
+    unmodelled = uncertainty.unmodelled_probability
+    return None if unmodelled is None else round(unmodelled, 12)
+
+
+def uncertainty_text(enough_evidence: bool, unmodelled_probability: float | None) -> str:
+    """The two uncertainty fields in plain words for staff (CLI tables and the ticket report)."""
+    if enough_evidence:
+        text = "The answers so far have moved the ranking away from the usual causes."
+    else:
+        text = ("Not enough evidence yet: the answers so far barely move the usual causes, so this ranking is "
+                "mostly how common each cause is.")
+    if unmodelled_probability is not None:
+        text += f" Chance the cause is one this knowledge base does not cover: {unmodelled_probability:.0%}."
+    return text
+
+
+def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en", actions: list[ActionScore] | None = None,
+             *, uncertainty: Uncertainty) -> RankOut:
     return RankOut(
+        unmodelled_probability=rounded_unmodelled(uncertainty), enough_evidence=uncertainty.enough_evidence,
         recommended_actions=[action_out(a) for a in actions or []],
         kb=kb_ref(kb),
         causes=[
@@ -125,6 +153,8 @@ class NextOut(BaseModel):
     stop: bool
     stop_reason: str = ""
     recommended_actions: list[ActionOut] = Field(default_factory=list)
+    unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
+    enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
 
 
 class CitationOut(BaseModel):
@@ -177,8 +207,10 @@ def question_out(suggestion: Suggestion) -> QuestionOut:
     )
 
 
-def next_out(kb: KnowledgeBase, result: NextQuestions, actions: list[ActionScore]) -> NextOut:
+def next_out(kb: KnowledgeBase, result: NextQuestions, actions: list[ActionScore], *, uncertainty: Uncertainty
+             ) -> NextOut:
     return NextOut(
+        unmodelled_probability=rounded_unmodelled(uncertainty), enough_evidence=uncertainty.enough_evidence,
         kb=kb_ref(kb), questions=[question_out(s) for s in result.questions],
         handoff=[question_out(s) for s in result.handoff], stop=result.stop, stop_reason=result.stop_reason,
         recommended_actions=[action_out(a) for a in actions],

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engine.contracts import (
+    ENOUGH_EVIDENCE_DESCRIPTION,
+    UNMODELLED_DESCRIPTION,
     ActionOut,
     AssessOut,
     CauseOut,
@@ -33,6 +35,7 @@ from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
 from engine.reason.fixes import ActionScore, recommended_actions
 from engine.reason.questions import Objective, StopPolicy
+from engine.reason.uncertainty import assess_uncertainty
 
 
 def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
@@ -69,6 +72,8 @@ class DiagnoseOut(BaseModel):
     stop: bool
     stop_reason: str = ""
     recommended_actions: list[ActionOut]
+    unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
+    enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
 
 
 @dataclass
@@ -116,7 +121,9 @@ class Service:
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        return rank_out(kb, rank(kb, evidence), lang, actions_for(kb, evidence, lang))
+        ranking = rank(kb, evidence)
+        return rank_out(kb, ranking, lang, actions_for(kb, evidence, lang),
+                        uncertainty=assess_uncertainty(kb, evidence))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
@@ -126,7 +133,7 @@ class Service:
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
         result = next_questions(kb, evidence, role=role, policy=policy, lang=lang, skip=skip, objective=objective)
-        return next_out(kb, result, actions_for(kb, evidence, lang))
+        return next_out(kb, result, actions_for(kb, evidence, lang), uncertainty=assess_uncertainty(kb, evidence))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en", skip: Collection[str] = (),
@@ -137,14 +144,16 @@ class Service:
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
         actions = actions_for(kb, evidence, lang)
-        ranked = rank_out(kb, rank(kb, evidence), lang, actions)
+        uncertainty = assess_uncertainty(kb, evidence)
+        ranked = rank_out(kb, rank(kb, evidence), lang, actions, uncertainty=uncertainty)
         asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip, objective=objective),
-                         actions)
+                         actions, uncertainty=uncertainty)
         return DiagnoseOut(
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
             causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,
             questions=asked.questions, handoff=asked.handoff, stop=asked.stop, stop_reason=asked.stop_reason,
             recommended_actions=ranked.recommended_actions,
+            unmodelled_probability=ranked.unmodelled_probability, enough_evidence=ranked.enough_evidence,
         )
 
     def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn
+from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
@@ -418,6 +418,7 @@ def render_report(state: SessionState, title: str, ranked: RankOut, question_tex
     lines += ["", "## Most likely causes", "", "| # | cause | probability |", "|---|---|---|"]
     lines += [f"| {i} | {c.title} (`{c.id}`) | {_pct(c.probability)} |"
               for i, c in enumerate(ranked.causes[:top], start=1)]
+    lines += ["", uncertainty_text(ranked.enough_evidence, ranked.unmodelled_probability)]
     if ranked.combinations:
         lines += ["", "Most probable combinations:", ""]
         lines += [f"- {' + '.join(c.causes) or '(none)'}: {_pct(c.probability)}" for c in ranked.combinations[:3]]

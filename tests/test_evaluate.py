@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 
 from engine.infer.junction_tree import JunctionTree
+from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.learn import evaluate as evaluation_module
+from engine.learn.cases import Case, CaseAnswer
+from engine.learn.em import LearnError, learn
 from engine.learn.evaluate import (
     ScoredCase,
     calibration_table,
@@ -24,6 +27,7 @@ from engine.learn.evaluate import (
     cross_validate,
     sensitivity_table,
 )
+from engine.learn.split import SPLIT_RULE, in_test_split, split_cases
 from engine.model.compile import compile_network
 from engine.model.network import DiscreteNetwork
 from tests.test_learn_em import make_case
@@ -68,24 +72,102 @@ def test_no_case_is_scored_by_a_model_that_learned_from_it(monkeypatch: pytest.M
     monkeypatch.setattr(evaluation_module, "fit", recording_fit)
     monkeypatch.setattr(evaluation_module, "score_cases", recording_score)
     cases = minimal_cases()
+    learning, test = split_cases(cases)
+    assert learning and test
     result = cross_validate(load_kb(MINIMAL), cases, folds=4, sensitivity=False)
-    assert len(trained_on) == 4
-    assert set(scored_by) == {c.id for c in cases} == {s.id for s in result.scored}
+    assert len(trained_on) == 5  # four folds, and the frozen split's model
+    assert set(scored_by) == {c.id for c in cases}
+    assert {s.id for s in result.scored} == {c.id for c in learning}
     for case_id, model in scored_by.items():
         assert model in trained_on and case_id not in trained_on[model]
+    for training in trained_on.values():
+        assert not training & {c.id for c in test}, "a frozen test case was learned from"
     for fold, training in result.fold_training.items():
         assert not set(training) & {s.id for s in result.scored if s.fold == fold}
+    assert set(result.test_training) == {c.id for c in learning}
 
 
 def test_metrics_on_a_separable_pack() -> None:
-    result = cross_validate(load_kb(MINIMAL), minimal_cases(), folds=3, sensitivity=False)
+    cases = minimal_cases()
+    learning, test = split_cases(cases)
+    result = cross_validate(load_kb(MINIMAL), cases, folds=3, sensitivity=False)
     data = result.as_dict()
-    assert data["n_cases"] == 24 and data["folds"] == 3
+    assert data["n_cases"] == len(learning) == 18 and data["folds"] == 3
     assert 0.0 <= data["top1"] <= data["top3"] <= 1.0
     assert data["top3"] == 1.0  # only three causes
     assert 0.0 <= data["brier"] <= 1.0 and data["log_loss"] > 0
-    assert sum(b["n"] for b in data["calibration"]) == sum(1 + (2 if c.causes_complete else 0)
-                                                         for c in minimal_cases())
+    assert sum(b["n"] for b in data["calibration"]) == sum(1 + (2 if c.causes_complete else 0) for c in learning)
+    frozen = data["test_split"]
+    assert frozen["n_cases"] == len(test) == 6 and frozen["learned_from"] == 18 and frozen["top3"] == 1.0
+    assert 0.0 <= frozen["top1"] <= 1.0 and 0.0 <= frozen["brier"] <= 1.0 and frozen["log_loss"] > 0
+    assert frozen["coverage"] == {"cases": 6, "covered": 6, "share": 1.0}
+    assert sum(f["n_cases"] for f in frozen["per_family"]) == 6
+    assert sum(f["n_cases"] for f in data["per_family"]) == 18
+    assert "cases" not in frozen  # the frozen split is reported in total only
+
+
+def test_the_frozen_split_is_a_fixed_rule_on_ids() -> None:
+    ids = [f"case-{i:03d}" for i in range(12)]
+    assert [i for i in ids if in_test_split(i)] == ["case-001", "case-002", "case-007"]
+    assert SPLIT_RULE == "SHA-256(case id)[0] mod 3 == 0"
+    many = [f"id-{i}" for i in range(3000)]
+    share = sum(map(in_test_split, many)) / len(many)
+    assert 0.30 < share < 0.37  # 86 of 256 byte values
+
+
+def test_adding_cases_never_moves_another_across() -> None:
+    base = minimal_cases(12)
+    learning, test = split_cases(base)
+    more = base + minimal_cases(24)[12:] + [make_case("added-later", {"icmp_seen": "no"}, ["icmp_blocked"])]
+    grown_learning, grown_test = split_cases(list(reversed(more)))
+    assert {c.id for c in learning} <= {c.id for c in grown_learning}
+    assert {c.id for c in test} <= {c.id for c in grown_test}
+    assert not {c.id for c in grown_learning} & {c.id for c in grown_test}
+
+
+def absurd(case: Case, kb: KnowledgeBase) -> Case:
+    """The same case id with every answer flipped and every other cause confirmed instead."""
+    flipped = {q: next(x for x in kb.questions[q].answers if x != a) for q, a in case.answers().items()}
+    others = [c for c in kb.causes if c not in case.confirmed_causes]
+    return case.model_copy(update={"evidence": {q: CaseAnswer(answer=a) for q, a in flipped.items()},
+                                   "confirmed_causes": others, "causes_complete": True})
+
+
+def test_no_frozen_test_case_is_ever_learned_from() -> None:
+    """Learning and cross-validation with the frozen cases' evidence made absurd learn exactly the same."""
+    kb = load_kb(MINIMAL)
+    cases = minimal_cases()
+    learning, test = split_cases(cases)
+    poisoned = learning + [absurd(c, kb) for c in test]
+    sane, _ = learn(kb, cases, ess=5)
+    crazy, _ = learn(kb, poisoned, ess=5)
+    assert sane.cases == crazy.cases == len(learning) and sane.held_out == crazy.held_out == len(test)
+    for name, variable in sane.network.variables.items():
+        np.testing.assert_array_equal(variable.cpt, crazy.network.variables[name].cpt)
+    plain = cross_validate(kb, cases, folds=3, sensitivity=False).as_dict()
+    spoiled = cross_validate(kb, poisoned, folds=3, sensitivity=False).as_dict()
+    for key in ("n_cases", "top1", "top3", "brier", "log_loss", "calibration", "cases", "per_family"):
+        assert plain[key] == spoiled[key], key
+    with pytest.raises(LearnError, match="frozen test split"):
+        learn(kb, test)
+
+
+def test_a_case_the_pack_cannot_express_counts_against_coverage_only() -> None:
+    kb = load_kb(MINIMAL)
+    cases = minimal_cases()
+    learning, test = split_cases(cases)
+    outside = [Case.model_validate({**make_case(f"outside-{i}", {"icmp_seen": "yes"}, ["icmp_blocked"]).model_dump(),
+                                    "confirmed_causes": [], "causes_complete": False,
+                                    "unmodelled_cause": "an MTA the pack does not model"}) for i in range(40)]
+    data = cross_validate(kb, cases + outside, folds=3, sensitivity=False).as_dict()
+    extra_learning, extra_test = split_cases(outside)
+    assert data["n_cases"] == len(learning)
+    assert data["coverage"] == {"cases": len(learning) + len(extra_learning), "covered": len(learning),
+                                "share": round(len(learning) / (len(learning) + len(extra_learning)), 4)}
+    assert data["test_split"]["n_cases"] == len(test)
+    assert data["test_split"]["coverage"]["cases"] == len(test) + len(extra_test)
+    with pytest.raises(ValueError, match="unmodelled_cause"):
+        make_case("nothing-confirmed", {}, [])
 
 
 def test_calibration_and_confusions() -> None:
@@ -156,7 +238,11 @@ def test_evaluate_cli_json(tmp_path: Path) -> None:
     data = json.loads(run.stdout)
     for key in ("n_cases", "folds", "top1", "top3", "brier", "log_loss", "calibration", "confusions", "sensitivity"):
         assert key in data
-    assert data["n_cases"] == 10 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    learning, test = split_cases(minimal_cases(10))
+    assert data["n_cases"] == len(learning) and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data["split_rule"] == SPLIT_RULE and data["test_split"]["coverage"]["cases"] == len(test)
+    for key in ("top1", "top3", "brier", "log_loss", "per_family", "coverage"):
+        assert key in data["test_split"]
     bad = subprocess.run([sys.executable, "-m", "engine", "evaluate", "--kb", str(MINIMAL), "--cases",
                           str(tmp_path / "missing"), "--format", "json"], env=env, capture_output=True, text=True,
                          timeout=300)

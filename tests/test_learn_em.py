@@ -25,6 +25,7 @@ from engine.learn.em import (
     parameter_changes,
     write_learned,
 )
+from engine.learn.split import in_test_split
 from engine.model.compile import compile_network
 from engine.model.network import DiscreteNetwork
 from tests.packgen import REFS, _node, write_random_pack
@@ -41,6 +42,12 @@ def make_case(case_id: str, answers: dict[str, str], causes: list[str], *, compl
         "author": "tests", "created": NOW, "updated": NOW, "evidence": answers, "confirmed_causes": causes,
         "causes_complete": complete,
     })
+
+
+def learning_ids(prefix: str, n: int) -> list[str]:
+    """``n`` case ids outside the frozen test split, which learning never sees."""
+    candidates = (f"{prefix}{i}" for i in itertools.count())
+    return list(itertools.islice((c for c in candidates if not in_test_split(c)), n))
 
 
 def full_joint(network: DiscreteNetwork) -> np.ndarray:
@@ -119,7 +126,7 @@ def test_cause_priors_learn_from_tickets_only() -> None:
     public = [make_case(f"p{i}", {"bounce_552": "yes"}, ["size_limit"], kind="public_report") for i in range(50)]
     result, expert = learn(kb, public, ess=10)
     np.testing.assert_allclose(result.network.variables["size_limit"].cpt, expert.variables["size_limit"].cpt)
-    tickets = [make_case(f"t{i}", {"bounce_552": "yes"}, ["size_limit"]) for i in range(50)]
+    tickets = [make_case(case_id, {"bounce_552": "yes"}, ["size_limit"]) for case_id in learning_ids("t", 50)]
     result, expert = learn(kb, tickets, ess=10)
     # 50 tickets, all with size_limit present, against 10 pseudo-cases at the expert's 0.15
     assert result.network.variables["size_limit"].cpt[1] == pytest.approx((10 * 0.15 + 50) / 60)
@@ -221,6 +228,7 @@ def sample_cases(network: DiscreteNetwork, n: int, causes: list[str], missing: f
     """Forward-sample cases: every cause is recorded (complete), each answer is hidden w.p. ``missing``."""
     rng = np.random.default_rng(seed)
     cases: list[Case] = []
+    ids = iter(learning_ids("s", n))
     while len(cases) < n:
         state: dict[str, int] = {}
         for var in network.variables.values():
@@ -230,7 +238,7 @@ def sample_cases(network: DiscreteNetwork, n: int, causes: list[str], missing: f
         if not present:
             continue  # a resolved case has a confirmed cause; selecting on causes leaves P(Q | C) intact
         answers = {q: network.variables[q].states[state[q]] for q in TRUE_QUESTIONS if rng.random() >= missing}
-        cases.append(make_case(f"s{len(cases)}", answers, present, pack=pack))
+        cases.append(make_case(next(ids), answers, present, pack=pack))
     return cases
 
 

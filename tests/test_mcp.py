@@ -12,6 +12,8 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
+from engine.service import Service
+
 ROOT = Path(__file__).resolve().parents[1]
 PACK = "mail_delivery"
 
@@ -45,6 +47,9 @@ def test_tools_answer_through_the_sdk_client() -> None:
     assert not described.is_error
     assert any(q["id"] == "attachment_mail_fails" and q["short"] for q in described.structured_content["questions"])
     assert not diagnosed.is_error and diagnosed.structured_content["causes"][0]["probability"] > 0
+    served = Service().rank(PACK, evidence)
+    for field in ("unmodelled_probability", "enough_evidence"):
+        assert diagnosed.structured_content[field] == asked.structured_content[field] == getattr(served, field)
     assert not asked.is_error and all(q["id"] not in evidence for q in asked.structured_content["questions"])
     assert not assessed.is_error and assessed.structured_content["fix"]["id"] == "restart_postfix"
     assert bad_question.is_error and "attachment_mail_fails" in bad_question.content[0].text

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.learn.split import in_test_split
 from engine.store import CaseRepository, open_store
 from tests.test_seed_incident import FIRST_ANSWERS as SEED_ANSWERS
 
@@ -218,3 +219,27 @@ def test_pasted_log_fills_answers_with_the_matching_line(database: str) -> None:
     used = set(findings.loc[findings["use"], "question"])
     assert used <= set(answered["id"])
     assert all(answered.loc[answered["id"].isin(used), "source"].str.len() > 0)
+
+
+def test_quality_page_shows_the_frozen_split_beside_cross_validation(database: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOTWARD_AUTHOR_TOKEN", TOKEN)
+    at = _app().run()
+    at.switch_page("screens/quality.py").run()
+    at.text_input[0].set_value(TOKEN)
+    at.button[0].click().run()
+    _no_exceptions(at)
+    at.button(key="run_evaluation").click().run()
+    _no_exceptions(at)
+    comparison = _table(at, "metric", "cross-validation", "frozen test split").set_index("metric")
+    assert int(comparison.loc["cases scored", "frozen test split"]) > 0
+    assert int(comparison.loc["cases scored", "cross-validation"]) > 0
+    for metric in ("top-1 accuracy", "top-3 accuracy", "Brier score", "log loss"):
+        for column in ("cross-validation", "frozen test split"):
+            assert 0.0 <= float(comparison.loc[metric, column]) <= 1.0, (metric, column)
+    assert "%" in comparison.loc["coverage (confirmed cause has a node)", "frozen test split"]
+    families = _table(at, "family", "cv top-3", "test top-3")
+    assert families["test cases"].sum() == int(comparison.loc["cases scored", "frozen test split"])
+    assert any("SHA-256(case id)[0] mod 3 == 0" in m.value for m in at.markdown)
+    shown = set(_table(at, "case", "fold", "rank")["case"])
+    assert shown and not any(in_test_split(case) for case in shown)

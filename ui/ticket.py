@@ -16,7 +16,8 @@ from engine.sessions import SessionState, render_report
 def ticket_markdown(kb: KnowledgeBase, state: SessionState, out: DiagnoseOut, lang: str,
                     sources: dict[str, str]) -> str:
     ranked = RankOut(kb=KbRef(**out.kb), causes=out.causes, combinations=out.combinations,
-                     explanations=out.explanations, recommended_actions=out.recommended_actions)
+                     explanations=out.explanations, recommended_actions=out.recommended_actions,
+                     unmodelled_probability=out.unmodelled_probability, enough_evidence=out.enough_evidence)
     text = render_report(
         state, kb.pack.title.get(lang), ranked,
         {q: kb.questions[q].short.get(lang) for q in state.answers if q in kb.questions},

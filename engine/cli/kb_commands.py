@@ -156,12 +156,15 @@ def rank(
     """Rank the root causes given what was observed (and fixes already tried)."""
     from engine.contracts import rank_out
     from engine.reason.ranking import rank as rank_causes
+    from engine.reason.uncertainty import assess_uncertainty
     from engine.service import actions_for
 
     with handled(fmt):
         kb = load(kb_name)
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        result = rank_out(kb, rank_causes(kb, observed), lang.value, actions_for(kb, observed, lang.value))
+        ranking = rank_causes(kb, observed)
+        result = rank_out(kb, ranking, lang.value, actions_for(kb, observed, lang.value),
+                          uncertainty=assess_uncertainty(kb, observed))
         if fmt is Format.json:
             emit_json(result)
             return
@@ -181,8 +184,19 @@ def rank(
             moved = ", ".join(f"{w.question}={w.answer} ({w.woe_bits:+.1f} bits)" for w in weights[:4])
             if moved:
                 console.print(f"[bold]{cause_id}[/]: {moved}", highlight=False)
+        print_uncertainty(console, result.enough_evidence, result.unmodelled_probability)
         if kb.fixes:
             print_actions(console, result.recommended_actions)
+
+
+def print_uncertainty(console: Any, enough_evidence: bool, unmodelled_probability: float | None) -> None:
+    """One plain-words line for staff: whether the answers have moved the usual causes yet, and how
+    likely it is that the problem lies outside what the pack knows."""
+    from rich.markup import escape
+
+    from engine.contracts import uncertainty_text
+
+    console.print(escape(uncertainty_text(enough_evidence, unmodelled_probability)), highlight=False)
 
 
 def print_actions(console: Any, actions: list[Any]) -> None:
@@ -222,6 +236,7 @@ def next_question(
     from engine.cli.app import CliError
     from engine.contracts import next_out
     from engine.reason.questions import OBJECTIVES, Objective, StopPolicy, next_questions
+    from engine.reason.uncertainty import assess_uncertainty
     from engine.service import actions_for
 
     with handled(fmt):
@@ -235,7 +250,7 @@ def next_question(
         observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
         result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
                                 limit=limit, lang=lang.value, skip=skip or (), objective=cast(Objective, objective))
-        out = next_out(kb, result, actions_for(kb, observed, lang.value))
+        out = next_out(kb, result, actions_for(kb, observed, lang.value), uncertainty=assess_uncertainty(kb, observed))
         if fmt is Format.json:
             emit_json(out)
             return
@@ -252,6 +267,7 @@ def next_question(
         console.print(table)
         if out.stop:
             console.print(f"[bold]Stop asking[/]: {out.stop_reason}.")
+        print_uncertainty(console, out.enough_evidence, out.unmodelled_probability)
         if kb.fixes:
             print_actions(console, out.recommended_actions)
 

@@ -1,4 +1,5 @@
-"""``rootward learn`` (EM from reviewed cases into learned.yaml) and ``rootward evaluate`` (k-fold CV)."""
+"""``rootward learn`` (EM from reviewed cases into learned.yaml) and ``rootward evaluate`` (frozen test split
+and k-fold CV)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def learn(
     from engine.learn.cases import load_case_dir
     from engine.learn.em import learn as fit_pack
     from engine.learn.em import learned_parameters, parameter_changes, write_learned
+    from engine.learn.split import SPLIT_RULE
 
     with handled(fmt), learning_errors():
         kb = load_kb(kb_name)
@@ -90,7 +92,8 @@ def learn(
             written = str(write_learned(kb.directory, learned_parameters(kb, result, ess)))
         summary: dict[str, Any] = {
             "pack": kb.id, "cases": result.cases, "ticket_cases": result.ticket_cases, "ess": ess,
-            "iterations": result.iterations, "converged": result.converged, "dry_run": dry_run,
+            "held_out": result.held_out, "iterations": result.iterations, "converged": result.converged,
+            "dry_run": dry_run,
             "written": written, "changes": [c.as_dict() for c in changes],
         }
         if fmt is Format.json:
@@ -110,6 +113,9 @@ def learn(
         status = "converged" if result.converged else "stopped at the iteration limit"
         where = f"wrote {written}" if written else f"dry run: {LEARNED_FILE} not written"
         console.print(f"EM {status} after {result.iterations} iterations; {where}", highlight=False)
+        if result.held_out:
+            console.print(f"{result.held_out} case(s) of the frozen test split ({SPLIT_RULE}) were left out: "
+                          "learning never uses them.", highlight=False)
 
 
 @app.command()
@@ -124,10 +130,11 @@ def evaluate(
     = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="json or markdown")] = ReportFormat.markdown,
 ) -> None:
-    """k-fold cross-validation from the expert CPDs: accuracy, Brier, log loss, calibration, sensitivity."""
+    """The frozen test split beside k-fold cross-validation: accuracy, Brier, log loss, per family, coverage."""
     from engine.kb.validate import load_kb
     from engine.learn.cases import default_case_dir, load_case_dir
     from engine.learn.evaluate import calibration_plot, cross_validate, markdown_report
+    from engine.learn.split import SPLIT_RULE, split_cases
 
     error_format = Format.json if fmt is ReportFormat.json else Format.table
     with handled(error_format), learning_errors():
@@ -140,6 +147,11 @@ def evaluate(
         if len(cases) < 2:
             raise CliError("evaluation", f"need at least 2 cases to cross-validate pack '{kb.id}', found {len(cases)}",
                            {"directory": str(directory)})
+        learning, _ = split_cases(list(cases.values()))
+        if len(learning) < 2:
+            raise CliError("evaluation", f"need at least 2 cases outside the frozen test split ({SPLIT_RULE}) to "
+                           f"cross-validate pack '{kb.id}', found {len(learning)} of {len(cases)}",
+                           {"directory": str(directory), "split_rule": SPLIT_RULE})
         evaluation = cross_validate(kb, sorted(cases.values(), key=lambda c: c.id), folds=folds, ess=ess)
         suffix = "json" if fmt is ReportFormat.json else "md"
         report_path = out

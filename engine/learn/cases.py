@@ -27,6 +27,7 @@ CaseStatus = Literal["draft", "reviewed"]
 AnswerProvenance = Literal["typed", "extracted", "imported"]
 FixOutcome = Literal["persisted", "stopped", "unclear"]
 SourceKind = Literal["ticket", "public_report"]
+EvidenceMapping = Literal["blind", "authored"] | None
 CaseId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=128)]
 KbHash = Annotated[str, Field(pattern=r"^[0-9a-f]{8,64}$")]
 CASE_SUFFIXES = (".yaml", ".yml")
@@ -77,10 +78,17 @@ class Case(_Strict):
     created: dt.datetime
     updated: dt.datetime
     evidence: dict[str, CaseAnswer] = Field(default_factory=dict)
-    confirmed_causes: list[str] = Field(min_length=1)
+    confirmed_causes: list[str] = Field(default_factory=list)
+    unmodelled_cause: str | None = Field(
+        default=None, min_length=3,
+        description="the confirmed root cause in words, when the pack has no node for it (coverage)")
     causes_complete: bool = False
     fixes_tried: list[FixAttempt] = Field(default_factory=list)
     resolution: str = ""
+    mapped: EvidenceMapping = Field(
+        default=None, description="how the evidence was written: 'blind' (from the report and the question list "
+                                  "only, never a ranking) or 'authored' (by someone who also saw rankings)")
+    mapped_on: dt.date | None = Field(default=None, description="when the evidence was mapped")
 
     @field_validator("evidence", mode="before")
     @classmethod
@@ -100,7 +108,15 @@ class Case(_Strict):
     def _distinct_causes(self) -> Case:
         if len(set(self.confirmed_causes)) != len(self.confirmed_causes):
             raise ValueError("a cause is listed twice in confirmed_causes")
+        if not self.confirmed_causes and self.unmodelled_cause is None:
+            raise ValueError("a resolved case needs confirmed_causes, or unmodelled_cause when the pack has no "
+                             "node for the root cause")
         return self
+
+    @property
+    def covered(self) -> bool:
+        """Whether the pack has a node for a confirmed cause (else only ``unmodelled_cause`` names it)."""
+        return bool(self.confirmed_causes)
 
     def answers(self) -> dict[str, str]:
         """The hard answers, with ``unknown`` (no evidence) dropped."""

@@ -22,6 +22,10 @@ zero from a small expert entry, and it keeps EM's monotone ascent (tested).
 **Cause priors** are learned only from ``ticket`` cases: public reports are hand-picked and say
 nothing about base rates. With no ticket case, cause priors stay as the experts wrote them.
 
+**The frozen test split** (``engine.learn.split``) never reaches EM: ``training_set`` drops those
+cases before anything is counted, so no caller (``rootward learn``, the UI, a cross-validation fold)
+can learn from them by mistake; ``FitResult.held_out`` names how many were left out.
+
 **Output.** ``learned.yaml`` in the pack directory holds the full learned CPT of every node, the
 case counts, the expert content hash it was learned from and the date. ``apply_learned`` lays it
 over the expert network, and only when that hash still matches the pack's expert files: a pack
@@ -49,6 +53,7 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import LEARNED_FILE, pack_files
 from engine.kb.schema import Cause
 from engine.learn.cases import Case
+from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray, Variable
 
 log = logging.getLogger(__name__)
@@ -82,6 +87,8 @@ class TrainingSet:
     weights: FloatArray
     ticket_weights: FloatArray
     case_ids: list[list[str]]
+    held_out: int = 0
+    """Cases given but left out because they belong to the frozen test split."""
 
     @property
     def rows(self) -> int:
@@ -120,8 +127,14 @@ def case_likelihoods(network: DiscreteNetwork, case: Case, causes: Sequence[str]
 
 
 def training_set(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequence[str]) -> TrainingSet:
+    """The learning split of ``cases`` as weighted likelihood rows; frozen test cases are dropped here."""
     if not cases:
         raise LearnError("there are no cases to learn from")
+    given = len(cases)
+    cases, _ = split_cases(cases)
+    if not cases:
+        raise LearnError(f"all {given} case(s) belong to the frozen test split ({SPLIT_RULE}), which learning "
+                         "never uses; add cases whose ids fall outside it", {"held_out": given})
     rows: dict[tuple[tuple[str, tuple[float, ...]], ...], int] = {}
     vectors_by_row: list[dict[str, FloatArray]] = []
     weights: list[float] = []
@@ -148,7 +161,7 @@ def training_set(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequen
             if name in vectors:
                 table[b] = vectors[name]
         likelihoods[name] = table
-    return TrainingSet(likelihoods, np.array(weights), np.array(tickets), ids)
+    return TrainingSet(likelihoods, np.array(weights), np.array(tickets), ids, held_out=given - len(cases))
 
 
 # --------------------------------------------------------------------------------- family posteriors
@@ -322,6 +335,8 @@ class FitResult:
     """Log posterior (log-likelihood plus Dirichlet log-prior) after each iteration: never decreases."""
     cases: int = 0
     ticket_cases: int = 0
+    held_out: int = 0
+    """Cases given to ``fit`` but left out as members of the frozen test split."""
 
 
 def learnable_nodes(kb: KnowledgeBase) -> list[str]:
@@ -398,7 +413,8 @@ def fit(
             break
     final = family_posteriors(tree, current, data.likelihoods, data.rows, [])
     objective.append(float(data.weights @ final.log_evidence) + _log_prior(current, alphas))
-    return FitResult(current, counts, learned, iterations, converged, objective, data.cases, data.ticket_cases)
+    return FitResult(current, counts, learned, iterations, converged, objective, data.cases, data.ticket_cases,
+                     data.held_out)
 
 
 def _with_cpts(network: DiscreteNetwork, updated: dict[str, Variable]) -> DiscreteNetwork:

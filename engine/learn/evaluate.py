@@ -1,8 +1,19 @@
-"""How well does the pack rank causes on cases it never saw? k-fold cross-validation, and sensitivity.
+"""How well does the pack rank causes on cases it never saw? A frozen test split, k-fold
+cross-validation, and sensitivity.
 
-Every fold starts from the *expert* CPDs (never from ``learned.yaml``), learns on the other folds by
-EM and scores only its own held-out cases, so no case is ever scored by a model that learned from
-it. Scores are computed from the answers alone; the confirmed causes are what is being predicted.
+The cases are split once by id (``engine.learn.split``): about a third form the frozen test split,
+which nothing ever learns from. Cross-validation runs on the rest: every fold starts from the
+*expert* CPDs (never from ``learned.yaml``), learns on the other folds by EM and scores only its own
+held-out cases, so no case is ever scored by a model that learned from it. The frozen split is then
+scored once by the model learned from the whole learning split, and reported only in totals (overall,
+per family, coverage), never case by case, so that nobody tunes the pack on it. Cross-validation
+still measures how well the pack fits the cases its authors knew; the frozen split is the figure to
+quote. Scores are computed from the answers alone; the confirmed causes are what is being predicted.
+
+A case's **family** is the category of its first confirmed cause. **Coverage** is the share of cases
+with a confirmed cause that the pack has a node for; a case whose root cause the pack lacks records
+it as ``unmodelled_cause`` and counts against coverage only: it cannot be ranked, so the accuracy
+figures are over covered cases, and top-k × coverage is the share of *all* cases with a top-k hit.
 
 Metrics: top-1 / top-3 hit rates (a hit is any confirmed cause within the first k), the Brier score
 and log loss of P(cause present) over every (case, cause) pair whose truth is known (confirmed
@@ -15,6 +26,7 @@ when one number moves by a factor of two was never supported by the evidence.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 from collections import Counter
@@ -29,6 +41,7 @@ from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
 from engine.learn.cases import Case
 from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
+from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray
 
 if TYPE_CHECKING:
@@ -40,6 +53,8 @@ PROBABILITY_CLIP = 1e-6
 SENSITIVITY_FACTORS = (0.5, 2.0)
 SENSITIVITY_CPD_ENTRIES = 20
 TOP_CONFUSIONS = 10
+FROZEN_SPLIT_FOLD = -1
+"""The fold recorded for frozen-split cases: they belong to no cross-validation fold."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,13 @@ class Evaluation:
     sensitivity: list[dict[str, Any]] = field(default_factory=list)
     fold_training: dict[int, list[str]] = field(default_factory=dict)
     plot: str | None = None
+    per_family: list[dict[str, Any]] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    test_split: dict[str, Any] = field(default_factory=dict)
+    """The frozen split's totals (see ``frozen_split_report``); never its cases one by one."""
+    test_training: list[str] = field(default_factory=list)
+    """The ids the frozen split's model learned from: the whole learning split."""
+    date: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).date().isoformat())
 
     @property
     def n_cases(self) -> int:
@@ -107,6 +129,11 @@ class Evaluation:
                 for s in self.scored
             ],
             "plot": self.plot,
+            "date": self.date,
+            "split_rule": SPLIT_RULE,
+            "per_family": self.per_family,
+            "coverage": self.coverage,
+            "test_split": self.test_split,
         }
 
 
@@ -209,6 +236,59 @@ def confusion_table(scored: Sequence[ScoredCase], top: int = TOP_CONFUSIONS) -> 
     return [{"predicted": p, "actual": a, "count": len(ids), "cases": sorted(ids)} for (p, a), ids in ordered[:top]]
 
 
+def scores(predicted: FloatArray, truth: FloatArray) -> tuple[float, float]:
+    """(Brier score, log loss) of labelled (case, cause) pairs; NaN for none."""
+    if not predicted.size:
+        return float("nan"), float("nan")
+    clipped = np.clip(predicted, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP)
+    brier = float(np.mean((predicted - truth) ** 2))
+    log_loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped)))
+    return brier, log_loss
+
+
+def _rounded(value: float, digits: int) -> float | None:
+    return None if np.isnan(value) else round(value, digits)
+
+
+def figures(scored: Sequence[ScoredCase], by_id: dict[str, Case]) -> dict[str, Any]:
+    """n, top-1, top-3, Brier and log loss of some scored cases (``None`` where there are none)."""
+    brier, log_loss = scores(*labelled_pairs(scored, by_id))
+    hits = {k: [any(c in s.confirmed for c in s.ranked_ids[:k]) for s in scored] for k in (1, 3)}
+    return {"n_cases": len(scored),
+            "top1": round(float(np.mean(hits[1])), 4) if scored else None,
+            "top3": round(float(np.mean(hits[3])), 4) if scored else None,
+            "brier": _rounded(brier, 5), "log_loss": _rounded(log_loss, 5)}
+
+
+def family_of(kb: KnowledgeBase, case: Case) -> str:
+    """The category of the case's first confirmed cause (the one its author judged the root)."""
+    return kb.causes[case.confirmed_causes[0]].category
+
+
+def family_figures(kb: KnowledgeBase, scored: Sequence[ScoredCase], by_id: dict[str, Case]) -> list[dict[str, Any]]:
+    """``figures`` per family, the largest families first."""
+    families: dict[str, list[ScoredCase]] = {}
+    for item in scored:
+        families.setdefault(family_of(kb, by_id[item.id]), []).append(item)
+    rows = [{"family": family, **figures(items, by_id)} for family, items in families.items()]
+    return sorted(rows, key=lambda r: (-r["n_cases"], r["family"]))
+
+
+def coverage_of(cases: Sequence[Case]) -> dict[str, Any]:
+    """How many cases have a confirmed cause the pack models (the others name it in ``unmodelled_cause``)."""
+    covered = sum(1 for c in cases if c.covered)
+    return {"cases": len(cases), "covered": covered,
+            "share": round(covered / len(cases), 4) if cases else None}
+
+
+def frozen_split_report(kb: KnowledgeBase, scored: Sequence[ScoredCase], test: Sequence[Case],
+                        learned_from: int) -> dict[str, Any]:
+    """The frozen split's totals: overall, per family and coverage, and what its model learned from."""
+    by_id = {c.id: c for c in test}
+    return {"rule": SPLIT_RULE, "learned_from": learned_from, **figures(scored, by_id),
+            "per_family": family_figures(kb, scored, by_id), "coverage": coverage_of(test)}
+
+
 def cross_validate(
     kb: KnowledgeBase,
     cases: Sequence[Case],
@@ -218,41 +298,44 @@ def cross_validate(
     seed: int = 0,
     sensitivity: bool = True,
 ) -> Evaluation:
-    """k-fold CV from the expert CPDs; see the module docstring for every metric."""
+    """The frozen test split and k-fold CV on the rest, from the expert CPDs; see the module docstring."""
     from engine.model.compile import compile_network
 
     _check_unique_ids(cases)
-    if len(cases) < 2:
-        raise ValueError(f"cross-validation needs at least 2 cases, got {len(cases)}")
+    learning, test = split_cases(cases)
+    if len(learning) < 2:
+        raise ValueError(f"cross-validation needs at least 2 cases outside the frozen test split ({SPLIT_RULE}), "
+                         f"got {len(learning)} of {len(cases)}")
     if folds < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
-    k = min(folds, len(cases))
-    fold_of = assign_folds(cases, k, seed)
+    k = min(folds, len(learning))
+    fold_of = assign_folds(learning, k, seed)
     causes = list(kb.causes)
     learnable = learnable_nodes(kb)
     expert = compile_network(kb)
     scored: list[ScoredCase] = []
     training: dict[int, list[str]] = {}
     for fold in range(k):
-        train = [c for c in cases if fold_of[c.id] != fold]
-        test = [c for c in cases if fold_of[c.id] == fold]
+        train = [c for c in learning if fold_of[c.id] != fold]
+        held_out = [c for c in learning if fold_of[c.id] == fold and c.covered]
         training[fold] = sorted(c.id for c in train)
         model = fit(expert, train, causes=causes, learnable=learnable, ess=ess).network
-        scored.extend(score_cases(model, test, causes, fold))
-    by_id = {c.id: c for c in cases}
+        scored.extend(score_cases(model, held_out, causes, fold))
+    by_id = {c.id: c for c in learning}
     scored.sort(key=lambda s: s.id)
     predicted, truth = labelled_pairs(scored, by_id)
-    clipped = np.clip(predicted, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP)
-    brier = float(np.mean((predicted - truth) ** 2)) if predicted.size else float("nan")
-    log_loss = float(-np.mean(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped))) if predicted.size \
-        else float("nan")
+    brier, log_loss = scores(predicted, truth)
     evaluation = Evaluation(
         pack=kb.id, kb_hash=kb.version_hash, folds=k, ess=ess, scored=scored, brier=brier, log_loss=log_loss,
         calibration=calibration_table(predicted, truth), confusions=confusion_table(scored),
-        fold_training=training,
+        fold_training=training, per_family=family_figures(kb, scored, by_id), coverage=coverage_of(learning),
+        test_training=sorted(c.id for c in learning),
     )
+    frozen_model = fit(expert, learning, causes=causes, learnable=learnable, ess=ess).network
+    frozen_scored = score_cases(frozen_model, [c for c in test if c.covered], causes, FROZEN_SPLIT_FOLD)
+    evaluation.test_split = frozen_split_report(kb, frozen_scored, test, len(learning))
     if sensitivity:
-        evaluation.sensitivity = sensitivity_table(kb, expert, cases)
+        evaluation.sensitivity = sensitivity_table(kb, expert, learning)
     return evaluation
 
 
@@ -419,22 +502,73 @@ def calibration_plot(evaluation: Evaluation, path: Path) -> Path:
     return path
 
 
+def _shown(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _coverage_text(coverage: dict[str, Any]) -> str:
+    if not coverage.get("cases"):
+        return "–"
+    return f"{coverage['covered']}/{coverage['cases']} ({coverage['share']:.0%})"
+
+
+def comparison_rows(data: dict[str, Any]) -> list[dict[str, str]]:
+    """Cross-validation beside the frozen test split, metric by metric (the report and the UI)."""
+    test = data["test_split"]
+    cv = {"n_cases": data["n_cases"], "top1": data["top1"], "top3": data["top3"], "brier": data["brier"],
+          "log_loss": data["log_loss"]}
+    rows = [{"metric": "cases scored", "cross-validation": str(cv["n_cases"]),
+             "frozen test split": str(test["n_cases"])}]
+    for key, name, digits in (("top1", "top-1 accuracy", 3), ("top3", "top-3 accuracy", 3),
+                              ("brier", "Brier score", 4), ("log_loss", "log loss", 4)):
+        rows.append({"metric": name, "cross-validation": _shown(cv[key], digits),
+                     "frozen test split": _shown(test[key], digits)})
+    rows.append({"metric": "coverage (confirmed cause has a node)",
+                 "cross-validation": _coverage_text(data["coverage"]),
+                 "frozen test split": _coverage_text(test["coverage"])})
+    return rows
+
+
+def family_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per family, cross-validation beside the frozen split: n, top-1 and top-3 of each."""
+    cv = {r["family"]: r for r in data["per_family"]}
+    test = {r["family"]: r for r in data["test_split"]["per_family"]}
+    families = sorted(set(cv) | set(test), key=lambda f: (-(cv.get(f, {}).get("n_cases", 0)
+                                                            + test.get(f, {}).get("n_cases", 0)), f))
+    rows = []
+    for family in families:
+        a, b = cv.get(family, {}), test.get(family, {})
+        rows.append({"family": family,
+                     "cv cases": a.get("n_cases", 0), "cv top-1": _shown(a.get("top1"), 2),
+                     "cv top-3": _shown(a.get("top3"), 2),
+                     "test cases": b.get("n_cases", 0), "test top-1": _shown(b.get("top1"), 2),
+                     "test top-3": _shown(b.get("top3"), 2)})
+    return rows
+
+
 def markdown_report(evaluation: Evaluation) -> str:
     data = evaluation.as_dict()
+    test = data["test_split"]
     lines = [
-        f"# Evaluation of `{data['pack']}` ({data['kb_hash']})",
+        f"# Evaluation of `{data['pack']}` ({data['kb_hash']}), {data['date']}",
         "",
-        f"{data['n_cases']} cases, {data['folds']}-fold cross-validation from the expert CPDs "
+        f"Frozen test split ({test['rule']}): {test['coverage']['cases']} cases, scored once by the model learned "
+        f"from the other {test['learned_from']}; nothing learns from them and they are reported only in total. "
+        f"Cross-validation: {data['folds']} folds over those {test['learned_from']} cases, from the expert CPDs "
         f"(Dirichlet prior, ESS {data['ess']:g} per row).",
         "",
-        "| metric | value |",
-        "|---|---|",
-        f"| top-1 accuracy | {data['top1']:.3f} |",
-        f"| top-3 accuracy | {data['top3']:.3f} |",
-        f"| Brier score | {data['brier']:.4f} |",
-        f"| log loss | {data['log_loss']:.4f} |",
+        "| metric | cross-validation | frozen test split |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['metric']} | {r['cross-validation']} | {r['frozen test split']} |" for r in comparison_rows(data)]
+    lines += ["", "## Per family (category of the confirmed cause)", "",
+              "| family | cv cases | cv top-1 | cv top-3 | test cases | test top-1 | test top-3 |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['family']} | {r['cv cases']} | {r['cv top-1']} | {r['cv top-3']} | {r['test cases']} | "
+              f"{r['test top-1']} | {r['test top-3']} |" for r in family_rows(data)]
+    lines += [
         "",
-        "## Calibration",
+        "## Calibration (cross-validation)",
         "",
         "| predicted | n | mean predicted | observed |",
         "|---|---|---|---|",
@@ -456,7 +590,8 @@ def markdown_report(evaluation: Evaluation) -> str:
         lines.append(f"| {name} | {when} | {s['value']:.3g} | ×{s['factor']:g} | {changed}{more} |")
     if not data["sensitivity"]:
         lines.append("| (no single change moves any leader) | | | | |")
-    lines += ["", "## Cases", "", "| case | fold | confirmed | rank | top 3 |", "|---|---|---|---|---|"]
+    lines += ["", "## Cases (cross-validation; the frozen split is not listed)", "",
+              "| case | fold | confirmed | rank | top 3 |", "|---|---|---|---|---|"]
     for c in data["cases"]:
         top = ", ".join(f"{t['cause']} {t['probability']:.2f}" for t in c["top3"])
         lines.append(f"| {c['id']} | {c['fold']} | {', '.join(c['confirmed'])} | {c['rank']} | {top} |")

@@ -1,7 +1,9 @@
 """Quality (authors): how well the pack ranks cases it never saw, and what learning would change.
 
-Evaluation is the same k-fold cross-validation as ``rootward evaluate`` (every fold starts from
-the expert CPDs); simulated sessions are ``rootward simulate``. "Learn and preview" fits the
+Evaluation is the same as ``rootward evaluate``: the frozen test split (a fixed rule on case ids,
+which nothing learns from) beside k-fold cross-validation on the other cases (every fold starts
+from the expert CPDs), overall and per family, with the coverage; simulated sessions are
+``rootward simulate``. "Learn and preview" fits the
 parameters to the reviewed cases and shows the largest changes first; ``learned.yaml`` is written
 only when the author presses the second button, after reading them, because it changes every later
 diagnosis.
@@ -66,28 +68,34 @@ def _cases(kb: KnowledgeBase) -> tuple[list[Case], list[Case]]:
 
 
 def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
-    from engine.learn.evaluate import cross_validate
+    from engine.learn.evaluate import comparison_rows, cross_validate, family_rows
+    from engine.learn.split import split_cases
 
-    if len(cases) < 2:
-        st.info(f"Cross-validation needs at least 2 cases; there are {len(cases)}. Accept drafts on the Cases "
-                "page or add case files under data/cases/.")
+    learning, _ = split_cases(cases)
+    if len(learning) < 2:
+        st.info(f"Cross-validation needs at least 2 cases outside the frozen test split; there are {len(cases)} "
+                "case(s) in all. Accept drafts on the Cases page or add case files under data/cases/.")
         return
     settings = st.columns(2)
-    folds = settings[0].number_input("Folds", min_value=2, max_value=max(2, len(cases)), value=min(5, len(cases)))
+    folds = settings[0].number_input("Folds", min_value=2, max_value=max(2, len(learning)),
+                                     value=min(5, len(learning)))
     ess = settings[1].number_input("Prior strength (pseudo-cases per CPT row)", min_value=0.1, value=20.0)
     if st.button("Run evaluation", type="primary", key="run_evaluation"):
-        with st.spinner(f"Cross-validating {len(cases)} cases in {folds} folds…"):
+        with st.spinner(f"Scoring the frozen test split and cross-validating the rest in {folds} folds…"):
             evaluation = cross_validate(kb, cases, folds=int(folds), ess=float(ess))
         st.session_state[EVALUATION_KEY] = (kb.version_hash, evaluation.as_dict())
     stored = st.session_state.get(EVALUATION_KEY)
     if stored is None or stored[0] != kb.version_hash:
         return
     data: dict[str, Any] = stored[1]
-    metrics = st.columns(4)
-    metrics[0].metric("top-1 accuracy", f"{data['top1']:.0%}")
-    metrics[1].metric("top-3 accuracy", f"{data['top3']:.0%}")
-    metrics[2].metric("Brier score", f"{data['brier']:.3f}", help="mean squared error of P(cause); lower is better")
-    metrics[3].metric("log loss", f"{data['log_loss']:.3f}")
+    test = data["test_split"]
+    st.markdown(f"**Frozen test split** (`{test['rule']}`): {test['coverage']['cases']} case(s) that nothing learns "
+                f"from, scored by the model learned from the other {test['learned_from']}, shown only in total. "
+                f"**Cross-validation**: {data['folds']} folds over those {test['learned_from']}. Quote the frozen "
+                "split; cross-validation shows how well the pack fits the cases its authors knew.")
+    st.dataframe(pd.DataFrame(comparison_rows(data)), hide_index=True, width="stretch", key="split_comparison")
+    st.markdown("**Per family** (category of the confirmed cause)")
+    st.dataframe(pd.DataFrame(family_rows(data)), hide_index=True, width="stretch", key="family_comparison")
     left, right = st.columns([2, 3])
     with left:
         st.pyplot(calibration_figure(data["calibration"], f"{data['n_cases']} cases, {data['folds']}-fold CV"),
@@ -98,7 +106,7 @@ def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
             st.dataframe(pd.DataFrame(data["confusions"]), hide_index=True, width="stretch", key="confusions")
         else:
             st.caption("Every case's leader was a confirmed cause.")
-        st.markdown("**Per case**")
+        st.markdown("**Per case** (cross-validation; the frozen split is shown only in total)")
         st.dataframe(pd.DataFrame([{"case": c["id"], "fold": c["fold"], "confirmed": ", ".join(c["confirmed"]),
                                     "rank": c["rank"], "top 3": ", ".join(x["cause"] for x in c["top3"])}
                                    for c in data["cases"]]), hide_index=True, width="stretch", key="per_case")
@@ -131,8 +139,11 @@ def _learning(kb: KnowledgeBase, cases: list[Case]) -> None:
         return
     _, fitted_ess, result, changes = stored
     status = "converged" if result.converged else "stopped at the iteration limit"
+    held_out = (f"; {result.held_out} case(s) of the frozen test split left out, as always"
+                if result.held_out else "")
     st.caption(f"EM {status} after {result.iterations} iterations on {result.cases} cases "
-               f"({result.ticket_cases} from tickets), prior strength {fitted_ess:g}. Largest changes first:")
+               f"({result.ticket_cases} from tickets{held_out}), prior strength {fitted_ess:g}. "
+               "Largest changes first:")
     st.dataframe(pd.DataFrame([{**c.as_dict(), "when": ", ".join(f"{k}={v}" for k, v in c.when.items()) or "(prior)"}
                                for c in changes]), hide_index=True, width="stretch", key="learn_changes",
                  column_config={"delta": st.column_config.NumberColumn(format="%+.3f")})
