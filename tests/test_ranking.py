@@ -107,3 +107,19 @@ def test_impossible_evidence_is_a_contradiction_naming_the_answers(tmp_path: Pat
     with pytest.raises(ContradictionError) as info:
         rank(kb, evidence)
     assert info.value.answers == {"icmp_seen": "yes", "pmtu_low": "yes"}
+
+
+def test_remembered_combinations_equal_a_fresh_search() -> None:
+    """A turn's stop rule reuses the ranking's search; what it gets must be what a new search finds."""
+    from engine.reason import ranking
+
+    kb = load_kb("mail_delivery")
+    evidence = build_evidence(kb, {"attachment_mail_fails": "yes", "single_sender_affected": "yes"})
+    leaders = [c.id for c in rank(kb, evidence).causes]
+    five = ranking.combinations(kb, evidence, leaders, 5)
+    remembered = ranking.combinations(kb, evidence, leaders, 1)
+    fresh = ranking._search_combinations(kb, evidence, leaders, 1)
+    assert [c.causes for c in remembered] == [c.causes for c in fresh] == [five[0].causes]
+    assert abs(remembered[0].probability - fresh[0].probability) < 1e-12
+    other = build_evidence(kb, {"attachment_mail_fails": "yes", "single_sender_affected": "no"})
+    assert ranking.combinations(kb, other, leaders, 1)[0].probability != five[0].probability

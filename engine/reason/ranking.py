@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,8 +71,42 @@ def find_contradiction(kb: KnowledgeBase, evidence: Evidence) -> dict[str, str]:
     return keep or dict(evidence.answers)
 
 
+_COMBINATIONS_MEMO: OrderedDict[tuple[object, ...], tuple[list[Combination], bool]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+COMBINATIONS_MEMO_SIZE = 64
+"""Turns asked again with the same evidence (the ranking and the stop rule of one diagnose turn, a
+UI rerun) reuse the search; a handful of recent evidence sets is all that recurs."""
+
+
+def _evidence_key(kb: KnowledgeBase, evidence: Evidence, leaders: list[str]) -> tuple[object, ...]:
+    soft = tuple(sorted((q, tuple(sorted(s.likelihood.items()))) for q, s in evidence.soft.items()))
+    return kb.version_hash, tuple(sorted(evidence.answers.items())), soft, evidence.tried, tuple(leaders)
+
+
 def combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[str], top: int) -> list[Combination]:
     """The ``top`` most probable joint states of the leading causes (the others summed out), exactly.
+
+    Best-first search finds them in order, so a search for more combinations also answers a later
+    call for fewer with the same evidence (and a search that ran out answers any call); the last
+    few searches are kept for that.
+    """
+    key = _evidence_key(kb, evidence, leaders[:COMBINATION_CAUSES])
+    with _MEMO_LOCK:
+        known = _COMBINATIONS_MEMO.get(key)
+        if known is not None and (len(known[0]) >= top or known[1]):
+            _COMBINATIONS_MEMO.move_to_end(key)
+            return known[0][:top]
+    found = _search_combinations(kb, evidence, leaders, top)
+    with _MEMO_LOCK:
+        _COMBINATIONS_MEMO[key] = (found, len(found) < top)
+        while len(_COMBINATIONS_MEMO) > COMBINATIONS_MEMO_SIZE:
+            _COMBINATIONS_MEMO.popitem(last=False)
+    return list(found)
+
+
+def _search_combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[str], top: int
+                         ) -> list[Combination]:
+    """The best-first search behind :func:`combinations`.
 
     Best-first search over partial assignments in the leaders' order: a partial assignment's
     probability bounds every completion, so a complete assignment that reaches the front of the
