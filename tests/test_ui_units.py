@@ -74,3 +74,19 @@ def test_ticket_markdown_lists_answers_ranking_and_the_lines_behind_extracted_an
     assert out.causes[0].id in text
     assert "restart_postfix" in text and "persisted" in text
     assert "## Log lines that answered questions" in text and "timeout after DATA" in text
+
+
+def test_japanese_chart_text_finds_a_font() -> None:
+    """Charts in Japanese must not fall back to empty boxes on a machine without system CJK fonts."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    import ui.charts  # noqa: F401 - sets the font fallback
+
+    figure, axis = plt.subplots()
+    axis.set_title("経路MTUの低下とPMTUDブラックホール")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        figure.canvas.draw()
+    plt.close(figure)

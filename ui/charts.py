@@ -32,7 +32,13 @@ CJK_FILE_PREFIXES = ("ipaexg", "ipag.", "notosanscjk", "takaogothic", "vl-gothic
 def _use_cjk_fallback() -> None:
     """Japanese titles need a CJK font: fall back to an installed one, registering it first when
     matplotlib's font cache predates its installation. Only installed names are listed, which keeps
-    matplotlib from warning about every absent one; without any, Latin text still renders."""
+    matplotlib from warning about every absent one; without any, Latin text still renders.
+
+    ``matplotlib-fontja`` (a dependency) ships IPAexGothic and registers it when imported, so a
+    machine without system CJK fonts still draws Japanese charts; DejaVu Sans stays first for Latin.
+    """
+    import matplotlib_fontja  # noqa: F401 - registers IPAexGothic with matplotlib's font manager
+
     installed = {font.name for font in font_manager.fontManager.ttflist}
     if not installed & set(CJK_FONTS):
         for path in font_manager.findSystemFonts():
