@@ -42,11 +42,12 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from engine.bundled import networks_dir  # noqa: E402
 from engine.model.bif import leaves, roots  # noqa: E402
 from engine.model.importer import read_network  # noqa: E402
 from engine.model.network import DiscreteNetwork  # noqa: E402
 
-NETWORKS_DIR = REPO / "data" / "networks"
+NETWORKS_DIR = networks_dir()
 DEFAULT_NETWORKS = ("mail", "win95pts", "alarm", "hepar2", "pathfinder", "andes", "munin")
 ENGINES = ("rootward", "pgmpy_ve", "pyagrum")
 N_OBSERVED = 3

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import string
-from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
 
+from engine.bundled import networks_dir
 from engine.model.network import DiscreteNetwork, Variable
 
-NETWORKS = Path(__file__).resolve().parent.parent / "data" / "networks"
+NETWORKS = networks_dir()
 
 Evidence = dict[str, np.ndarray]
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from engine.bundled import samples_dir
 from engine.cli import app
 from engine.evidence import ExtractedAnswer, extract, redact, to_evidence
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.reason.evidence import build_evidence
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+SAMPLES = samples_dir()
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.bundled import samples_dir
 from engine.evidence import MAX_LINE_CHARS, extract, redact, to_evidence
 from engine.evidence.signatures import nested_repeats
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+SAMPLES = samples_dir()
 SAMPLE_TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.rglob("*")) if p.is_file()]
 
 KB = load_kb("mail_delivery")

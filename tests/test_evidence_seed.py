@@ -7,14 +7,13 @@ alone cannot tell a mistaken apex record from a deliberate one-machine site.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from engine.bundled import samples_dir
 from engine.evidence import extract, to_evidence
 from engine.kb.validate import load_kb
 from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
 
-SEED = Path(__file__).resolve().parent.parent / "data" / "samples" / "seed"
+SEED = samples_dir() / "seed"
 
 
 def test_seed_artifacts_rank_an_mtu_cause_first() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.bundled import networks_dir
 from engine.kb.validate import load_kb
 from engine.learn.simulate import fano_lower_bound, simulate
 from engine.model.compile import compile_network
@@ -18,7 +19,7 @@ from engine.model.pgmpy_bridge import to_pgmpy
 from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
 
-NETWORKS = Path(__file__).parents[1] / "data" / "networks"
+NETWORKS = networks_dir()
 MINIMAL = Path(__file__).parent / "packs" / "minimal"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.bundled import samples_dir
 from engine.kb.loader import BUNDLED_KB_DIR
 from engine.kb.validate import load_kb
 from engine.model.compile import compile_network
@@ -19,7 +20,7 @@ from engine.reason.evidence import ContradictionError, build_evidence
 from engine.reason.ranking import rank
 
 # "first": what the admin in the seed story could tell at once; "then": what the path-MTU check showed.
-SEED_ANSWERS = json.loads((Path(__file__).resolve().parents[1] / "data/samples/seed/answers.json").read_text("utf-8"))
+SEED_ANSWERS = json.loads((samples_dir() / "seed" / "answers.json").read_text("utf-8"))
 FIRST_ANSWERS: dict[str, str] = SEED_ANSWERS["first"]
 WITH_PATH_MTU = {**FIRST_ANSWERS, **SEED_ANSWERS["then"]}
 NETWORK_CAUSES = {"mtu_mru_mismatch", "pmtud_blackhole"}
@@ -134,7 +135,7 @@ def test_mail_pack_posteriors_equal_pgmpy_for_50_random_evidence_sets() -> None:
 
 
 def test_seed_artifacts_alone_put_a_path_mtu_cause_first() -> None:
-    samples = Path(__file__).parents[1] / "data" / "samples" / "seed"
+    samples = samples_dir() / "seed"
     artifacts = [arg for path in sorted(samples.iterdir()) for arg in ("--artifact", str(path))]
     result = cli("rank", "--kb", "mail_delivery", "--format", "json", *artifacts)
     assert result.returncode == 0, result.stderr
@@ -142,7 +143,7 @@ def test_seed_artifacts_alone_put_a_path_mtu_cause_first() -> None:
 
 
 def test_typed_answers_override_artifacts() -> None:
-    samples = Path(__file__).parents[1] / "data" / "samples" / "seed"
+    samples = samples_dir() / "seed"
     result = cli("rank", "--kb", "mail_delivery", "--format", "json", "--artifact", str(samples / "tracepath.txt"),
                  "--evidence", "path_mtu_reduced=no")
     assert result.returncode == 0, result.stderr

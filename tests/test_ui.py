@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.bundled import samples_dir
 from engine.learn.split import in_test_split
 from engine.store import CaseRepository, open_store
 from tests.test_seed_incident import FIRST_ANSWERS as SEED_ANSWERS
@@ -203,7 +204,7 @@ def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPa
 
 
 def test_pasted_log_fills_answers_with_the_matching_line(database: str) -> None:
-    maillog = Path(__file__).resolve().parent.parent / "data" / "samples" / "seed" / "maillog"
+    maillog = samples_dir() / "seed" / "maillog"
     if not maillog.is_file():
         pytest.skip(f"{maillog} is not in this checkout")
     at = _app().run()

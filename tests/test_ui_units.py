@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from engine.bundled import samples_dir
 from ui.auth import token_matches
 from ui.settings import UiSettings
 
@@ -44,7 +44,7 @@ def test_pasted_text_yields_findings_with_redacted_lines() -> None:
     from engine.service import Service
     from ui.evidence_paste import find_answers
 
-    maillog = Path(__file__).resolve().parent.parent / "data" / "samples" / "seed" / "maillog"
+    maillog = samples_dir() / "seed" / "maillog"
     if not maillog.is_file():
         pytest.skip(f"{maillog} is not in this checkout")
     kb = Service().kb("mail_delivery")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from engine import bundled
 from engine.kb import yaml_lines
 from engine.kb.problems import KbError, Problem
 from engine.kb.schema import (
@@ -28,7 +29,7 @@ from engine.kb.schema import (
     SignaturesFile,
 )
 
-BUNDLED_KB_DIR = Path(__file__).resolve().parents[2] / "kb"
+BUNDLED_KB_DIR = bundled.kb_dir()
 LEARNED_FILE = "learned.yaml"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine import bundled
 from engine.inputs import MAX_CASE_FILE_BYTES, InputFileError, decode_utf8, read_regular_file
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import SourceMap
@@ -333,7 +334,5 @@ def case_yaml(case: Case) -> str:
 
 
 def default_case_dir(pack: str) -> Path:
-    """``data/cases/<pack>/`` of the source tree, where reviewed case files live beside the packs."""
-    from engine.kb.loader import BUNDLED_KB_DIR
-
-    return BUNDLED_KB_DIR.parent / "data" / "cases" / pack
+    """The bundled reviewed cases of a pack: ``data/cases/<pack>/`` in the source tree, shipped in the wheel."""
+    return bundled.cases_dir() / pack
