@@ -1,0 +1,401 @@
+"""Intake: a complaint in the person's own words becomes *proposed* answers to the pack's questions.
+
+A helpdesk session starts from what the caller already said ("attachments from one university do
+not arrive, plain mail does"). Reading that into answers must never invent evidence: a wrong answer
+entered up front misleads every later question. So the reading is deliberately narrow:
+
+- The text is cut into sentences and clauses (``;`` ``,`` "but", "and", "though", 。、が、けど、ので …),
+  never inside quotes (a quoted log line is one unit), and every clause is judged on its own.
+- Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
+  phrases and, for the words that state it negated, opposite phrases). Overlapping matches keep the
+  longest, so "mail without attachments" is plain mail and not an attachment.
+- Negations flip the term they govern: in English the next term (the next predicate when more
+  than one word lies between: "have not seen the firewall flag them"), in Japanese the previous one
+  (届かない, 変更していません). "no"/"nothing" govern the nearest predicate ("no mail arrives").
+- A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
+  both "X" and "not X" decides nothing about X. Conflicting proposals for one question are settled
+  by rule priority, and a tie proposes nothing.
+- A clause without a predicate borrows the previous clause's ("attachments fail, but plain mail
+  does"), or joins the next clause when that one has the predicate ("mail with attachments,
+  sent from one partner, does not arrive"). A clause naming other senders but not which mail takes the
+  subject of the previous one ("from other universities they arrive fine").
+
+Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
+answer are listed in ``unmatched``, so the person sees what was read and what was not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from engine.kb.intake_phrases import normalise, phrase_pattern
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import IntakeFile, IntakeRule
+
+MAX_INTAKE_CHARS = 20_000
+"""Longer texts are refused: a complaint is a few sentences; whole logs go to ``extract``."""
+
+_QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
+_CONTRASTIVE = re.compile(
+    r"\b(?:but|even though|even if|though|although|however|whereas|yet|except that)\b"
+    r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing)\b)"
+    r"|けれども|けれど|けど|のに|しかし|でも|ただし"
+    r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
+)
+_CLAUSE_BREAK = re.compile(r"[;；,，、]|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
+_NEGATIONS = ("negation", "predicate_negation")
+
+
+@dataclass(frozen=True)
+class ProposedAnswer:
+    """An answer read from the complaint, to be confirmed or corrected by the person."""
+
+    question: str
+    answer: str
+    matched: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class IntakeReading:
+    answers: list[ProposedAnswer]
+    unmatched: list[str]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    term: str
+    kind: str
+    polarity: int
+    start: int
+    end: int
+    inherited: bool = False
+    dangling: bool = False
+    """a negation cue that found nothing to flip in its clause ("…, but plain mail doesn't")"""
+    flips: tuple[int, int] | None = None
+    """for a negation cue: the span of the words it negates"""
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    pattern: re.Pattern[str]
+    term: str
+    kind: str
+    polarity: int
+
+
+@dataclass
+class _Clause:
+    start: int
+    end: int
+    contrastive: bool
+    sentence: int
+    hits: list[_Hit] = field(default_factory=list)
+    question: bool = False
+    """the sentence ends in a question mark: it asks, it does not state"""
+
+
+@dataclass
+class _Matcher:
+    phrases: list[_Phrase]
+    rules: list[IntakeRule]
+    carried: set[str]
+    context: set[str]
+
+
+_MATCHERS: dict[str, _Matcher] = {}
+
+
+def _matcher(kb: KnowledgeBase, intake: IntakeFile) -> _Matcher:
+    """The pack's phrases compiled once per KB version (the pack was validated, so they compile)."""
+    key = f"{kb.id}:{kb.version_hash}"
+    cached = _MATCHERS.get(key)
+    if cached is not None:
+        return cached
+    phrases: list[_Phrase] = []
+    for term in intake.terms:
+        for polarity, texts in ((1, term.phrases), (-1, term.opposite)):
+            for lang in ("en", "ja"):
+                for text in getattr(texts, lang):
+                    pattern = re.compile(phrase_pattern(text, lang, intake.macros))
+                    phrases.append(_Phrase(pattern, term.id, term.kind, polarity))
+    matcher = _Matcher(
+        phrases=phrases,
+        rules=list(intake.rules),
+        carried={t.id for t in intake.terms if t.carry},
+        context={t.id for t in intake.terms if t.context},
+    )
+    _MATCHERS[key] = matcher
+    return matcher
+
+
+def checklist(kb: KnowledgeBase) -> list[str]:
+    """The cheap symptom questions a person can tick at once, in the order the pack's author chose.
+
+    The order is ``intake.yaml``'s ``checklist`` (what the caller can say without any tool first);
+    a pack without one lists its helpdesk-answerable symptom questions cheapest first, ties in file
+    order, so the checklist is stable across runs.
+    """
+    if kb.intake is not None and kb.intake.checklist:
+        return list(kb.intake.checklist)
+    candidates = [q for q in kb.questions.values() if q.symptom and "helpdesk" in q.asked_by]
+    return [q.id for q in sorted(candidates, key=lambda q: q.cost_minutes)]
+
+
+def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeReading:
+    """Proposed answers for a complaint in English, Japanese or both; none for a pack without intake.yaml.
+
+    Phrases of both languages are always tried (a Japanese complaint quotes English log lines).
+    ``lang`` picks the grammar of negation for clauses that mix scripts: in a Japanese complaint a
+    clause with any Japanese is read as Japanese; otherwise only a mostly Japanese clause is.
+    Raises ``ValueError`` for texts over ``MAX_INTAKE_CHARS``.
+    """
+    if len(text) > MAX_INTAKE_CHARS:
+        raise ValueError(f"the text has {len(text)} characters; the limit is {MAX_INTAKE_CHARS}")
+    clauses = _clauses(text)
+    if kb.intake is None:
+        return IntakeReading([], [text[c.start:c.end] for c in clauses])
+    matcher = _matcher(kb, kb.intake)
+    normalised = normalise(text)
+    _assign_hits(clauses, _longest_hits(normalised, matcher.phrases))
+    for clause in clauses:
+        clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang))
+    return _read(text, clauses, matcher)
+
+
+def _japanese(clause: str, lang: str) -> bool:
+    kana_kanji = len(_JAPANESE.findall(clause))
+    return kana_kanji > 0 and (lang == "ja" or kana_kanji > len(re.findall(r"[A-Za-z]", clause)))
+
+
+def _protected(normalised: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _QUOTES.finditer(normalised)]
+
+
+def _clauses(text: str) -> list[_Clause]:
+    """Sentences, then clauses; separators inside quotes do not count."""
+    normalised = normalise(text)
+    quotes = _protected(normalised)
+
+    def free(start: int) -> bool:
+        return not any(a < start < b for a, b in quotes)
+
+    cuts: list[tuple[int, int, bool, bool]] = []  # start, end, sentence end, contrastive
+    for pattern, is_sentence, is_contrastive in (
+        (_SENTENCE_END, True, False), (_CONTRASTIVE, False, True), (_CLAUSE_BREAK, False, False)
+    ):
+        cuts.extend((m.start(), m.end(), is_sentence, is_contrastive) for m in pattern.finditer(normalised)
+                    if free(m.start()))
+    cuts.sort()
+    clauses: list[_Clause] = []
+    position, sentence, contrastive = 0, 0, False
+    for start, end, is_sentence, is_contrastive in [*cuts, (len(text), len(text), True, False)]:
+        if start < position:
+            continue
+        left, right = position, start
+        while left < right and not text[left].strip():
+            left += 1
+        while right > left and not text[right - 1].strip():
+            right -= 1
+        if right > left and re.search(r"\w", text[left:right]):
+            clauses.append(_Clause(left, right, contrastive, sentence))
+            contrastive = False
+        contrastive = contrastive or is_contrastive
+        if is_sentence:
+            if normalised[start:end] in ("?", "？"):
+                for clause in clauses:
+                    clause.question = clause.question or clause.sentence == sentence
+            sentence += 1
+            contrastive = False
+        position = end
+    return clauses
+
+
+def _longest_hits(normalised: str, phrases: Iterable[_Phrase]) -> list[_Hit]:
+    """Every phrase match, overlaps resolved in favour of the longest (then the earliest)."""
+    found = [
+        _Hit(p.term, p.kind, p.polarity, m.start(), m.end())
+        for p in phrases for m in p.pattern.finditer(normalised) if m.end() > m.start()
+    ]
+    found.sort(key=lambda h: (-(h.end - h.start), h.start))
+    taken: list[_Hit] = []
+    for hit in found:
+        # the same words may state two terms ("bounce": a bounce message, and mail not delivered)
+        if all(hit.end <= t.start or hit.start >= t.end or ((t.start, t.end) == (hit.start, hit.end)
+                                                             and t.term != hit.term) for t in taken):
+            taken.append(hit)
+    return sorted(taken, key=lambda h: h.start)
+
+
+def _assign_hits(clauses: list[_Clause], hits: list[_Hit]) -> None:
+    for clause in clauses:
+        clause.hits = [h for h in hits if h.start >= clause.start and h.end <= clause.end]
+
+
+def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool) -> int | None:
+    """Which hit a negation cue flips: see the module docstring for the grammar."""
+    cue = hits[index]
+    allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
+    before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed]
+    after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed]
+    if japanese:
+        return before[0] if before else (after[0] if after else None)
+    if not after:
+        # "…, but attachments don't": a bare English "not" at the end elides its verb (dangling);
+        # "we receive no mail" still negates the verb before it
+        return before[0] if before and cue.kind == "predicate_negation" else None
+    first = after[0]
+    if _ONE_WORD_BETWEEN.match(normalised[cue.end:hits[first].start]) or cue.kind == "predicate_negation":
+        return first
+    predicates = [i for i in after if hits[i].kind == "predicate"]
+    return predicates[0] if predicates else first
+
+
+def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool) -> list[_Hit]:
+    """Flip the polarity of negated hits (and of any other term stated by the same words).
+
+    The cues stay in the list, marked when they found nothing to flip, so that rules can name them
+    ("nothing arrives") and ellipsis can see a dangling one.
+    """
+    flips: dict[tuple[int, int], int] = {}
+    targets: dict[int, tuple[int, int]] = {}
+    dangling: set[int] = set()
+    for i, hit in enumerate(hits):
+        if hit.kind in _NEGATIONS:
+            target = _negation_target(hits, i, normalised, japanese)
+            if target is None:
+                dangling.add(i)
+            else:
+                span = (hits[target].start, hits[target].end)
+                flips[span] = flips.get(span, 0) + 1
+                targets[i] = span
+    result = []
+    for i, hit in enumerate(hits):
+        if flips.get((hit.start, hit.end), 0) % 2 and hit.kind not in _NEGATIONS:
+            hit = replace(hit, polarity=-hit.polarity)
+        result.append(replace(hit, dangling=i in dangling, flips=targets.get(i)))
+    return result
+
+
+def _has(hits: list[_Hit], kind: str) -> bool:
+    return any(h.kind == kind for h in hits)
+
+
+def _holds(condition: str, hits: list[_Hit]) -> list[_Hit]:
+    """The hits that make a condition true, or [] when it does not hold."""
+    negated = condition.startswith("not ")
+    term = condition.removeprefix("not ")
+    polarities = {h.polarity for h in hits if h.term == term}
+    wanted = -1 if negated else 1
+    if polarities != {wanted}:
+        return []
+    return [h for h in hits if h.term == term]
+
+
+def _fires(rule: IntakeRule, hits: list[_Hit]) -> list[_Hit] | None:
+    used: list[_Hit] = []
+    for condition in rule.when:
+        found = _holds(condition, hits)
+        if not found:
+            return None
+        used.extend(found)
+    if rule.when_any:
+        found_any = [h for c in rule.when_any for h in _holds(c, hits)]
+        if not found_any:
+            return None
+        used.extend(found_any)
+    if any(_holds(c, hits) for c in rule.unless):
+        return None
+    return used if any(not h.inherited for h in used) else None
+
+
+def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool,
+                  previous_carried: list[_Hit], matcher: _Matcher) -> list[_Hit]:
+    """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses."""
+    own = [h for h in hits if h.kind in ("subject", "predicate")]
+    result = list(hits)
+    if not _has(own, "predicate") and own and previous_predicates:
+        if any(h.dangling for h in hits):
+            polarity_of = {h.term: -1 for h in previous_predicates}
+        else:
+            sign = -1 if contrastive else 1
+            polarity_of = {h.term: h.polarity * sign for h in previous_predicates}
+        result.extend(replace(h, polarity=polarity_of[h.term], inherited=True) for h in previous_predicates)
+    terms = {h.term for h in own}
+    if terms & matcher.context and not terms & matcher.carried and previous_carried:
+        result.extend(replace(h, inherited=True) for h in previous_carried)
+    return result
+
+
+def _span(used: list[_Hit], hits: list[_Hit], clause: _Clause) -> tuple[int, int]:
+    """The words an answer came from: its hits and the negations that flipped them ("does not
+    arrive", not "arrive"); the whole clause when it borrowed words from an earlier one."""
+    if any(h.inherited for h in used):
+        return clause.start, clause.end
+    spans = {(h.start, h.end) for h in used}
+    words = used + [h for h in hits if h.flips in spans]
+    return min(h.start for h in words), max(h.end for h in words)
+
+
+def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, previous_predicates: list[_Hit]) -> bool:
+    """A subject without a predicate belongs to the next clause of its sentence when that one says what
+    happened ("mail with attachments, sent from one partner, does not arrive") and either nothing
+    came before to borrow from or the next clause has no subject of its own."""
+    if not own or _has(own, "predicate") or following is None or following.sentence != clause.sentence:
+        return False
+    return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
+
+
+def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
+    proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
+    groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
+    previous_predicates: list[_Hit] = []
+    previous_carried: list[_Hit] = []
+    pending: _Clause | None = None
+    for index, clause in enumerate(clauses):
+        if pending is not None:
+            clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
+                             pending.hits + clause.hits, clause.question)
+            pending = None
+        own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
+        following = clauses[index + 1] if index + 1 < len(clauses) else None
+        if _joins_next(own, following, clause, previous_predicates):
+            pending = clause
+            continue
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, previous_carried, matcher)
+        answered = False
+        stated = not clause.question and not _has(hits, "hedge")
+        for rule in matcher.rules if stated else ():
+            used = _fires(rule, hits)
+            if used is not None:
+                start, end = _span(used, hits, clause)
+                proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
+                answered = True
+        groups.append((clause.start, clause.end, answered))
+        predicates = [h for h in hits if h.kind == "predicate"]
+        if predicates:
+            previous_predicates = predicates
+        carried = [h for h in hits if h.term in matcher.carried]
+        if carried:
+            previous_carried = carried
+    answers = []
+    for question, found in proposals.items():
+        top = max(p for p, _, _, _ in found)
+        best = [f for f in found if f[0] == top]
+        if len({answer for _, answer, _, _ in best}) != 1:
+            continue  # the text says both; propose nothing
+        _, answer, start, end = min(best, key=lambda f: f[2])
+        answers.append(ProposedAnswer(question, answer, text[start:end], start, end))
+    answers.sort(key=lambda a: (a.start, a.question))
+    covered = [(a.start, a.end) for a in answers]
+    unmatched = [
+        text[start:end] for start, end, answered in groups
+        if not answered and not any(s < end and start < e for s, e in covered)
+    ]
+    return IntakeReading(answers, unmatched)
