@@ -40,7 +40,7 @@ MAX_INTAKE_CHARS = 20_000
 _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
 _CONTRASTIVE = re.compile(
-    r"\b(?:but|even though|even if|though|although|however|whereas|yet|except that)\b"
+    r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing)\b)"
     r"|けれども|けれど|けど|のに|しかし|でも|ただし"
     r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
@@ -49,6 +49,8 @@ _CLAUSE_BREAK = re.compile(r"[;；,，、]|\b(?:and|so|because)\b|ので(?!す|�
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
+_JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
+_WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ def _clauses(text: str) -> list[_Clause]:
                     if free(m.start()))
     cuts.sort()
     clauses: list[_Clause] = []
-    position, sentence, contrastive = 0, 0, False
+    position, sentence, contrastive, sentence_start = 0, 0, False, 0
     for start, end, is_sentence, is_contrastive in [*cuts, (len(text), len(text), True, False)]:
         if start < position:
             continue
@@ -208,13 +210,21 @@ def _clauses(text: str) -> list[_Clause]:
             contrastive = False
         contrastive = contrastive or is_contrastive
         if is_sentence:
-            if normalised[start:end] in ("?", "？"):
+            if _asks(normalised[sentence_start:start], normalised[start:end]):
                 for clause in clauses:
                     clause.question = clause.question or clause.sentence == sentence
             sentence += 1
             contrastive = False
+            sentence_start = end
         position = end
     return clauses
+
+
+def _asks(sentence: str, terminator: str) -> bool:
+    """A question states nothing ("is it the firewall?", "届きますか"), unless it asks why: "why don't
+    attachments arrive?" takes for granted that they do not."""
+    asking = terminator in ("?", "？") or bool(_JAPANESE_QUESTION.search(sentence))
+    return asking and not _WHY.search(sentence)
 
 
 def _longest_hits(normalised: str, phrases: Iterable[_Phrase]) -> list[_Hit]:
@@ -251,9 +261,11 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
         # "we receive no mail" still negates the verb before it
         return before[0] if before and cue.kind == "predicate_negation" else None
     first = after[0]
+    predicates = [i for i in after if hits[i].kind == "predicate"]
+    if predicates and normalised[cue.start:cue.end].endswith("n't") and hits[first].kind == "subject":
+        return predicates[0]  # "why don't attachments arrive": the auxiliary's "n't" belongs to the verb
     if _ONE_WORD_BETWEEN.match(normalised[cue.end:hits[first].start]) or cue.kind == "predicate_negation":
         return first
-    predicates = [i for i in after if hits[i].kind == "predicate"]
     return predicates[0] if predicates else first
 
 
