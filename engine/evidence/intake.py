@@ -41,7 +41,8 @@ _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^�
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
 _CONTRASTIVE = re.compile(
     r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
-    r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing)\b)"
+    r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
+    r"|it|its|it's|the (?:message|mail|body|data|transfer|connection))\b)"
     r"|けれども|けれど|けど|のに|しかし|でも|ただし"
     r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
 )
@@ -167,7 +168,8 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     normalised = normalise(text)
     _assign_hits(clauses, _longest_hits(normalised, matcher.phrases))
     for clause in clauses:
-        clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang))
+        clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang),
+                                       matcher.carried)
     return _read(text, clauses, matcher)
 
 
@@ -248,9 +250,12 @@ def _assign_hits(clauses: list[_Clause], hits: list[_Hit]) -> None:
         clause.hits = [h for h in hits if h.start >= clause.start and h.end <= clause.end]
 
 
-def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool) -> int | None:
+def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool,
+                     carried: set[str]) -> int | None:
     """Which hit a negation cue flips: see the module docstring for the grammar."""
     cue = hits[index]
+    if not japanese and not _has(hits, "predicate") and any(h.term in carried for h in hits[index + 1:]):
+        return None  # "…, but not the ones with attachments": the elided verb is negated, not the mail
     allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
     before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed]
     after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed]
@@ -269,7 +274,7 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
     return predicates[0] if predicates else first
 
 
-def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool) -> list[_Hit]:
+def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried: set[str]) -> list[_Hit]:
     """Flip the polarity of negated hits (and of any other term stated by the same words).
 
     The cues stay in the list, marked when they found nothing to flip, so that rules can name them
@@ -280,7 +285,7 @@ def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool) -> list[
     dangling: set[int] = set()
     for i, hit in enumerate(hits):
         if hit.kind in _NEGATIONS:
-            target = _negation_target(hits, i, normalised, japanese)
+            target = _negation_target(hits, i, normalised, japanese, carried)
             if target is None:
                 dangling.add(i)
             else:
