@@ -16,9 +16,9 @@ from typing import Any
 
 import anyio
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from engine.cli import app
