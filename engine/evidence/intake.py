@@ -26,6 +26,7 @@ answer are listed in ``unmatched``, so the person sees what was read and what wa
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -101,7 +102,7 @@ class _Clause:
     sentence: int
     hits: list[_Hit] = field(default_factory=list)
     question: bool = False
-    """the sentence ends in a question mark: it asks, it does not state"""
+    """the sentence asks (a question mark, a Japanese か) rather than states, and does not ask why"""
 
 
 @dataclass
@@ -161,11 +162,11 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     """
     if len(text) > MAX_INTAKE_CHARS:
         raise ValueError(f"the text has {len(text)} characters; the limit is {MAX_INTAKE_CHARS}")
-    clauses = _clauses(text)
+    normalised = normalise(text)
+    clauses = _clauses(text, normalised)
     if kb.intake is None:
         return IntakeReading([], [text[c.start:c.end] for c in clauses])
     matcher = _matcher(kb, kb.intake)
-    normalised = normalise(text)
     _assign_hits(clauses, _longest_hits(normalised, matcher.phrases))
     for clause in clauses:
         clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang),
@@ -182,9 +183,8 @@ def _protected(normalised: str) -> list[tuple[int, int]]:
     return [m.span() for m in _QUOTES.finditer(normalised)]
 
 
-def _clauses(text: str) -> list[_Clause]:
+def _clauses(text: str, normalised: str) -> list[_Clause]:
     """Sentences, then clauses; separators inside quotes do not count."""
-    normalised = normalise(text)
     quotes = _protected(normalised)
 
     def free(start: int) -> bool:
@@ -236,18 +236,27 @@ def _longest_hits(normalised: str, phrases: Iterable[_Phrase]) -> list[_Hit]:
         for p in phrases for m in p.pattern.finditer(normalised) if m.end() > m.start()
     ]
     found.sort(key=lambda h: (-(h.end - h.start), h.start))
+    owner: list[tuple[int, int] | None] = [None] * len(normalised)  # the span that took each character
+    terms_at: dict[tuple[int, int], set[str]] = {}
     taken: list[_Hit] = []
     for hit in found:
+        span = (hit.start, hit.end)
+        owners = set(owner[hit.start:hit.end])
         # the same words may state two terms ("bounce": a bounce message, and mail not delivered)
-        if all(hit.end <= t.start or hit.start >= t.end or ((t.start, t.end) == (hit.start, hit.end)
-                                                             and t.term != hit.term) for t in taken):
+        if owners == {None} or (owners == {span} and hit.term not in terms_at[span]):
+            owner[hit.start:hit.end] = [span] * (hit.end - hit.start)
+            terms_at.setdefault(span, set()).add(hit.term)
             taken.append(hit)
     return sorted(taken, key=lambda h: h.start)
 
 
 def _assign_hits(clauses: list[_Clause], hits: list[_Hit]) -> None:
+    """Each clause gets the hits inside it (hits and clauses are both in text order)."""
+    starts = [h.start for h in hits]
     for clause in clauses:
-        clause.hits = [h for h in hits if h.start >= clause.start and h.end <= clause.end]
+        first = bisect.bisect_left(starts, clause.start)
+        last = bisect.bisect_left(starts, clause.end)
+        clause.hits = [h for h in hits[first:last] if h.end <= clause.end]
 
 
 def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool,
@@ -304,30 +313,33 @@ def _has(hits: list[_Hit], kind: str) -> bool:
     return any(h.kind == kind for h in hits)
 
 
-def _holds(condition: str, hits: list[_Hit]) -> list[_Hit]:
-    """The hits that make a condition true, or [] when it does not hold."""
-    negated = condition.startswith("not ")
-    term = condition.removeprefix("not ")
-    polarities = {h.polarity for h in hits if h.term == term}
-    wanted = -1 if negated else 1
-    if polarities != {wanted}:
-        return []
-    return [h for h in hits if h.term == term]
+def _by_term(hits: list[_Hit]) -> dict[str, list[_Hit]]:
+    grouped: dict[str, list[_Hit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.term, []).append(hit)
+    return grouped
 
 
-def _fires(rule: IntakeRule, hits: list[_Hit]) -> list[_Hit] | None:
+def _holds(condition: str, by_term: dict[str, list[_Hit]]) -> list[_Hit]:
+    """The hits that make a condition true, or [] when it does not hold (a term stated both ways holds neither)."""
+    wanted = -1 if condition.startswith("not ") else 1
+    found = by_term.get(condition.removeprefix("not "), [])
+    return found if found and all(h.polarity == wanted for h in found) else []
+
+
+def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | None:
     used: list[_Hit] = []
     for condition in rule.when:
-        found = _holds(condition, hits)
+        found = _holds(condition, by_term)
         if not found:
             return None
         used.extend(found)
     if rule.when_any:
-        found_any = [h for c in rule.when_any for h in _holds(c, hits)]
+        found_any = [h for c in rule.when_any for h in _holds(c, by_term)]
         if not found_any:
             return None
         used.extend(found_any)
-    if any(_holds(c, hits) for c in rule.unless):
+    if any(_holds(c, by_term) for c in rule.unless):
         return None
     return used if any(not h.inherited for h in used) else None
 
@@ -388,8 +400,9 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, previous_carried, matcher)
         answered = False
         stated = not clause.question and not _has(hits, "hedge")
+        by_term = _by_term(hits)
         for rule in matcher.rules if stated else ():
-            used = _fires(rule, hits)
+            used = _fires(rule, by_term)
             if used is not None:
                 start, end = _span(used, hits, clause)
                 proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
