@@ -141,7 +141,10 @@ ENGLISH_PHRASINGS = [
     ("Mail doesn't arrive at all, from anyone.", {"all_mail_fails": "yes", "single_sender_affected": "no"}),
     ("No mail is arriving.", {"all_mail_fails": "yes"}),
     ("Emails are not coming in from anybody.", {"all_mail_fails": "yes", "single_sender_affected": "no"}),
-    ("This doesn't affect everyone.", {}),
+    ("This doesn't affect everyone.", {"all_mail_fails": "no"}),
+    ("It's not from everyone.", {"all_mail_fails": "no"}),
+    ("One university can't get attachments to us - plain emails from them are OK.",
+     {"single_sender_affected": "yes", "attachment_mail_fails": "yes", "all_mail_fails": "no"}),
     # the receiving side's security gear
     ("Our IDS marked their server as a flood and blocked it.", {"dos_flag_on_receiver": "yes"}),
     ("The IPS thinks the sender is attacking us.", {"dos_flag_on_receiver": "yes"}),
