@@ -52,6 +52,7 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 
 
@@ -372,6 +373,18 @@ def _span(used: list[_Hit], hits: list[_Hit], clause: _Clause) -> tuple[int, int
     return min(h.start for h in words), max(h.end for h in words)
 
 
+def _whole_words(text: str, start: int, end: int, clause: _Clause) -> tuple[int, int]:
+    """Widen a span to whole words ("haven't touched", not "n't touched") and, in Japanese, to the
+    inflection after the last word (届いていません, not 届), without leaving the clause."""
+    while start > clause.start and text[start - 1].isascii() and text[start - 1].isalnum():
+        start -= 1
+    while end < clause.end and text[end].isascii() and text[end].isalnum():
+        end += 1
+    while end < clause.end and _HIRAGANA.match(text[end]):
+        end += 1
+    return start, end
+
+
 def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, previous_predicates: list[_Hit]) -> bool:
     """A subject without a predicate belongs to the next clause of its sentence when that one says what
     happened ("mail with attachments, sent from one partner, does not arrive") and either nothing
@@ -404,7 +417,7 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
         for rule in matcher.rules if stated else ():
             used = _fires(rule, by_term)
             if used is not None:
-                start, end = _span(used, hits, clause)
+                start, end = _whole_words(text, *_span(used, hits, clause), clause)
                 proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
                 answered = True
         groups.append((clause.start, clause.end, answered))
