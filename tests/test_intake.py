@@ -188,6 +188,21 @@ ENGLISH_PHRASINGS = [
     ("The bounce says 552 5.3.4 message size exceeds fixed limit.", {"size_rejection_bounce": "yes"}),
     ("Users get bounces for mail they never sent.", {"bounces_for_unsent_mail": "yes"}),
     ("Sometimes the attachments arrive, sometimes not.", {"problem_intermittent": "yes", "all_mail_fails": "no"}),
+    # the rest of the checklist, and log lines people read out
+    ("The problem comes and goes.", {"problem_intermittent": "yes"}),
+    ("It fails every time.", {"problem_intermittent": "no"}),
+    ("Mail from them arrives, but hours later.", {"all_mail_fails": "no", "mail_arrives_late": "yes"}),
+    ("Our staff cannot send any email to the outside.", {"users_cannot_send": "yes"}),
+    ("Outgoing mail works fine, only incoming attachments fail.",
+     {"users_cannot_send": "no", "attachment_mail_fails": "yes"}),
+    ("We are getting lots of bounces for messages nobody here sent.", {"bounces_for_unsent_mail": "yes"}),
+    ("Our website doesn't open without www.", {"web_down_at_bare_domain": "yes"}),
+    ("The queue is growing and the disk is full.", {"queue_growing": "yes", "disk_space_low": "yes"}),
+    ("The bounce says 550 5.1.1 User unknown.", {"user_unknown_bounce": "yes"}),
+    ('Recipients get "mailbox full" errors.', {"quota_exceeded_logged": "yes"}),
+    ('We see "Client host rejected" in the logs.', {"policy_reject_logged": "yes"}),
+    ("tracepath shows pmtu 1424.", {"path_mtu_reduced": "yes"}),
+    ("The router has an MRU of 1424.", {"router_mtu_mru_differs": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -219,6 +234,11 @@ JAPANESE_PHRASINGS = [
     ("本文送信中にタイムアウトしています。", {"data_phase_timeout_logged": "yes"}),
     ("ファイアウォールが攻撃とみなして遮断しました。", {"dos_flag_on_receiver": "yes"}),
     ("他の大学からの添付は大丈夫です。", {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
+    ("問題は出たり出なかったりします。", {"problem_intermittent": "yes"}),
+    ("メールが数時間遅れて届きます。", {"all_mail_fails": "no", "mail_arrives_late": "yes"}),
+    ("社内のユーザーがメールを送信できません。", {"users_cannot_send": "yes"}),
+    ("送った覚えのないエラーメールが大量に届いています。", {"bounces_for_unsent_mail": "yes"}),
+    ("wwwなしのURLだとサイトが表示されません。", {"web_down_at_bare_domain": "yes"}),
 ]
 
 

@@ -164,11 +164,12 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     if len(text) > MAX_INTAKE_CHARS:
         raise ValueError(f"the text has {len(text)} characters; the limit is {MAX_INTAKE_CHARS}")
     normalised = normalise(text)
-    clauses = _clauses(text, normalised)
     if kb.intake is None:
-        return IntakeReading([], [text[c.start:c.end] for c in clauses])
+        return IntakeReading([], [text[c.start:c.end] for c in _clauses(text, normalised, [])])
     matcher = _matcher(kb, kb.intake)
-    _assign_hits(clauses, _longest_hits(normalised, matcher.phrases))
+    hits = _longest_hits(normalised, matcher.phrases)
+    clauses = _clauses(text, normalised, hits)
+    _assign_hits(clauses, hits)
     for clause in clauses:
         clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang),
                                        matcher.carried)
@@ -180,23 +181,25 @@ def _japanese(clause: str, lang: str) -> bool:
     return kana_kanji > 0 and (lang == "ja" or kana_kanji > len(re.findall(r"[A-Za-z]", clause)))
 
 
-def _protected(normalised: str) -> list[tuple[int, int]]:
-    return [m.span() for m in _QUOTES.finditer(normalised)]
+def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
+    """Sentences, then clauses. Separators inside quotes do not count (a quoted log line is one
+    unit), nor clause separators inside a cue phrase ("comes and goes", "on and off")."""
+    quoted = bytearray(len(normalised) + 1)
+    for match in _QUOTES.finditer(normalised):
+        quoted[match.start() + 1:match.end()] = b"\1" * (match.end() - match.start() - 1)
+    phrase = bytearray(quoted)
+    for hit in hits:
+        phrase[hit.start + 1:hit.end] = b"\1" * (hit.end - hit.start - 1)
 
-
-def _clauses(text: str, normalised: str) -> list[_Clause]:
-    """Sentences, then clauses; separators inside quotes do not count."""
-    quotes = _protected(normalised)
-
-    def free(start: int) -> bool:
-        return not any(a < start < b for a, b in quotes)
+    def free(start: int, is_sentence: bool) -> bool:
+        return not (quoted if is_sentence else phrase)[start]
 
     cuts: list[tuple[int, int, bool, bool]] = []  # start, end, sentence end, contrastive
     for pattern, is_sentence, is_contrastive in (
         (_SENTENCE_END, True, False), (_CONTRASTIVE, False, True), (_CLAUSE_BREAK, False, False)
     ):
         cuts.extend((m.start(), m.end(), is_sentence, is_contrastive) for m in pattern.finditer(normalised)
-                    if free(m.start()))
+                    if free(m.start(), is_sentence))
     cuts.sort()
     clauses: list[_Clause] = []
     position, sentence, contrastive, sentence_start = 0, 0, False, 0
