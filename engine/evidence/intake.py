@@ -4,14 +4,19 @@ A helpdesk session starts from what the caller already said ("attachments from o
 not arrive, plain mail does"). Reading that into answers must never invent evidence: a wrong answer
 entered up front misleads every later question. So the reading is deliberately narrow:
 
-- The text is cut into sentences and clauses (``;`` ``,`` "but", "and", "though", 。、が、けど、ので …),
-  never inside quotes (a quoted log line is one unit), and every clause is judged on its own.
+- The text is cut into sentences and clauses (``;`` ``,`` ``:`` "but", "and", "though", "except",
+  。、が、けど、ので …), never inside quotes (a quoted log line is one unit) nor inside a cue phrase
+  ("comes and goes"), and every clause is judged on its own.
 - Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
   phrases and, for the words that state it negated, opposite phrases). Overlapping matches keep the
   longest, so "mail without attachments" is plain mail and not an attachment.
 - Negations flip the term they govern: in English the next term (the next predicate when more
   than one word lies between: "have not seen the firewall flag them"), in Japanese the previous one
-  (届かない, 変更していません). "no"/"nothing" govern the nearest predicate ("no mail arrives").
+  (届かない, 変更していません). "no"/"nothing" govern the nearest predicate ("no mail arrives"). An
+  English "n't" at the end of a clause, or before the mail it elides ("…, but not the ones with
+  attachments"), negates the verb the clause left out.
+- Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
+  届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
   both "X" and "not X" decides nothing about X. Conflicting proposals for one question are settled
   by rule priority, and a tie proposes nothing.
