@@ -239,6 +239,16 @@ JAPANESE_PHRASINGS = [
     ("社内のユーザーがメールを送信できません。", {"users_cannot_send": "yes"}),
     ("送った覚えのないエラーメールが大量に届いています。", {"bounces_for_unsent_mail": "yes"}),
     ("wwwなしのURLだとサイトが表示されません。", {"web_down_at_bare_domain": "yes"}),
+    ("誰からのメールも届かない。", {"all_mail_fails": "yes", "single_sender_affected": "no"}),
+    ("某大学からの添付ファイルが届きません。", {"single_sender_affected": "yes", "attachment_mail_fails": "yes"}),
+    ("ここ数年設定に手を入れていない。", {"config_stable_long": "yes"}),
+    ("受信側のFWがDoS攻撃と誤検知しています。", {"dos_flag_on_receiver": "yes"}),
+    ("他の送信者からは大きな添付ファイルも届きます。", {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
+    ("添付ファイル付きのメールは、ある大学から送られたものだけ届かない。",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("同じ大学からでも、添付がなければ届きます。", {"all_mail_fails": "no"}),
+    ("ファイアウォールのログには、相手のサーバーがDoS攻撃をしていると出ていた。", {"dos_flag_on_receiver": "yes"}),
+    ("この5年間、メールサーバーの設定は一度も変更していない。", {"config_stable_long": "yes"}),
 ]
 
 
