@@ -52,7 +52,10 @@ _CONTRASTIVE = re.compile(
     r"|けれども|けれど|けど|のに|しかし|でも|ただし"
     r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
 )
-_CLAUSE_BREAK = re.compile(r"[;；,]|(?<![はがをにでもへとや])[、，]|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、")
+_CLAUSE_BREAK = re.compile(
+    r"[;；,]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
+    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、"
+)
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
