@@ -142,6 +142,12 @@ ENGLISH_PHRASINGS = [
     ("No mail is arriving.", {"all_mail_fails": "yes"}),
     ("Emails are not coming in from anybody.", {"all_mail_fails": "yes", "single_sender_affected": "no"}),
     ("This doesn't affect everyone.", {"all_mail_fails": "no"}),
+    ("Not only attachments fail.", {"attachment_mail_fails": "no"}),
+    ("It's not just one university.", {"single_sender_affected": "no"}),
+    ("Mail from all senders arrives, except attachments from one.",
+     {"all_mail_fails": "no", "attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("The problem is not only with one sender: attachments from everyone fail.",
+     {"single_sender_affected": "no", "attachment_mail_fails": "yes", "other_senders_large_mail_ok": "no"}),
     ("It's not from everyone.", {"all_mail_fails": "no"}),
     ("One university can't get attachments to us - plain emails from them are OK.",
      {"single_sender_affected": "yes", "attachment_mail_fails": "yes", "all_mail_fails": "no"}),
@@ -249,6 +255,9 @@ JAPANESE_PHRASINGS = [
     ("同じ大学からでも、添付がなければ届きます。", {"all_mail_fails": "no"}),
     ("ファイアウォールのログには、相手のサーバーがDoS攻撃をしていると出ていた。", {"dos_flag_on_receiver": "yes"}),
     ("この5年間、メールサーバーの設定は一度も変更していない。", {"config_stable_long": "yes"}),
+    ("ある大学だけでなく、他の大学からの添付も届きません。",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "no", "other_senders_large_mail_ok": "no"}),
+    ("添付ファイルだけでなく普通のメールも届かない。", {"attachment_mail_fails": "no"}),
 ]
 
 
