@@ -21,14 +21,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from engine.contracts import AssessOut, NextOut
 from engine.kb.problems import KbError
 from engine.reason.evidence import ContradictionError, EvidenceError
-from engine.service import DiagnoseOut, Service
+from engine.service import DiagnoseOut, IntakeOut, Service
 from engine.sessions import ExtractOut, UnknownPackError, known_pack
 from engine.sessions import extract_evidence as extract_findings
 
 INSTRUCTIONS = (
     "Rootward ranks the root causes of IT problems with a Bayesian network. Call kb_questions to learn a "
     "pack's question ids and allowed answers, then diagnose (or next_question) with the answers you have "
-    "as {question_id: answer} (extract_evidence reads answers out of pasted logs); ask the user the "
+    "as {question_id: answer} (intake proposes answers from the user's own description of the problem, "
+    "extract_evidence reads them out of pasted logs); ask the user the "
     "suggested questions and call again. Use assess_fix before "
     "recommending a fix someone proposes. 'unknown' is always an allowed answer and means no evidence."
 )
@@ -88,6 +89,15 @@ def server(service: Service | None = None) -> MCPServer:
         'rebooting the router fixed it last time'; returns probability, reasons, risks and better options."""
         with tool_errors():
             return service.assess(known_pack(kb), evidence or {}, tried or {}, fix=fix, text=text, lang=lang)
+
+    @mcp.tool(structured_output=True)
+    def intake(kb: str, text: str, lang: Literal["en", "ja"] = "en") -> IntakeOut:
+        """Propose answers from the user's description of the problem in their own words (English or
+        Japanese, up to 20,000 characters); each answer quotes the words it came from (`matched`),
+        and `unmatched` lists what gave none. Confirm proposed answers with the user before passing
+        them to diagnose as evidence."""
+        with tool_errors():
+            return service.intake(known_pack(kb), text, lang)
 
     @mcp.tool(structured_output=True)
     def extract_evidence(kb: str, text: str) -> ExtractOut:

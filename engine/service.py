@@ -21,11 +21,13 @@ from engine.contracts import (
     AssessOut,
     CauseOut,
     CombinationOut,
+    KbRef,
     NextOut,
     QuestionOut,
     RankOut,
     WeightOut,
     assess_out,
+    kb_ref,
     next_out,
     not_in_kb_out,
     rank_out,
@@ -74,6 +76,28 @@ class DiagnoseOut(BaseModel):
     recommended_actions: list[ActionOut]
     unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
     enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
+
+
+class IntakeAnswerOut(BaseModel):
+    """An answer proposed from the complaint; it counts only once the person confirms it."""
+
+    question: str
+    answer: str
+    matched: str = Field(description="the exact words of the complaint the answer was read from")
+
+
+class IntakeOut(BaseModel):
+    """``rootward intake`` / ``POST /v1/intake``: proposed answers and the clauses that gave none."""
+
+    kb: KbRef
+    answers: list[IntakeAnswerOut]
+    unmatched: list[str]
+
+
+class ChecklistItemOut(BaseModel):
+    id: str
+    text: str
+    answers: list[str]
 
 
 @dataclass
@@ -155,6 +179,34 @@ class Service:
             recommended_actions=ranked.recommended_actions,
             unmodelled_probability=ranked.unmodelled_probability, enough_evidence=ranked.enough_evidence,
         )
+
+    def intake(self, pack: str, text: str, lang: str = "en") -> IntakeOut:
+        """Proposed answers read from a complaint in the person's own words (see ``engine.evidence.intake``).
+
+        ``lang`` is the complaint's language; phrases of both languages are always tried, since
+        Japanese complaints quote English log lines. Texts over ``MAX_INTAKE_CHARS`` are refused.
+        """
+        from engine.evidence.intake import MAX_INTAKE_CHARS, read_complaint
+        from engine.reason.evidence import EvidenceError
+
+        if len(text) > MAX_INTAKE_CHARS:
+            raise EvidenceError(f"the text has {len(text)} characters; intake reads at most {MAX_INTAKE_CHARS}",
+                                {"max_chars": MAX_INTAKE_CHARS, "chars": len(text)})
+        kb = self.kb(pack)
+        reading = read_complaint(kb, text, lang)
+        return IntakeOut(
+            kb=kb_ref(kb),
+            answers=[IntakeAnswerOut(question=a.question, answer=a.answer, matched=a.matched) for a in reading.answers],
+            unmatched=reading.unmatched,
+        )
+
+    def checklist(self, pack: str, lang: str = "en") -> list[ChecklistItemOut]:
+        """The pack's short intake checklist of cheap symptom questions, in its documented order."""
+        from engine.evidence.intake import checklist
+
+        kb = self.kb(pack)
+        return [ChecklistItemOut(id=q, text=kb.questions[q].text.get(lang),
+                                 answers=[*kb.questions[q].answers, "unknown"]) for q in checklist(kb)]
 
     def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:

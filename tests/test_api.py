@@ -32,6 +32,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/v1/sessions/abc/assess", {"fix": "restart_postfix"}, "agent"),
     ("POST", "/v1/sessions/abc/evidence", {"text": "x"}, "agent"),
     ("POST", "/v1/evidence/extract", {"kb": PACK, "text": "x"}, "agent"),
+    ("POST", "/v1/intake", {"kb": PACK, "text": "x"}, "agent"),
     ("POST", "/v1/sessions/abc/resolve", {"confirmed_causes": ["mtu_mru_mismatch"]}, "agent"),
     ("GET", "/v1/sessions/abc/report", None, "agent"),
     ("GET", f"/v1/kbs/{PACK}/quality", None, "author"),

@@ -113,6 +113,36 @@ _LABELS: dict[str, dict[str, str]] = {
         "ja": "証拠に基づいて対処を評価しています(初回はモデルの準備に数秒かかります)…",
     },
     "thinking": {"en": "Updating the ranking…", "ja": "ランキングを更新しています…"},
+    "intake": {"en": "What the caller says", "ja": "問い合わせの内容"},
+    "intake_label": {
+        "en": "The complaint in the caller's own words (English or Japanese)",
+        "ja": "問い合わせ内容をそのまま(日本語または英語)",
+    },
+    "intake_placeholder": {
+        "en": "Mail with attachments from one university does not arrive; plain mail from them arrives; …",
+        "ja": "ある大学からの添付ファイル付きメールが届きません。本文だけのメールは届きます。…",
+    },
+    "intake_read": {"en": "Read the complaint", "ja": "内容から回答を読み取る"},
+    "intake_nothing": {
+        "en": "Nothing in the text answers a question of this pack; use the checklist or the questions below.",
+        "ja": "この文章から読み取れる回答はありませんでした。チェックリストか下の質問を使ってください。",
+    },
+    "intake_confirm_help": {
+        "en": "Proposed answers, each with the words it was read from. Nothing counts until you confirm: "
+              "untick what the caller did not say and correct an answer when it is wrong.",
+        "ja": "読み取った回答の候補と、その根拠になった語句です。確定するまで診断には使われません。"
+              "言っていないことはチェックを外し、違う回答は直してください。",
+    },
+    "intake_use_help": {"en": "untick to leave this answer out", "ja": "チェックを外すとこの回答は使いません"},
+    "intake_answer_help": {"en": "correct the answer if it is wrong", "ja": "違う場合は回答を直してください"},
+    "intake_words_help": {"en": "the words the answer was read from", "ja": "回答の根拠になった語句"},
+    "intake_confirm": {"en": "Confirm these answers", "ja": "この回答で確定"},
+    "intake_unmatched": {"en": "Nothing was read from:", "ja": "読み取れなかった部分:"},
+    "intake_checklist": {
+        "en": "Quick checklist: what the caller can tell at once",
+        "ja": "チェックリスト(問い合わせ者がすぐ答えられること)",
+    },
+    "intake_checklist_record": {"en": "Record the checked answers", "ja": "選んだ回答を記録"},
 }
 
 

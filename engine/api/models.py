@@ -68,6 +68,15 @@ class ExtractIn(_In):
     text: str = Field(max_length=1_000_000)
 
 
+class IntakeIn(_In):
+    """A complaint in the person's own words; answers are proposed, never recorded."""
+
+    kb: PackName
+    text: str = Field(max_length=20_000, description="at most 20,000 characters (longer texts get 422)",
+                      examples=["Mail with attachments from one university does not arrive; plain mail does."])
+    lang: Lang = "en"
+
+
 class SessionExtractIn(_In):
     text: str = Field(max_length=1_000_000)
 

@@ -36,6 +36,7 @@ from engine.api.models import (
     FixAttemptIn,
     GainObjective,
     HealthOut,
+    IntakeIn,
     KbListOut,
     KbProblemOut,
     KbQualityOut,
@@ -54,7 +55,7 @@ from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, P
 from engine.contracts import AssessOut, NextOut, RankOut
 from engine.kb.loader import bundled_pack_names
 from engine.learn.cases import Case
-from engine.service import DiagnoseOut
+from engine.service import DiagnoseOut, IntakeOut
 from engine.sessions import ExtractOut, ResolveIn, SessionOut, extract_evidence, known_pack
 from engine.store import ApiKeyRecord, AuditRepository, CaseRepository, KeyRepository
 
@@ -122,6 +123,13 @@ def assess_fix(body: AssessIn, _: Agent, service: ServiceDep) -> AssessOut:
     """Would this fix resolve the problem, given the evidence? A known fix id or an anecdote."""
     return service.assess(known_pack(body.kb), body.evidence, body.tried, fix=body.fix, text=body.text,
                           lang=body.lang)
+
+
+@v1.post("/intake", response_model=IntakeOut, tags=["diagnose"])
+def intake(body: IntakeIn, _: Agent, service: ServiceDep) -> IntakeOut:
+    """Answers proposed from a complaint in the person's own words, each with the words it came from,
+    and the clauses that gave none; nothing is stored (the person confirms answers before they count)."""
+    return service.intake(known_pack(body.kb), body.text, body.lang)
 
 
 @v1.post("/evidence/extract", response_model=ExtractOut, tags=["diagnose"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.cli import (
     cases_commands,
     extract_commands,
+    intake_commands,
     kb_commands,
     learn_commands,
     serve_commands,
@@ -26,6 +27,7 @@ COMMAND_MODULES = (
     ui_commands,
     extract_commands,
     simulate_commands,
+    intake_commands,
 )
 
 

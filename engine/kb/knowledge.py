@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.kb.problems import Problem
-from engine.kb.schema import Cause, Fix, Mechanism, Pack, Question, Signature
+from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, Signature
 
 GraphNode = Cause | Mechanism | Question
 
@@ -24,6 +24,8 @@ class KnowledgeBase:
     signatures: dict[str, Signature]
     version_hash: str
     problems: list[Problem] = field(default_factory=list)
+    intake: IntakeFile | None = None
+    """intake.yaml: cue phrases for reading a complaint; None when the pack has none."""
 
     @property
     def id(self) -> str:

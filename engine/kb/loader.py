@@ -23,6 +23,7 @@ from engine.kb.schema import (
     REQUIRED_FILES,
     CausesFile,
     FixesFile,
+    IntakeFile,
     MechanismsFile,
     Pack,
     QuestionsFile,
@@ -57,6 +58,7 @@ class RawPack:
     questions: QuestionsFile | None = None
     fixes: FixesFile = field(default_factory=FixesFile)
     signatures: SignaturesFile = field(default_factory=SignaturesFile)
+    intake: IntakeFile | None = None
     sources: dict[str, SourceMap] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 

@@ -249,6 +249,70 @@ class SignaturesFile(Strict):
     signatures: list[Signature] = Field(default_factory=list)
 
 
+IntakeKind = Literal["subject", "predicate", "negation", "predicate_negation", "hedge", "neutral"]
+
+
+class IntakePhrases(Strict):
+    """Cue phrases in each language. A plain English phrase matches its words with common endings
+    (plural, past, -ing); a phrase starting ``re:`` is a regular expression that may name a macro as
+    ``{name}``. Japanese phrases match as written (no word boundaries in Japanese)."""
+
+    en: list[str] = Field(default_factory=list)
+    ja: list[str] = Field(default_factory=list)
+
+
+class IntakeTerm(Strict):
+    """A concept that complaints name in many words: "attachments", "does arrive", "firewall"."""
+
+    id: Identifier
+    kind: IntakeKind = Field(
+        default="subject",
+        description="subject: what a clause talks about; predicate: what it says happened (the target of "
+        "'no'/'nothing'); negation: flips the next term (English) or the previous one (Japanese); "
+        "predicate_negation: flips the nearest predicate ('no mail arrives'); neutral: words consumed so "
+        "that their parts do not count ('receiving side' is not 'received')",
+    )
+    phrases: IntakePhrases
+    opposite: IntakePhrases = Field(
+        default_factory=IntakePhrases, description="phrases that state the term negated ('fails' for 'arrives')"
+    )
+    carry: bool = Field(default=False, description="a later clause that names no such term inherits it")
+    context: bool = Field(
+        default=False, description="a clause naming this term without a carried subject takes the previous one's"
+    )
+
+
+IntakeCondition = Annotated[str, Field(pattern=r"^(not )?[a-z][a-z0-9_]*$")]
+
+
+class IntakeRule(Strict):
+    """One clause-level reading: when every ``when`` condition (and one ``when_any``, if listed) holds
+    and no ``unless`` does, propose ``question=answer``. A condition is a term id (stated) or
+    ``not <term>`` (stated negated); a clause saying both of one term decides neither."""
+
+    question: Identifier
+    answer: StateName
+    when: list[IntakeCondition] = Field(min_length=1)
+    when_any: list[IntakeCondition] = Field(default_factory=list)
+    unless: list[IntakeCondition] = Field(default_factory=list)
+    priority: int = Field(default=0, ge=0, le=9,
+                          description="on conflicting answers the higher wins; ties propose nothing")
+
+
+class IntakeFile(Strict):
+    """intake.yaml (optional): how a complaint in a person's own words maps to proposed answers."""
+
+    provenance: Provenance
+    references: list[Reference] = Field(min_length=1)
+    basis: str = Field(min_length=10)
+    checklist: list[Identifier] = Field(
+        default_factory=list, description="the cheap symptom questions shown beside the complaint box, in order"
+    )
+    macros: dict[Identifier, str] = Field(default_factory=dict, description="regex fragments for re: phrases")
+    terms: list[IntakeTerm] = Field(min_length=1)
+    rules: list[IntakeRule] = Field(min_length=1)
+
+
 PACK_FILES: dict[str, type[Strict]] = {
     "pack.yaml": Pack,
     "causes.yaml": CausesFile,
@@ -256,5 +320,6 @@ PACK_FILES: dict[str, type[Strict]] = {
     "questions.yaml": QuestionsFile,
     "fixes.yaml": FixesFile,
     "signatures.yaml": SignaturesFile,
+    "intake.yaml": IntakeFile,
 }
 REQUIRED_FILES = ("pack.yaml", "causes.yaml", "questions.yaml")

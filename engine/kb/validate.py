@@ -236,6 +236,47 @@ def check_references(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mech
                       "name the question that asks whether the problem comes and goes")
 
 
+def check_intake(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> None:
+    """intake.yaml names real questions and answers, its own terms and macros, and compiles."""
+    from engine.kb.intake_phrases import PhraseError, phrase_pattern
+
+    if raw.intake is None:
+        return
+    file = "intake.yaml"
+    questions = {n: node for n, (k, _, node) in nodes.items() if k == "questions" and isinstance(node, Question)}
+    valid_questions = ", ".join(sorted(questions))
+    terms: set[str] = set()
+    for i, term in enumerate(raw.intake.terms):
+        if term.id in terms:
+            raw.error(file, ["terms", i, "id"], f"duplicate term '{term.id}'", "give each term its own id")
+        terms.add(term.id)
+        for part, phrases in (("phrases", term.phrases), ("opposite", term.opposite)):
+            for lang in ("en", "ja"):
+                for j, phrase in enumerate(getattr(phrases, lang)):
+                    try:
+                        phrase_pattern(phrase, lang, raw.intake.macros)
+                    except PhraseError as exc:
+                        raw.error(file, ["terms", i, part, lang, j], f"phrase {phrase!r}: {exc}",
+                                  "fix the pattern (Python 're' syntax; macros are written {name})")
+    for i, rule in enumerate(raw.intake.rules):
+        question = questions.get(rule.question)
+        if question is None:
+            raw.error(file, ["rules", i, "question"], f"unknown question '{rule.question}'",
+                      f"valid questions: {valid_questions}")
+        elif rule.answer not in question.answers:
+            raw.error(file, ["rules", i, "answer"], f"'{rule.answer}' is not an answer of '{rule.question}'",
+                      f"valid answers: {', '.join(question.answers)}")
+        for key in ("when", "when_any", "unless"):
+            for j, condition in enumerate(getattr(rule, key)):
+                if condition.removeprefix("not ") not in terms:
+                    raw.error(file, ["rules", i, key, j], f"unknown term '{condition.removeprefix('not ')}'",
+                              f"define it under 'terms' or use one of: {', '.join(sorted(terms))}")
+    for i, question_id in enumerate(raw.intake.checklist):
+        if question_id not in questions:
+            raw.error(file, ["checklist", i], f"unknown question '{question_id}'",
+                      f"valid questions: {valid_questions}")
+
+
 def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple[KnowledgeBase | None, RawPack]:
     """Load and check a pack; the KB is None when any error makes it unusable."""
     raw = read_pack(name_or_path)
@@ -247,6 +288,7 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
         if not isinstance(node, Cause):
             check_cpd(raw, nodes, key, i, node)
     check_references(raw, nodes)
+    check_intake(raw, nodes)
     graph_ok = check_graph(raw, nodes) if raw.causes and raw.questions else False
     if any(p.severity == "error" for p in raw.problems) or not graph_ok:
         return None, raw
@@ -261,6 +303,7 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
         signatures={s.id: s for s in raw.signatures.signatures},
         version_hash=content_hash(raw.directory),
         problems=raw.problems,
+        intake=raw.intake,
     )
     if identifiability:
         from engine.kb.identifiability import identifiability_warnings

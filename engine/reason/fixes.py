@@ -214,17 +214,40 @@ def recommended_actions(
 
 
 def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, casefolded, without the katakana long-vowel mark: "サーバー" and "サーバ" are one word."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("ー", "")
 
 
 STEM_CHARS = 5
 """Words agree when their first five letters do: "restarting" says "restart", "rebuilt" says "rebuild"."""
+LATIN_WORD = re.compile(r"[^\W\u3040-\u30ff\u3400-\u9fff]+")
+"""A word of a script written with spaces; Japanese runs are matched as substrings instead."""
+JAPANESE_SEPARATORS = re.compile(r"[^\u3040-\u30ff\u3400-\u9fff]+|[をがはにでともへや・、。]")
+"""What separates the content words of a Japanese phrase: particles, punctuation and Latin words."""
+KANA_ENDING = re.compile(r"[\u3041-\u309f]+$")
+"""Hiragana at the end of a Japanese word is its inflection: 作り直す, 作り直した and 作り直し share 作り直."""
 
 
-def _stem_match(phrase: str, words: set[str]) -> bool:
-    """Every word of the phrase appears in the text, up to its ending."""
-    tokens = re.findall(r"\w+", _normalise(phrase))
-    return bool(tokens) and all(any(w[:STEM_CHARS] == t[:STEM_CHARS] for w in words) for t in tokens)
+def _japanese_stems(phrase: str) -> list[str]:
+    """The content words of a Japanese phrase without their inflections ("サーバを作り直す" → サーバ, 作り直)."""
+    stems = []
+    for chunk in JAPANESE_SEPARATORS.split(phrase):
+        stem = KANA_ENDING.sub("", chunk) or chunk  # a word all in hiragana ("かけ") is kept whole
+        if stem:
+            stems.append(stem)
+    return stems
+
+
+def _stem_match(phrase: str, words: set[str], said: str) -> bool:
+    """Every word of the phrase appears in the text, up to its ending: Latin words by their first
+    letters, Japanese words (inflection removed) anywhere in the text."""
+    normalised = _normalise(phrase)
+    tokens = LATIN_WORD.findall(normalised)
+    stems = _japanese_stems(normalised)
+    if not tokens and not stems:
+        return False
+    latin = all(any(w[:STEM_CHARS] == t[:STEM_CHARS] for w in words) for t in tokens)
+    return latin and all(stem in said for stem in stems)
 
 
 def match_fix_text(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
@@ -232,20 +255,22 @@ def match_fix_text(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
 
     An alias (or the fix's own id) whose every word appears in the text, up to word endings, counts
     most; each keyword counts once. Anything under the threshold is "not in the knowledge base".
+    Japanese is written without spaces, so its words are found inside the text, inflections aside
+    ("サーバを作り直したら直った" names the alias "サーバを作り直す").
     """
     said = _normalise(text)
-    words = set(re.findall(r"\w+", said))
+    words = set(LATIN_WORD.findall(said))
     scored = []
     for fix in kb.fixes.values():
         score = 0.0
         for alias in [*fix.aliases, fix.id.replace("_", " ")]:
-            if _normalise(alias) in said or _stem_match(alias, words):
+            if _normalise(alias) in said or _stem_match(alias, words, said):
                 score += 3.0
         for keyword in fix.keywords:
             stem = _normalise(keyword)
-            if " " in stem:
-                score += 1.5 if stem in said or _stem_match(stem, words) else 0.0
-            elif any(w.startswith(stem) for w in words) or (not stem.isascii() and stem in said):
+            if " " in stem or len(_japanese_stems(stem)) > 1:
+                score += 1.5 if stem in said or _stem_match(stem, words, said) else 0.0
+            elif any(w.startswith(stem) for w in words) or (not stem.isascii() and _stem_match(stem, words, said)):
                 score += 1.0
         if score >= TEXT_MATCH_THRESHOLD:
             scored.append((fix.id, score))

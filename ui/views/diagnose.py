@@ -20,6 +20,7 @@ from ui import state
 from ui.charts import ranking_figure
 from ui.text import t
 from ui.views.diagnose_tools import render_fix_tried, render_known_answer, render_paste, render_resolve, render_ticket
+from ui.views.intake import render_intake
 
 CHART_CAUSES = 8
 TABLE_CAUSES = 12
@@ -54,6 +55,7 @@ def render() -> None:
             st.rerun()
         return
 
+    render_intake(kb, diagnosis, lang)
     left, right = st.columns([5, 4], gap="large")
     with left:
         _actions(out, lang)

@@ -1,0 +1,455 @@
+"""Intake: a complaint in the person's own words becomes *proposed* answers to the pack's questions.
+
+A helpdesk session starts from what the caller already said ("attachments from one university do
+not arrive, plain mail does"). Reading that into answers must never invent evidence: a wrong answer
+entered up front misleads every later question. So the reading is deliberately narrow:
+
+- The text is cut into sentences and clauses (``;`` ``,`` ``:`` "but", "and", "though", "except",
+  。、が、けど、ので …), never inside quotes (a quoted log line is one unit) nor inside a cue phrase
+  ("comes and goes"), and every clause is judged on its own.
+- Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
+  phrases and, for the words that state it negated, opposite phrases). Overlapping matches keep the
+  longest, so "mail without attachments" is plain mail and not an attachment.
+- Negations flip the term they govern: in English the next term (the next predicate when more
+  than one word lies between: "have not seen the firewall flag them"), in Japanese the previous one
+  (届かない, 変更していません). "no"/"nothing" govern the nearest predicate ("no mail arrives"). An
+  English "n't" at the end of a clause, or before the mail it elides ("…, but not the ones with
+  attachments"), negates the verb the clause left out.
+- Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
+  届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
+- A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
+  both "X" and "not X" decides nothing about X. Conflicting proposals for one question are settled
+  by rule priority, and a tie proposes nothing.
+- A clause without a predicate borrows the previous clause's ("attachments fail, but plain mail
+  does"), or joins the next clause when that one has the predicate ("mail with attachments,
+  sent from one partner, does not arrive"). A clause naming other senders but not which mail takes the
+  subject of the previous one ("from other universities they arrive fine").
+
+Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
+answer are listed in ``unmatched``, so the person sees what was read and what was not.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from engine.kb.intake_phrases import normalise, phrase_pattern
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import IntakeFile, IntakeRule
+
+MAX_INTAKE_CHARS = 20_000
+"""Longer texts are refused: a complaint is a few sentences; whole logs go to ``extract``."""
+
+_QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
+_CONTRASTIVE = re.compile(
+    r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
+    r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
+    r"|it|its|it's|the (?:message|mail|body|data|transfer|connection))\b)"
+    r"|けれども|けれど|けど|のに|しかし|でも|ただし"
+    r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
+)
+_CLAUSE_BREAK = re.compile(
+    r"[;；,]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
+    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、"
+)
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
+_NEGATIONS = ("negation", "predicate_negation")
+_JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
+_WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
+
+
+@dataclass(frozen=True)
+class ProposedAnswer:
+    """An answer read from the complaint, to be confirmed or corrected by the person."""
+
+    question: str
+    answer: str
+    matched: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class IntakeReading:
+    answers: list[ProposedAnswer]
+    unmatched: list[str]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    term: str
+    kind: str
+    polarity: int
+    start: int
+    end: int
+    inherited: bool = False
+    dangling: bool = False
+    """a negation cue that found nothing to flip in its clause ("…, but plain mail doesn't")"""
+    flips: tuple[int, int] | None = None
+    """for a negation cue: the span of the words it negates"""
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    pattern: re.Pattern[str]
+    term: str
+    kind: str
+    polarity: int
+
+
+@dataclass
+class _Clause:
+    start: int
+    end: int
+    contrastive: bool
+    sentence: int
+    hits: list[_Hit] = field(default_factory=list)
+    question: bool = False
+    """the sentence asks (a question mark, a Japanese か) rather than states, and does not ask why"""
+
+
+@dataclass
+class _Matcher:
+    phrases: list[_Phrase]
+    rules: list[IntakeRule]
+    carried: set[str]
+    context: set[str]
+
+
+_MATCHERS: dict[str, _Matcher] = {}
+
+
+def _matcher(kb: KnowledgeBase, intake: IntakeFile) -> _Matcher:
+    """The pack's phrases compiled once per KB version (the pack was validated, so they compile)."""
+    key = f"{kb.id}:{kb.version_hash}"
+    cached = _MATCHERS.get(key)
+    if cached is not None:
+        return cached
+    phrases: list[_Phrase] = []
+    for term in intake.terms:
+        for polarity, texts in ((1, term.phrases), (-1, term.opposite)):
+            for lang in ("en", "ja"):
+                for text in getattr(texts, lang):
+                    pattern = re.compile(phrase_pattern(text, lang, intake.macros))
+                    phrases.append(_Phrase(pattern, term.id, term.kind, polarity))
+    matcher = _Matcher(
+        phrases=phrases,
+        rules=list(intake.rules),
+        carried={t.id for t in intake.terms if t.carry},
+        context={t.id for t in intake.terms if t.context},
+    )
+    _MATCHERS[key] = matcher
+    return matcher
+
+
+def checklist(kb: KnowledgeBase) -> list[str]:
+    """The cheap symptom questions a person can tick at once, in the order the pack's author chose.
+
+    The order is ``intake.yaml``'s ``checklist`` (what the caller can say without any tool first);
+    a pack without one lists its helpdesk-answerable symptom questions cheapest first, ties in file
+    order, so the checklist is stable across runs.
+    """
+    if kb.intake is not None and kb.intake.checklist:
+        return list(kb.intake.checklist)
+    candidates = [q for q in kb.questions.values() if q.symptom and "helpdesk" in q.asked_by]
+    return [q.id for q in sorted(candidates, key=lambda q: q.cost_minutes)]
+
+
+def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeReading:
+    """Proposed answers for a complaint in English, Japanese or both; none for a pack without intake.yaml.
+
+    Phrases of both languages are always tried (a Japanese complaint quotes English log lines).
+    ``lang`` picks the grammar of negation for clauses that mix scripts: in a Japanese complaint a
+    clause with any Japanese is read as Japanese; otherwise only a mostly Japanese clause is.
+    Raises ``ValueError`` for texts over ``MAX_INTAKE_CHARS``.
+    """
+    if len(text) > MAX_INTAKE_CHARS:
+        raise ValueError(f"the text has {len(text)} characters; the limit is {MAX_INTAKE_CHARS}")
+    normalised = normalise(text)
+    if kb.intake is None:
+        return IntakeReading([], [text[c.start:c.end] for c in _clauses(text, normalised, [])])
+    matcher = _matcher(kb, kb.intake)
+    hits = _longest_hits(normalised, matcher.phrases)
+    clauses = _clauses(text, normalised, hits)
+    _assign_hits(clauses, hits)
+    for clause in clauses:
+        clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang),
+                                       matcher.carried)
+    return _read(text, clauses, matcher)
+
+
+def _japanese(clause: str, lang: str) -> bool:
+    kana_kanji = len(_JAPANESE.findall(clause))
+    return kana_kanji > 0 and (lang == "ja" or kana_kanji > len(re.findall(r"[A-Za-z]", clause)))
+
+
+def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
+    """Sentences, then clauses. Separators inside quotes do not count (a quoted log line is one
+    unit), nor clause separators inside a cue phrase ("comes and goes", "on and off")."""
+    quoted = bytearray(len(normalised) + 1)
+    for match in _QUOTES.finditer(normalised):
+        quoted[match.start() + 1:match.end()] = b"\1" * (match.end() - match.start() - 1)
+    phrase = bytearray(quoted)
+    for hit in hits:
+        phrase[hit.start + 1:hit.end] = b"\1" * (hit.end - hit.start - 1)
+
+    def free(start: int, is_sentence: bool) -> bool:
+        return not (quoted if is_sentence else phrase)[start]
+
+    cuts: list[tuple[int, int, bool, bool]] = []  # start, end, sentence end, contrastive
+    for pattern, is_sentence, is_contrastive in (
+        (_SENTENCE_END, True, False), (_CONTRASTIVE, False, True), (_CLAUSE_BREAK, False, False)
+    ):
+        cuts.extend((m.start(), m.end(), is_sentence, is_contrastive) for m in pattern.finditer(normalised)
+                    if free(m.start(), is_sentence))
+    cuts.sort()
+    clauses: list[_Clause] = []
+    position, sentence, contrastive, sentence_start = 0, 0, False, 0
+    for start, end, is_sentence, is_contrastive in [*cuts, (len(text), len(text), True, False)]:
+        if start < position:
+            continue
+        left, right = position, start
+        while left < right and not text[left].strip():
+            left += 1
+        while right > left and not text[right - 1].strip():
+            right -= 1
+        if right > left and re.search(r"\w", text[left:right]):
+            clauses.append(_Clause(left, right, contrastive, sentence))
+            contrastive = False
+        contrastive = contrastive or is_contrastive
+        if is_sentence:
+            if _asks(normalised[sentence_start:start], normalised[start:end]):
+                for clause in clauses:
+                    clause.question = clause.question or clause.sentence == sentence
+            sentence += 1
+            contrastive = False
+            sentence_start = end
+        position = end
+    return clauses
+
+
+def _asks(sentence: str, terminator: str) -> bool:
+    """A question states nothing ("is it the firewall?", "届きますか"), unless it asks why: "why don't
+    attachments arrive?" takes for granted that they do not."""
+    asking = terminator in ("?", "？") or bool(_JAPANESE_QUESTION.search(sentence))
+    return asking and not _WHY.search(sentence)
+
+
+def _longest_hits(normalised: str, phrases: Iterable[_Phrase]) -> list[_Hit]:
+    """Every phrase match, overlaps resolved in favour of the longest (then the earliest)."""
+    found = [
+        _Hit(p.term, p.kind, p.polarity, m.start(), m.end())
+        for p in phrases for m in p.pattern.finditer(normalised) if m.end() > m.start()
+    ]
+    found.sort(key=lambda h: (-(h.end - h.start), h.start))
+    owner: list[tuple[int, int] | None] = [None] * len(normalised)  # the span that took each character
+    terms_at: dict[tuple[int, int], set[str]] = {}
+    taken: list[_Hit] = []
+    for hit in found:
+        span = (hit.start, hit.end)
+        owners = set(owner[hit.start:hit.end])
+        # the same words may state two terms ("bounce": a bounce message, and mail not delivered)
+        if owners == {None} or (owners == {span} and hit.term not in terms_at[span]):
+            owner[hit.start:hit.end] = [span] * (hit.end - hit.start)
+            terms_at.setdefault(span, set()).add(hit.term)
+            taken.append(hit)
+    return sorted(taken, key=lambda h: h.start)
+
+
+def _assign_hits(clauses: list[_Clause], hits: list[_Hit]) -> None:
+    """Each clause gets the hits inside it (hits and clauses are both in text order)."""
+    starts = [h.start for h in hits]
+    for clause in clauses:
+        first = bisect.bisect_left(starts, clause.start)
+        last = bisect.bisect_left(starts, clause.end)
+        clause.hits = [h for h in hits[first:last] if h.end <= clause.end]
+
+
+def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool,
+                     carried: set[str]) -> int | None:
+    """Which hit a negation cue flips: see the module docstring for the grammar."""
+    cue = hits[index]
+    if not japanese and not _has(hits, "predicate") and any(h.term in carried for h in hits[index + 1:]):
+        return None  # "…, but not the ones with attachments": the elided verb is negated, not the mail
+    allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
+    before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed]
+    after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed]
+    if japanese:
+        return before[0] if before else (after[0] if after else None)
+    if not after:
+        # "…, but attachments don't": a bare English "not" at the end elides its verb (dangling);
+        # "we receive no mail" still negates the verb before it
+        return before[0] if before and cue.kind == "predicate_negation" else None
+    first = after[0]
+    predicates = [i for i in after if hits[i].kind == "predicate"]
+    if predicates and normalised[cue.start:cue.end].endswith("n't") and hits[first].kind == "subject":
+        return predicates[0]  # "why don't attachments arrive": the auxiliary's "n't" belongs to the verb
+    if _ONE_WORD_BETWEEN.match(normalised[cue.end:hits[first].start]) or cue.kind == "predicate_negation":
+        return first
+    return predicates[0] if predicates else first
+
+
+def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried: set[str]) -> list[_Hit]:
+    """Flip the polarity of negated hits (and of any other term stated by the same words).
+
+    The cues stay in the list, marked when they found nothing to flip, so that rules can name them
+    ("nothing arrives") and ellipsis can see a dangling one.
+    """
+    flips: dict[tuple[int, int], int] = {}
+    targets: dict[int, tuple[int, int]] = {}
+    dangling: set[int] = set()
+    for i, hit in enumerate(hits):
+        if hit.kind in _NEGATIONS:
+            target = _negation_target(hits, i, normalised, japanese, carried)
+            if target is None:
+                dangling.add(i)
+            else:
+                span = (hits[target].start, hits[target].end)
+                flips[span] = flips.get(span, 0) + 1
+                targets[i] = span
+    result = []
+    for i, hit in enumerate(hits):
+        if flips.get((hit.start, hit.end), 0) % 2 and hit.kind not in _NEGATIONS:
+            hit = replace(hit, polarity=-hit.polarity)
+        result.append(replace(hit, dangling=i in dangling, flips=targets.get(i)))
+    return result
+
+
+def _has(hits: list[_Hit], kind: str) -> bool:
+    return any(h.kind == kind for h in hits)
+
+
+def _by_term(hits: list[_Hit]) -> dict[str, list[_Hit]]:
+    grouped: dict[str, list[_Hit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.term, []).append(hit)
+    return grouped
+
+
+def _holds(condition: str, by_term: dict[str, list[_Hit]]) -> list[_Hit]:
+    """The hits that make a condition true, or [] when it does not hold (a term stated both ways holds neither)."""
+    wanted = -1 if condition.startswith("not ") else 1
+    found = by_term.get(condition.removeprefix("not "), [])
+    return found if found and all(h.polarity == wanted for h in found) else []
+
+
+def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | None:
+    used: list[_Hit] = []
+    for condition in rule.when:
+        found = _holds(condition, by_term)
+        if not found:
+            return None
+        used.extend(found)
+    if rule.when_any:
+        found_any = [h for c in rule.when_any for h in _holds(c, by_term)]
+        if not found_any:
+            return None
+        used.extend(found_any)
+    if any(_holds(c, by_term) for c in rule.unless):
+        return None
+    return used if any(not h.inherited for h in used) else None
+
+
+def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool,
+                  previous_carried: list[_Hit], matcher: _Matcher) -> list[_Hit]:
+    """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses."""
+    own = [h for h in hits if h.kind in ("subject", "predicate")]
+    result = list(hits)
+    if not _has(own, "predicate") and own and previous_predicates:
+        if any(h.dangling for h in hits):
+            polarity_of = {h.term: -1 for h in previous_predicates}
+        else:
+            sign = -1 if contrastive else 1
+            polarity_of = {h.term: h.polarity * sign for h in previous_predicates}
+        result.extend(replace(h, polarity=polarity_of[h.term], inherited=True) for h in previous_predicates)
+    terms = {h.term for h in own}
+    if terms & matcher.context and not terms & matcher.carried and previous_carried:
+        result.extend(replace(h, inherited=True) for h in previous_carried)
+    return result
+
+
+def _span(used: list[_Hit], hits: list[_Hit], clause: _Clause) -> tuple[int, int]:
+    """The words an answer came from: its hits and the negations that flipped them ("does not
+    arrive", not "arrive"); the whole clause when it borrowed words from an earlier one."""
+    if any(h.inherited for h in used):
+        return clause.start, clause.end
+    spans = {(h.start, h.end) for h in used}
+    words = used + [h for h in hits if h.flips in spans]
+    return min(h.start for h in words), max(h.end for h in words)
+
+
+def _whole_words(text: str, start: int, end: int, clause: _Clause) -> tuple[int, int]:
+    """Widen a span to whole words ("haven't touched", not "n't touched") and, in Japanese, to the
+    inflection after the last word (届いていません, not 届), without leaving the clause."""
+    while start > clause.start and text[start - 1].isascii() and text[start - 1].isalnum():
+        start -= 1
+    while end < clause.end and text[end].isascii() and text[end].isalnum():
+        end += 1
+    while end < clause.end and _HIRAGANA.match(text[end]):
+        end += 1
+    return start, end
+
+
+def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, previous_predicates: list[_Hit]) -> bool:
+    """A subject without a predicate belongs to the next clause of its sentence when that one says what
+    happened ("mail with attachments, sent from one partner, does not arrive") and either nothing
+    came before to borrow from or the next clause has no subject of its own."""
+    if not own or _has(own, "predicate") or following is None or following.sentence != clause.sentence:
+        return False
+    return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
+
+
+def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
+    proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
+    groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
+    previous_predicates: list[_Hit] = []
+    previous_carried: list[_Hit] = []
+    pending: _Clause | None = None
+    for index, clause in enumerate(clauses):
+        if pending is not None:
+            clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
+                             pending.hits + clause.hits, clause.question)
+            pending = None
+        own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
+        following = clauses[index + 1] if index + 1 < len(clauses) else None
+        if _joins_next(own, following, clause, previous_predicates):
+            pending = clause
+            continue
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, previous_carried, matcher)
+        answered = False
+        stated = not clause.question and not _has(hits, "hedge")
+        by_term = _by_term(hits)
+        for rule in matcher.rules if stated else ():
+            used = _fires(rule, by_term)
+            if used is not None:
+                start, end = _whole_words(text, *_span(used, hits, clause), clause)
+                proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
+                answered = True
+        groups.append((clause.start, clause.end, answered))
+        predicates = [h for h in hits if h.kind == "predicate"]
+        if predicates:
+            previous_predicates = predicates
+        carried = [h for h in hits if h.term in matcher.carried]
+        if carried:
+            previous_carried = carried
+    answers = []
+    for question, found in proposals.items():
+        top = max(p for p, _, _, _ in found)
+        best = [f for f in found if f[0] == top]
+        if len({answer for _, answer, _, _ in best}) != 1:
+            continue  # the text says both; propose nothing
+        _, answer, start, end = min(best, key=lambda f: f[2])
+        answers.append(ProposedAnswer(question, answer, text[start:end], start, end))
+    answers.sort(key=lambda a: (a.start, a.question))
+    covered = [(a.start, a.end) for a in answers]
+    unmatched = [
+        text[start:end] for start, end, answered in groups
+        if not answered and not any(s < end and start < e for s, e in covered)
+    ]
+    return IntakeReading(answers, unmatched)
