@@ -142,8 +142,9 @@ def test_dsn_size_bounce_reads_status_and_diagnostic_code(kb: KnowledgeBase) -> 
     assert keys(found) >= {
         ("size_rejection_bounce", "yes", "size_limit_dsn_status", 39),
         ("size_rejection_bounce", "yes", "size_limit_552_log", 41),
+        ("size_rejection_bounce", "yes", "size_limit_552_log", 24),  # the prose's reply, wrapped over two lines
     }
-    assert {f.extractor for f in found} == {"dsn"}
+    assert {f.extractor for f in found} == {"dsn", "smtp_reply"}
     assert to_evidence(found)[0] == {"size_rejection_bounce": "yes"}
 
 

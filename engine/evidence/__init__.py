@@ -1,27 +1,43 @@
 """Evidence from artifacts: answers to KB questions read from logs, bounces, zones and tool output.
 
-``extract(text, kb)`` finds what the text says; ``to_evidence(found)`` turns the findings into the
-hard answers and soft likelihoods that :func:`engine.reason.evidence.build_evidence` takes.
+``extract(text, kb)`` finds what the text says; ``read(text, kb)`` also returns the lines that look
+like errors but gave no finding; ``to_evidence(found)`` turns the findings into the hard answers
+and soft likelihoods that :func:`engine.reason.evidence.build_evidence` takes.
+
+Every line is normalised first (:mod:`engine.evidence.normalize`: container, syslog, journald and
+RFC 5424 prefixes, quoting, HTML escapes, redactions, spacing), then classified by family, joined
+with its continuation lines, and matched case-insensitively. Findings keep the line as written.
+
+Three layers speak, most specific first: the pack's signatures (``signatures.yaml``), structural
+checks in the family modules (zone records, tracepath's final pmtu, postconf logic, peer patterns
+across log lines), and the reply-code layer (:mod:`engine.evidence.codes`, ``reply_codes.yaml``),
+which adds soft findings only to lines no signature understood.
 
 Input is bounded (``MAX_INPUT_CHARS`` = 50 Mi characters; lines truncated at ``MAX_LINE_CHARS`` =
 10 000) and extraction never raises on any ``str``: binary junk, truncated files and huge lines
-simply yield fewer findings. Signature patterns are the pack's (``signatures.yaml``); structural
-checks (zone records, tracepath's final pmtu, postconf logic, peer patterns across log lines) live
-in the family modules.
+simply yield fewer findings.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from engine.evidence import zone
+from engine.evidence.codes import code_findings
 from engine.evidence.combine import to_evidence
-from engine.evidence.detect import LINE_FAMILIES, classify
+from engine.evidence.detect import LINE_FAMILIES, TEXT_FAMILIES, Classified, classify
 from engine.evidence.model import (
     HARD_STRENGTH,
     MAX_INPUT_CHARS,
     MAX_LINE_CHARS,
+    MAX_UNMATCHED,
     ExtractedAnswer,
+    Line,
+    UnmatchedLine,
 )
-from engine.evidence.signatures import compiled_signatures, scan
+from engine.evidence.normalize import normalise
+from engine.evidence.signatures import Haystack, compiled_signatures, scan
 from engine.evidence.text import redact, split_lines
 from engine.kb.knowledge import KnowledgeBase
 
@@ -29,30 +45,86 @@ __all__ = [
     "HARD_STRENGTH",
     "MAX_INPUT_CHARS",
     "MAX_LINE_CHARS",
+    "Extraction",
     "ExtractedAnswer",
+    "UnmatchedLine",
     "extract",
+    "read",
     "redact",
     "to_evidence",
 ]
+
+_LOOKS_LIKE_ERROR = re.compile(
+    r"(?:^|[\s:'\"(=\[])(?:[45]\d\d[ -]|[45]\.[0-7]\.\d{1,3}\b)"
+    r"|reject|error|fatal|warning|panic|timeout|timed out|defer|bounced|refused|denied|fail|not found"
+    r"|unavailable|unreachable|too many|exceeded|over quota|blocked|blacklist|blocklist",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What a text says (findings, in line order) and what it seems to say that nothing understood."""
+
+    found: list[ExtractedAnswer]
+    unmatched: list[UnmatchedLine]
 
 
 def extract(text: str, kb: KnowledgeBase) -> list[ExtractedAnswer]:
     """Every answer the text supports, in line order; the artifact kinds are detected per line.
 
-    Findings name questions of ``kb`` only: a signature or structural check whose question the
+    Findings name questions of ``kb`` only: a signature, check or code entry whose question the
     pack lacks is skipped, so a smaller pack simply gets fewer answers.
     """
-    classified = classify(split_lines(text))
+    return read(text, kb).found
+
+
+def read(text: str, kb: KnowledgeBase) -> Extraction:
+    """The findings of :func:`extract` and the error-like lines that gave none (at most MAX_UNMATCHED)."""
+    originals = split_lines(text)
+    lines = [Line(line.number, rendered) for line in originals if (rendered := normalise(line.text))]
+    classified = classify(lines)
     signatures = compiled_signatures(kb)
     found: list[ExtractedAnswer] = []
+    text_lines: list[Line] = []
+    text_families: list[str] = []
     for module in LINE_FAMILIES:
-        lines = classified.lines.get(module.FAMILY, [])
-        if not lines:
+        family_lines = classified.lines.get(module.FAMILY, [])
+        if not family_lines:
             continue
         applicable = [sig for name in module.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
-        found += module.analyse(lines, scan(lines, applicable, module.FAMILY))
+        own = None if module.FAMILY == "fragment" else module.FAMILY
+        found += module.analyse(family_lines, scan(family_lines, applicable, own, Haystack(family_lines)))
+        if module.FAMILY in TEXT_FAMILIES:
+            text_lines += family_lines
+            text_families += [module.FAMILY] * len(family_lines)
     zone_lines = classified.lines.get(zone.FAMILY, [])
     zone_signatures = [sig for name in zone.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
     found += scan(zone_lines, zone_signatures, zone.FAMILY) + zone.findings(classified.zone)
+    understood = {f.line_number for f in found if f.signature_id is not None}
+    found += code_findings(text_lines, text_families, kb, understood)
     usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers]
-    return sorted(usable, key=lambda f: (f.line_number, f.question, f.answer))
+    provenance = _provenance(originals, classified)
+    usable = [_with_source(f, provenance) for f in usable]
+    said = {f.line_number for f in usable}
+    unmatched = [UnmatchedLine(line.number, provenance.get(line.number, line.text)) for line in text_lines
+                 if line.number not in said and _LOOKS_LIKE_ERROR.search(line.text)]
+    unmatched.sort(key=lambda u: u.line_number)
+    return Extraction(sorted(usable, key=lambda f: (f.line_number, f.question, f.answer)), unmatched[:MAX_UNMATCHED])
+
+
+def _provenance(originals: list[Line], classified: Classified) -> dict[int, str]:
+    """Line number -> the line as written, with its continuation lines when some were joined on."""
+    written = {line.number: line.text for line in originals}
+    for number, continuations in classified.continuations.items():
+        parts = [written[number], *(written[n].strip() for n in continuations)]
+        written[number] = " ".join(parts)[:MAX_LINE_CHARS]
+    return written
+
+
+def _with_source(finding: ExtractedAnswer, provenance: dict[int, str]) -> ExtractedAnswer:
+    source = provenance.get(finding.line_number)
+    if source is None or source == finding.source_line:
+        return finding
+    return ExtractedAnswer(finding.question, finding.answer, finding.strength, source, finding.extractor,
+                           finding.signature_id, finding.line_number, finding.reply_code)

@@ -4,6 +4,10 @@ Scanning every line with every pattern is what makes naive log matching slow. Fr
 parse tree comes a set of literals one of which every match must contain (one literal for a plain
 pattern, one per branch for an alternation); the artifact's lines are joined once and searched for
 those literals with ``str.find``, and only the lines containing one see the full regex.
+
+Patterns are matched case-insensitively, on the normalised line (:mod:`engine.evidence.normalize`):
+capitalisation and spacing differ between versions of the same daemon ("Client host rejected" and
+"client host rejected"), and a pattern that needs exact case says so with ``(?-i:...)``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ class CompiledSignature:
     literals: tuple[str, ...]
     """Every match contains at least one of these (empty: no usable literal, test every line)."""
     caseless: bool
-    """Whether the literals must be searched for case-insensitively."""
+    """Whether the literals must be searched for case-insensitively (always, since patterns are)."""
 
 
 Needed = tuple[frozenset[str], bool]
@@ -143,16 +147,21 @@ def nested_repeats(pattern: str) -> list[str]:
     return found
 
 
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A signature pattern as it is matched: case-insensitively (see the module docstring)."""
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def _compile(signature: Signature) -> CompiledSignature | None:
     try:
-        regex = re.compile(signature.pattern)
+        regex = compile_pattern(signature.pattern)
         needed = required_literals(signature.pattern)
     except (re.error, RecursionError, OverflowError):
         return None  # the validator reports bad patterns; extraction skips them instead of failing
     if needed is None:
-        return CompiledSignature(signature, regex, (), False)
-    literals, caseless = needed
-    return CompiledSignature(signature, regex, tuple(sorted(literals)), caseless)
+        return CompiledSignature(signature, regex, (), True)
+    literals, _ = needed
+    return CompiledSignature(signature, regex, tuple(sorted(literals)), True)
 
 
 _CACHE: dict[tuple[str, str], dict[str, list[CompiledSignature]]] = {}
@@ -171,11 +180,16 @@ def compiled_signatures(kb: KnowledgeBase) -> dict[str, list[CompiledSignature]]
     return _CACHE[key]
 
 
-def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family: str) -> list[ExtractedAnswer]:
-    """Every (line, signature) match, at most ``MAX_HITS_PER_SIGNATURE`` per signature."""
+def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family: str | None,
+         haystack: Haystack | None = None) -> list[ExtractedAnswer]:
+    """Every (line, signature) match, at most ``MAX_HITS_PER_SIGNATURE`` per signature.
+
+    ``family`` names the extractor of the findings; None names each signature's own (for lines no
+    family claimed, where the signature that matched is the best account of how a line was read).
+    """
     if not lines or not signatures:
         return []
-    haystack = _Haystack(lines)
+    haystack = haystack or Haystack(lines)
     found: list[ExtractedAnswer] = []
     for compiled in signatures:
         hits = 0
@@ -184,49 +198,59 @@ def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family:
             if compiled.regex.search(line.text) is None:
                 continue
             sig = compiled.signature
-            found.append(ExtractedAnswer(sig.question, sig.answer, sig.reliability, line.text, family, sig.id,
-                                         line.number))
+            found.append(ExtractedAnswer(sig.question, sig.answer, sig.reliability, line.text,
+                                         family or sig.extractor, sig.id, line.number))
             hits += 1
             if hits >= MAX_HITS_PER_SIGNATURE:
                 break
     return found
 
 
-class _Haystack:
-    """The lines joined once, with their start offsets, for C-speed literal searches."""
+class Haystack:
+    """The lines joined once, with their start offsets, for C-speed literal searches.
+
+    The lower-case block is built line by line with its own offsets: lowering can change the
+    length of some non-ASCII text, which must not shift the other lines' positions.
+    """
 
     def __init__(self, lines: Sequence[Line]) -> None:
-        self.count = len(lines)
-        self.block = "\n".join(line.text for line in lines)
-        self.starts = [0]
-        for line in lines[:-1]:
-            self.starts.append(self.starts[-1] + len(line.text) + 1)
-        self._lowered: str | None = None
+        self.texts = [line.text for line in lines]
+        self.count = len(self.texts)
+        self.block, self.starts = joined(self.texts)
+        self._lowered: tuple[str, list[int]] | None = None
 
-    def lowered(self) -> str | None:
-        """The block in lower case, or None when lowering changes offsets (some non-ASCII text)."""
+    def lowered(self) -> tuple[str, list[int]]:
+        """The lower-case block and its line offsets, built on first use."""
         if self._lowered is None:
-            self._lowered = self.block.lower()
-        return self._lowered if len(self._lowered) == len(self.block) else None
+            self._lowered = joined([text.lower() for text in self.texts])
+        return self._lowered
 
     def candidates(self, compiled: CompiledSignature) -> Sequence[int]:
         """Indexes of the lines containing one of the signature's literals (all lines without any)."""
         if not compiled.literals:
             return range(self.count)
-        text = self.block
+        text, starts = self.block, self.starts
         needles = list(compiled.literals)
         if compiled.caseless:
-            lowered = self.lowered()
-            if lowered is None:
-                return range(self.count)
-            text, needles = lowered, [needle.lower() for needle in needles]
+            text, starts = self.lowered()
+            needles = [needle.lower() for needle in needles]
         indexes: set[int] = set()
         for needle in needles:
             position = text.find(needle)
             while position >= 0:
-                index = bisect.bisect_right(self.starts, position) - 1
+                index = bisect.bisect_right(starts, position) - 1
                 indexes.add(index)
                 if index + 1 >= self.count:
                     break
-                position = text.find(needle, self.starts[index + 1])
+                position = text.find(needle, starts[index + 1])
         return sorted(indexes)
+
+
+def joined(texts: Sequence[str]) -> tuple[str, list[int]]:
+    """The texts joined by newlines, and the offset at which each one starts."""
+    starts = [0] * len(texts)
+    offset = 0
+    for index, text in enumerate(texts):
+        starts[index] = offset
+        offset += len(text) + 1
+    return "\n".join(texts), starts

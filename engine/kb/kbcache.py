@@ -14,10 +14,10 @@ from pydantic import ValidationError
 
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.problems import Problem
-from engine.kb.schema import Cause, Fix, Mechanism, Pack, Question, Signature
+from engine.kb.schema import Cause, Fix, Mechanism, Pack, Question, ReplyCode, Signature
 
 CACHE_ENV = "ROOTWARD_CACHE_DIR"
-KB_FORMAT = 1
+KB_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -47,6 +47,7 @@ def read_cached(directory: Path, version_hash: str) -> KnowledgeBase | None:
             signatures={s["id"]: Signature.model_validate(s) for s in data["signatures"]},
             version_hash=version_hash,
             problems=[Problem(**p) for p in data["problems"]],
+            reply_codes=[ReplyCode.model_validate(c) for c in data["reply_codes"]],
         )
     except (OSError, ValueError, KeyError, TypeError, ValidationError):
         return None
@@ -61,6 +62,7 @@ def write_cached(kb: KnowledgeBase) -> None:
                                 ("fixes", kb.fixes), ("signatures", kb.signatures))
         },
         "problems": [p.as_dict() for p in kb.problems],
+        "reply_codes": [code.model_dump(mode="json") for code in kb.reply_codes],
     }
     path = _path(kb.version_hash)
     try:

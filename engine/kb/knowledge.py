@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.kb.problems import Problem
-from engine.kb.schema import Cause, Fix, Mechanism, Pack, Question, Signature
+from engine.kb.schema import Cause, Fix, Mechanism, Pack, Question, ReplyCode, Signature
 
 GraphNode = Cause | Mechanism | Question
 
@@ -24,6 +24,8 @@ class KnowledgeBase:
     signatures: dict[str, Signature]
     version_hash: str
     problems: list[Problem] = field(default_factory=list)
+    reply_codes: list[ReplyCode] = field(default_factory=list)
+    """What SMTP reply codes say (``reply_codes.yaml``): soft evidence under the signatures."""
 
     @property
     def id(self) -> str:

@@ -25,6 +25,7 @@ from engine.kb.schema import (
     MechanismsFile,
     Pack,
     QuestionsFile,
+    ReplyCodesFile,
     SignaturesFile,
 )
 
@@ -56,6 +57,7 @@ class RawPack:
     questions: QuestionsFile | None = None
     fixes: FixesFile = field(default_factory=FixesFile)
     signatures: SignaturesFile = field(default_factory=SignaturesFile)
+    reply_codes: ReplyCodesFile = field(default_factory=ReplyCodesFile)
     sources: dict[str, SourceMap] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 

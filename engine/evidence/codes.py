@@ -1,0 +1,143 @@
+"""The reply-code layer: soft evidence from SMTP reply codes, enhanced status codes and vendor tokens.
+
+A line whose wording no signature knows still carries a code chosen from a registry: RFC 5321's
+basic reply codes (``550``), RFC 3463 / RFC 5248 enhanced status codes (``5.2.2``) and the tokens
+big receivers add (Yahoo's ``[TSS04]``, Outlook.com's ``(S3150)``). What each code says about the
+pack's questions is data (``reply_codes.yaml``, validated by :class:`engine.kb.schema.ReplyCode`),
+always as soft evidence.
+
+Specific beats broad, at two levels:
+
+* on one line, a vendor token beats an enhanced code, which beats a basic code: ``552 5.2.2`` is a
+  full mailbox, not the size limit ``552`` alone would suggest. The most specific *known* level
+  decides, even when it bears on no question (``550 5.5.2`` says nothing, and neither does 550);
+* a signature that matched the line beats the whole layer: the code layer adds findings only to
+  lines that no signature understood, so a broad code never contradicts a specific reading.
+
+Within a code, an entry whose ``text`` phrase occurs in the line beats the plain reading, and a
+class-specific entry (``4.7.1``) beats one for both classes (``X.7.1``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from engine.evidence.model import ExtractedAnswer, Line
+from engine.evidence.signatures import joined
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import ReplyCode
+
+_CODES = re.compile(
+    r"(?<![\w.])(?P<enhanced>[45]\.[0-7]\.\d{1,3})(?![\w]|\.\d)"
+    r"|(?:^|(?<=: )|(?<=['\"(]))(?P<basic>[45][0-5]\d)(?=[ -]|$)"
+    r"|(?<=[\[(])(?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})(?=[\])])",
+    re.MULTILINE,
+)
+_LEVELS = ("token", "enhanced", "basic")
+"""Most specific first."""
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """The pack's reply-code entries indexed by code, compiled once per pack version."""
+
+    exact: dict[str, list[ReplyCode]]
+    ranges: list[tuple[str, int, int, ReplyCode]]
+    """(class.subject prefix such as "5.7", first detail, last detail, entry) for ranges."""
+
+    def readings(self, code: str, lowered_line: str) -> list[ReplyCode] | None:
+        """The entries that read ``code`` on this line; None when the code is unknown."""
+        tiers: list[list[ReplyCode]] = [self.exact.get(code, [])]
+        if code[:1] in "45" and code.count(".") == 2:
+            prefix, detail = code.rsplit(".", 1)
+            tiers.append([entry for head, low, high, entry in self.ranges
+                          if head == prefix and low <= int(detail) <= high])
+            tiers.append(self.exact.get("X" + code[1:], []))
+        known = False
+        for tier in tiers:
+            if not tier:
+                continue
+            known = True
+            phrased = [entry for entry in tier if entry.text and entry.text.lower() in lowered_line]
+            if phrased:
+                return phrased
+            plain = [entry for entry in tier if not entry.text]
+            if plain:
+                return plain
+        return [] if known else None
+
+
+_TABLES: dict[tuple[str, str], CodeTable] = {}
+
+
+def code_table(kb: KnowledgeBase) -> CodeTable:
+    key = (kb.id, kb.version_hash)
+    if key not in _TABLES:
+        exact: dict[str, list[ReplyCode]] = {}
+        ranges: list[tuple[str, int, int, ReplyCode]] = []
+        for entry in kb.reply_codes:
+            if "-" in entry.code and entry.code[1] == ".":
+                head, _, span = entry.code.rpartition(".")
+                low, _, high = span.partition("-")
+                ranges.append((head, int(low), int(high), entry))
+            else:
+                exact.setdefault(entry.code, []).append(entry)
+        _TABLES[key] = CodeTable(exact, ranges)
+    return _TABLES[key]
+
+
+def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:
+    """Line index -> level -> the codes found at that level, for lines that carry any code.
+
+    One search over the joined lines (a leading space, which marks continuation lines, is no
+    obstacle: each line is searched from its first non-blank character).
+    """
+    block, starts = joined([line.text.lstrip() for line in lines])
+    found: dict[int, dict[str, list[str]]] = {}
+    for match in _CODES.finditer(block):
+        level = match.lastgroup or ""
+        index = bisect.bisect_right(starts, match.start()) - 1
+        found.setdefault(index, {}).setdefault(level, []).append(match.group())
+    return found
+
+
+def code_findings(lines: Sequence[Line], families: Sequence[str], kb: KnowledgeBase,
+                  understood: Iterable[int]) -> list[ExtractedAnswer]:
+    """Soft findings from the codes of lines that no signature understood.
+
+    ``families[i]`` is the family of ``lines[i]`` (the findings' extractor); ``understood`` holds
+    the numbers of lines a signature matched.
+    """
+    table = code_table(kb)
+    if not table.exact and not table.ranges:
+        return []
+    skip = set(understood)
+    found: list[ExtractedAnswer] = []
+    for index, levels in line_codes(lines).items():
+        line = lines[index]
+        if line.number in skip:
+            continue
+        lowered = line.text.lower()
+        for level in _LEVELS:
+            entries: list[ReplyCode] = []
+            known = False
+            for code in dict.fromkeys(levels.get(level, [])):
+                readings = table.readings(code, lowered)
+                if readings is not None:
+                    known = True
+                    entries += readings
+            if not known:
+                continue
+            seen: set[tuple[str, str]] = set()
+            for entry in entries:
+                for answer in entry.answers:
+                    if (answer.question, answer.answer) in seen or answer.question not in kb.questions:
+                        continue
+                    seen.add((answer.question, answer.answer))
+                    found.append(ExtractedAnswer(answer.question, answer.answer, answer.reliability, line.text,
+                                                 families[index], None, line.number, reply_code=entry.id))
+            break
+    return found
