@@ -122,11 +122,13 @@ def test_exim_receiver_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
 def test_exim_policy_lines(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "exim/policy_mainlog")) == {
         ("listed_on_dnsbl", "yes", "exim_dnsbl_rejection", 1),
+        ("listed_on_dnsbl", "yes", "dnsbl_named_in_rejection", 1),
         ("greylist_deferral_logged", "yes", "exim_greylisted", 2),
         ("sasl_auth_errors_logged", "yes", "exim_authenticator_failed", 3),
         ("tls_handshake_failed_logged", "yes", "exim_tls_error", 4),
         ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
         ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
+        ("size_rejection_bounce", "yes", "size_rejection_wording", 6),
     }
 
 
@@ -160,6 +162,8 @@ def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "bounces/dmarc_5_7_1.eml")) == {
         ("policy_reject_logged", "yes", "dsn_status_5_7_x", 18),
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 20),  # folded over three lines
+        ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"
+        ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
     }
 
 

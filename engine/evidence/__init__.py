@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from engine.evidence import zone
+from engine.evidence.dsn import FAMILY as DSN_FAMILY
 from engine.evidence.codes import code_findings
 from engine.evidence.combine import to_evidence
 from engine.evidence.detect import LINE_FAMILIES, TEXT_FAMILIES, Classified, classify
@@ -56,10 +57,12 @@ __all__ = [
 
 _LOOKS_LIKE_ERROR = re.compile(
     r"(?:^|[\s:'\"(=\[])(?:[45]\d\d[ -]|[45]\.[0-7]\.\d{1,3}\b)"
-    r"|reject|error|fatal|warning|panic|timeout|timed out|defer|bounced|refused|denied|fail|not found"
+    r"|reject|error|fatal|warning|panic|timeout|timed out|defer|bounced|refused|denied|fail|not found|expired"
     r"|unavailable|unreachable|too many|exceeded|over quota|blocked|blacklist|blocklist",
     re.IGNORECASE,
 )
+
+_DSN_DIAGNOSES = ("status:", "diagnostic-code:")
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,18 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
     provenance = _provenance(originals, classified)
     usable = [_with_source(f, provenance) for f in usable]
     said = {f.line_number for f in usable}
-    unmatched = [UnmatchedLine(line.number, provenance.get(line.number, line.text)) for line in text_lines
-                 if line.number not in said and _LOOKS_LIKE_ERROR.search(line.text)]
+    unmatched = [UnmatchedLine(line.number, provenance.get(line.number, line.text))
+                 for line, family in zip(text_lines, text_families, strict=True)
+                 if line.number not in said and _looks_like_error(line, family)]
     unmatched.sort(key=lambda u: u.line_number)
     return Extraction(sorted(usable, key=lambda f: (f.line_number, f.question, f.answer)), unmatched[:MAX_UNMATCHED])
+
+
+def _looks_like_error(line: Line, family: str) -> bool:
+    """An error-like line; of a DSN only the fields that say what went wrong (not ``Action: failed``)."""
+    if family == DSN_FAMILY and not line.text.lower().startswith(_DSN_DIAGNOSES):
+        return False
+    return _LOOKS_LIKE_ERROR.search(line.text) is not None
 
 
 def _provenance(originals: list[Line], classified: Classified) -> dict[int, str]:

@@ -11,8 +11,9 @@ Specific beats broad, at two levels:
 * on one line, a vendor token beats an enhanced code, which beats a basic code: ``552 5.2.2`` is a
   full mailbox, not the size limit ``552`` alone would suggest. The most specific *known* level
   decides, even when it bears on no question (``550 5.5.2`` says nothing, and neither does 550);
-* a signature that matched the line beats the whole layer: the code layer adds findings only to
-  lines that no signature understood, so a broad code never contradicts a specific reading.
+* a signature that matched the line beats the registry: on such a line only vendor entries (a
+  provider's own code or token, more specific than any wording) still speak, and the RFC
+  readings, which a specific signature has already refined, add nothing that could contradict it.
 
 Within a code, an entry whose ``text`` phrase occurs in the line beats the plain reading, and a
 class-specific entry (``4.7.1``) beats one for both classes (``X.7.1``).
@@ -36,6 +37,7 @@ _CODES = re.compile(
     r"|(?<=[\[(])(?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})(?=[\])])",
     re.MULTILINE,
 )
+RFC_SOURCE = "rfc"
 _LEVELS = ("token", "enhanced", "basic")
 """Most specific first."""
 
@@ -106,7 +108,7 @@ def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:
 
 def code_findings(lines: Sequence[Line], families: Sequence[str], kb: KnowledgeBase,
                   understood: Iterable[int]) -> list[ExtractedAnswer]:
-    """Soft findings from the codes of lines that no signature understood.
+    """Soft findings from the codes of each line (RFC readings only where no signature matched).
 
     ``families[i]`` is the family of ``lines[i]`` (the findings' extractor); ``understood`` holds
     the numbers of lines a signature matched.
@@ -118,8 +120,7 @@ def code_findings(lines: Sequence[Line], families: Sequence[str], kb: KnowledgeB
     found: list[ExtractedAnswer] = []
     for index, levels in line_codes(lines).items():
         line = lines[index]
-        if line.number in skip:
-            continue
+        vendor_only = line.number in skip
         lowered = line.text.lower()
         for level in _LEVELS:
             entries: list[ReplyCode] = []
@@ -133,6 +134,8 @@ def code_findings(lines: Sequence[Line], families: Sequence[str], kb: KnowledgeB
                 continue
             seen: set[tuple[str, str]] = set()
             for entry in entries:
+                if vendor_only and entry.source == RFC_SOURCE:
+                    continue
                 for answer in entry.answers:
                     if (answer.question, answer.answer) in seen or answer.question not in kb.questions:
                         continue

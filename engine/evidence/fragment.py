@@ -21,7 +21,9 @@ LINE_FORMAT_EXTRACTORS = (
     "dovecot_log", "sendmail_log", "exchange_ndr", "content_filter_log", "dkim_dmarc_log", "fail2ban_log",
     "dns_tool", "tls_tool", "smtp_transcript",
 )
-"""Formats read one line at a time, by signature alone; their lines always land here."""
+"""Formats read one line at a time, by signature alone: their lines land here, or among the SMTP
+replies when they carry a reply code (Exchange's texts are also read on MTA and DSN lines, which
+quote them)."""
 SIGNATURE_EXTRACTORS = (*MTA_EXTRACTORS, *LINE_FORMAT_EXTRACTORS)
 
 

@@ -68,6 +68,11 @@ def _bracketed(match: re.Match[str]) -> str:
     return f"<{REDACTED}>" if match.group().startswith("<") else f"[{REDACTED}]"
 
 
+def _stars(match: re.Match[str]) -> str:
+    # a run at the very start is a marker (swaks' "*** Error ..."), not something redacted
+    return match.group() if match.start() == 0 else REDACTED
+
+
 def _masked_address(match: re.Match[str]) -> str:
     value = match.group()
     return REDACTED if any(c in value for c in "xX*") else value
@@ -79,7 +84,7 @@ def _redactions(text: str) -> str:
     if "x." in text or "X." in text or "*." in text:
         text = _MASKED_ADDRESS.sub(_masked_address, text)
     if "***" in text and not _BANNER.match(text):
-        text = _STARS.sub(REDACTED, text)  # a 220 banner of asterisks is evidence, not a redaction
+        text = _STARS.sub(_stars, text)  # a 220 banner of asterisks is evidence, not a redaction
     return text
 
 
