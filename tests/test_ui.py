@@ -218,3 +218,12 @@ def test_pasted_log_fills_answers_with_the_matching_line(database: str) -> None:
     used = set(findings.loc[findings["use"], "question"])
     assert used <= set(answered["id"])
     assert all(answered.loc[answered["id"].isin(used), "source"].str.len() > 0)
+
+
+def test_pasted_lines_nothing_understood_are_shown_as_such(database: str) -> None:
+    at = _app().run()
+    at.text_area(key="paste_text").set_value("Nov 28 10:00:03 mx frobd[9]: error: flux capacitor refused\n")
+    at.button(key="paste_extract").click().run()
+    _no_exceptions(at)
+    (expander,) = [e for e in at.expander if "These lines were not understood" in e.label]
+    assert "flux capacitor refused" in expander.code[0].value

@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass
 
 from engine.evidence import zone
-from engine.evidence.dsn import FAMILY as DSN_FAMILY
 from engine.evidence.codes import code_findings
 from engine.evidence.combine import to_evidence
 from engine.evidence.detect import LINE_FAMILIES, TEXT_FAMILIES, Classified, classify
+from engine.evidence.dsn import FAMILY as DSN_FAMILY
 from engine.evidence.model import (
     HARD_STRENGTH,
     MAX_INPUT_CHARS,
@@ -46,8 +46,8 @@ __all__ = [
     "HARD_STRENGTH",
     "MAX_INPUT_CHARS",
     "MAX_LINE_CHARS",
-    "Extraction",
     "ExtractedAnswer",
+    "Extraction",
     "UnmatchedLine",
     "extract",
     "read",
