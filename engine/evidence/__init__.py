@@ -20,11 +20,10 @@ simply yield fewer findings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from engine.evidence import zone
-from engine.evidence.codes import code_findings
+from engine.evidence.codes import code_findings, line_codes
 from engine.evidence.combine import to_evidence
 from engine.evidence.detect import LINE_FAMILIES, TEXT_FAMILIES, Classified, classify
 from engine.evidence.dsn import FAMILY as DSN_FAMILY
@@ -55,13 +54,12 @@ __all__ = [
     "to_evidence",
 ]
 
-_LOOKS_LIKE_ERROR = re.compile(
-    r"(?:^|[\s:'\"(=\[])(?:[45]\d\d[ -]|[45]\.[0-7]\.\d{1,3}\b)"
-    r"|reject|error|fatal|warning|panic|timeout|timed out|defer|bounced|refused|denied|fail|not found|expired"
-    r"|unavailable|unreachable|too many|exceeded|over quota|blocked|blacklist|blocklist",
-    re.IGNORECASE,
+ERROR_WORDS = (
+    "reject", "error", "fatal", "warning", "panic", "timeout", "timed out", "defer", "bounced", "refused", "denied",
+    "fail", "not found", "expired", "unavailable", "unreachable", "too many", "exceed", "quota", "block",
+    "blacklist",
 )
-
+"""Words that make a line look like an error (besides a 4xx/5xx reply or enhanced status code)."""
 _DSN_DIAGNOSES = ("status:", "diagnostic-code:")
 
 
@@ -91,37 +89,41 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
     found: list[ExtractedAnswer] = []
     text_lines: list[Line] = []
     text_families: list[str] = []
+    error_like: set[int] = set()
     for module in LINE_FAMILIES:
         family_lines = classified.lines.get(module.FAMILY, [])
         if not family_lines:
             continue
         applicable = [sig for name in module.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
         own = None if module.FAMILY == "fragment" else module.FAMILY
-        found += module.analyse(family_lines, scan(family_lines, applicable, own, Haystack(family_lines)))
+        haystack = Haystack(family_lines)
+        found += module.analyse(family_lines, scan(family_lines, applicable, own, haystack))
         if module.FAMILY in TEXT_FAMILIES:
+            error_like |= {family_lines[i].number for i in haystack.containing(ERROR_WORDS)}
             text_lines += family_lines
             text_families += [module.FAMILY] * len(family_lines)
     zone_lines = classified.lines.get(zone.FAMILY, [])
     zone_signatures = [sig for name in zone.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
     found += scan(zone_lines, zone_signatures, zone.FAMILY) + zone.findings(classified.zone)
     understood = {f.line_number for f in found if f.signature_id is not None}
-    found += code_findings(text_lines, text_families, kb, understood)
+    codes = line_codes(text_lines)
+    found += code_findings(text_lines, text_families, codes, kb, understood)
     usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers]
     provenance = _provenance(originals, classified)
     usable = [_with_source(f, provenance) for f in usable]
     said = {f.line_number for f in usable}
+    error_like |= {text_lines[i].number for i in codes}
     unmatched = [UnmatchedLine(line.number, provenance.get(line.number, line.text))
                  for line, family in zip(text_lines, text_families, strict=True)
-                 if line.number not in said and _looks_like_error(line, family)]
+                 if line.number in error_like and line.number not in said and _diagnosis(line, family)]
     unmatched.sort(key=lambda u: u.line_number)
     return Extraction(sorted(usable, key=lambda f: (f.line_number, f.question, f.answer)), unmatched[:MAX_UNMATCHED])
 
 
-def _looks_like_error(line: Line, family: str) -> bool:
-    """An error-like line; of a DSN only the fields that say what went wrong (not ``Action: failed``)."""
-    if family == DSN_FAMILY and not line.text.lower().startswith(_DSN_DIAGNOSES):
-        return False
-    return _LOOKS_LIKE_ERROR.search(line.text) is not None
+def _diagnosis(line: Line, family: str) -> bool:
+    """Whether an error-like line says what went wrong: of a DSN only Status and Diagnostic-Code do
+    (``Action: failed`` only repeats them)."""
+    return family != DSN_FAMILY or line.text.lower().startswith(_DSN_DIAGNOSES)
 
 
 def _provenance(originals: list[Line], classified: Classified) -> dict[int, str]:

@@ -31,12 +31,16 @@ from engine.evidence.signatures import joined
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import ReplyCode
 
-_CODES = re.compile(
-    r"(?<![\w.])(?P<enhanced>[45]\.[0-7]\.\d{1,3})(?![\w]|\.\d)"
-    r"|(?:^|(?<=: )|(?<=['\"(]))(?P<basic>[45][0-5]\d)(?=[ -]|$)"
-    r"|(?<=[\[(])(?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})(?=[\])])",
-    re.MULTILINE,
-)
+_NUMERIC = re.compile(r"[45](?:\d\d(?=[ -]|$)|\.[0-7]\.\d{1,3}(?![\w]|\.\d))", re.MULTILINE)
+"""Basic (``550``) and enhanced (``5.7.1``) codes. The pattern starts with a character class, which
+the regex engine scans for at C speed; the context a code needs on its left is checked afterwards."""
+_TOKEN = re.compile(r"[\[(](?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})[\])]")
+"""Vendor tokens, always written in brackets or parentheses: ``[TSS04]``, ``(S3150)``."""
+_BASIC_AFTER = "\n'\"("
+"""A basic code counts at the start of a line, after ``: `` (``said: 550``) or after a quote or
+parenthesis (``'550 ...``): elsewhere a three-digit number is a size, a port or a count."""
+_WORD_OR_DOT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
 RFC_SOURCE = "rfc"
 _LEVELS = ("token", "enhanced", "basic")
 """Most specific first."""
@@ -98,27 +102,39 @@ def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:
     obstacle: each line is searched from its first non-blank character).
     """
     block, starts = joined([line.text.lstrip() for line in lines])
+    block = "\n" + block  # every line now follows a newline, the first one too
     found: dict[int, dict[str, list[str]]] = {}
-    for match in _CODES.finditer(block):
-        level = match.lastgroup or ""
-        index = bisect.bisect_right(starts, match.start()) - 1
-        found.setdefault(index, {}).setdefault(level, []).append(match.group())
+
+    def note(position: int, level: str, code: str) -> None:
+        index = bisect.bisect_right(starts, position - 1) - 1
+        found.setdefault(index, {}).setdefault(level, []).append(code)
+
+    for match in _NUMERIC.finditer(block):
+        code, start = match.group(), match.start()
+        if "." in code:
+            if block[start - 1] not in _WORD_OR_DOT:
+                note(start, "enhanced", code)
+        elif block[start - 1] in _BASIC_AFTER or block[start - 2:start] == ": ":
+            note(start, "basic", code)
+    for match in _TOKEN.finditer(block):
+        note(match.start("token"), "token", match["token"])
     return found
 
 
-def code_findings(lines: Sequence[Line], families: Sequence[str], kb: KnowledgeBase,
-                  understood: Iterable[int]) -> list[ExtractedAnswer]:
+def code_findings(lines: Sequence[Line], families: Sequence[str], codes: dict[int, dict[str, list[str]]],
+                  kb: KnowledgeBase, understood: Iterable[int]) -> list[ExtractedAnswer]:
     """Soft findings from the codes of each line (RFC readings only where no signature matched).
 
-    ``families[i]`` is the family of ``lines[i]`` (the findings' extractor); ``understood`` holds
-    the numbers of lines a signature matched.
+    ``families[i]`` is the family of ``lines[i]`` (the findings' extractor), ``codes`` is
+    :func:`line_codes` of ``lines``, and ``understood`` holds the numbers of lines a signature
+    matched.
     """
     table = code_table(kb)
     if not table.exact and not table.ranges:
         return []
     skip = set(understood)
     found: list[ExtractedAnswer] = []
-    for index, levels in line_codes(lines).items():
+    for index, levels in codes.items():
         line = lines[index]
         vendor_only = line.number in skip
         lowered = line.text.lower()

@@ -50,22 +50,30 @@ _RFC5424 = re.compile(
     r"(?:-|(?:\[[^\]]{0,1000}\]){1,10}) ?"
 )
 _BRACKETED = re.compile(
-    r"\[(?:x{1,4}|\.{2,3}|…|\*{1,8}|redacted|removed|hidden|snip|censored|ip|ip address|hostname|domain)\]"
-    r"|<(?:\.{2,3}|…|redacted|removed|hidden|snip|censored|email|e-mail|address)>",
-    re.IGNORECASE,
+    r"[\[<](?i:x{1,4}|\.{2,3}|…|\*{1,8}|redacted|removed|hidden|snip|censored|ip|ip address|hostname|domain"
+    r"|email|e-mail|address)[\]>]"
 )
-_MASKED_ADDRESS = re.compile(r"(?<![\w.*])(?:[\dxX*]{1,3}\.){3}[\dxX*]{1,3}(?![\w*]|\.\w)")
+_PAIRS = ("[]", "<>")
+_REDACTION_STARTS = frozenset("xX.…*rRhHsScCiIdDeEaA")
+"""The first characters of what :data:`_BRACKETED` recognises inside square brackets."""
+_ANGLE_REDACTIONS = ("..", "…", "redacted", "removed", "hidden", "snip", "censored", "email>", "e-mail>", "address>")
+"""How what :data:`_BRACKETED` recognises inside angle brackets begins (not ``<email@...``)."""
+_MASKED_ADDRESS = re.compile(r"[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]{1,3}(?![\w*]|\.\w)")
+"""Both patterns start with a character class, which the regex engine scans for at C speed; what
+must (not) stand left of a match is checked in the replacement function instead of a lookbehind."""
 _STARS = re.compile(r"\*{3,}")
 _BANNER = re.compile(r"^\d{3}[ -]\*")
 
 
 def _bracketed(match: re.Match[str]) -> str:
-    text = match.string
+    text, value = match.string, match.group()
+    if value[0] + value[-1] not in _PAIRS:
+        return value
     before = text[match.start() - 1] if match.start() else ""
     after = text[match.end()] if match.end() < len(text) else ""
     if before in ".@" or after == ".":
         return REDACTED  # a label of a host name or domain: mail.[x].example
-    return f"<{REDACTED}>" if match.group().startswith("<") else f"[{REDACTED}]"
+    return f"<{REDACTED}>" if value.startswith("<") else f"[{REDACTED}]"
 
 
 def _stars(match: re.Match[str]) -> str:
@@ -74,14 +82,32 @@ def _stars(match: re.Match[str]) -> str:
 
 
 def _masked_address(match: re.Match[str]) -> str:
-    value = match.group()
+    value, start = match.group(), match.start()
+    if start and (match.string[start - 1].isalnum() or match.string[start - 1] in "_.*"):
+        return value  # the tail of a longer token, such as a version number or a host name
     return REDACTED if any(c in value for c in "xX*") else value
 
 
+def _may_hold_bracketed(text: str) -> bool:
+    """Whether some ``[`` or ``<`` opens a redaction: a cheap test that spares most lines the regex
+    (their brackets hold pids, addresses and e-mail addresses)."""
+    position = text.find("[")
+    while position >= 0:
+        if text[position + 1:position + 2] in _REDACTION_STARTS:
+            return True
+        position = text.find("[", position + 1)
+    position = text.find("<")
+    while position >= 0:
+        if text[position + 1:position + 9].lower().startswith(_ANGLE_REDACTIONS):
+            return True
+        position = text.find("<", position + 1)
+    return False
+
+
 def _redactions(text: str) -> str:
-    if "[" in text or "<" in text:
+    if _may_hold_bracketed(text):
         text = _BRACKETED.sub(_bracketed, text)
-    if "x." in text or "X." in text or "*." in text:
+    if "x.x" in text or "X.X" in text or "*.*" in text or "x.*" in text:
         text = _MASKED_ADDRESS.sub(_masked_address, text)
     if "***" in text and not _BANNER.match(text):
         text = _STARS.sub(_stars, text)  # a 220 banner of asterisks is evidence, not a redaction

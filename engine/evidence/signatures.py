@@ -33,9 +33,8 @@ class CompiledSignature:
     signature: Signature
     regex: re.Pattern[str]
     literals: tuple[str, ...]
-    """Every match contains at least one of these (empty: no usable literal, test every line)."""
-    caseless: bool
-    """Whether the literals must be searched for case-insensitively (always, since patterns are)."""
+    """Every match contains at least one of these, ignoring case (empty: no usable literal, test every
+    line)."""
 
 
 Needed = tuple[frozenset[str], bool]
@@ -158,10 +157,8 @@ def _compile(signature: Signature) -> CompiledSignature | None:
         needed = required_literals(signature.pattern)
     except (re.error, RecursionError, OverflowError):
         return None  # the validator reports bad patterns; extraction skips them instead of failing
-    if needed is None:
-        return CompiledSignature(signature, regex, (), True)
-    literals, _ = needed
-    return CompiledSignature(signature, regex, tuple(sorted(literals)), True)
+    literals = needed[0] if needed is not None else frozenset()
+    return CompiledSignature(signature, regex, tuple(sorted(literals)))
 
 
 _CACHE: dict[tuple[str, str], dict[str, list[CompiledSignature]]] = {}
@@ -207,35 +204,27 @@ def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family:
 
 
 class Haystack:
-    """The lines joined once, with their start offsets, for C-speed literal searches.
+    """The lines lower-cased and joined once, with their start offsets, for C-speed literal searches.
 
-    The lower-case block is built line by line with its own offsets: lowering can change the
-    length of some non-ASCII text, which must not shift the other lines' positions.
+    Lines are lowered one by one, with offsets of their own: lowering can change the length of
+    some non-ASCII text, which must not shift the other lines' positions.
     """
 
     def __init__(self, lines: Sequence[Line]) -> None:
-        self.texts = [line.text for line in lines]
-        self.count = len(self.texts)
-        self.block, self.starts = joined(self.texts)
-        self._lowered: tuple[str, list[int]] | None = None
-
-    def lowered(self) -> tuple[str, list[int]]:
-        """The lower-case block and its line offsets, built on first use."""
-        if self._lowered is None:
-            self._lowered = joined([text.lower() for text in self.texts])
-        return self._lowered
+        self.count = len(lines)
+        self.lowered, self.starts = joined([line.text.lower() for line in lines])
 
     def candidates(self, compiled: CompiledSignature) -> Sequence[int]:
         """Indexes of the lines containing one of the signature's literals (all lines without any)."""
         if not compiled.literals:
             return range(self.count)
-        text, starts = self.block, self.starts
-        needles = list(compiled.literals)
-        if compiled.caseless:
-            text, starts = self.lowered()
-            needles = [needle.lower() for needle in needles]
+        return self.containing(compiled.literals)
+
+    def containing(self, needles: Sequence[str]) -> list[int]:
+        """Indexes of the lines containing one of ``needles``, ignoring case."""
+        text, starts = self.lowered, self.starts
         indexes: set[int] = set()
-        for needle in needles:
+        for needle in (needle.lower() for needle in needles):
             position = text.find(needle)
             while position >= 0:
                 index = bisect.bisect_right(starts, position) - 1
