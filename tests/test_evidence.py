@@ -278,10 +278,11 @@ def test_cli_extract_json(tmp_path: Path) -> None:
                                       str(SAMPLES / "seed" / "tracepath.txt"), "--format", "json", "--redact"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"kb", "answers", "evidence"}
+    assert set(document) == {"kb", "answers", "evidence", "unmatched"}
     assert set(document["kb"]) == {"id", "version", "hash"}
     row = document["answers"][0]
-    assert set(row) == {"question", "answer", "strength", "source_line", "line", "extractor", "signature", "file"}
+    assert set(row) == {"question", "answer", "strength", "source_line", "line", "extractor", "signature",
+                        "reply_code", "file"}
     assert not any("@" in r["source_line"] for r in document["answers"])
     soft = {s["question"]: s["likelihood"] for s in document["evidence"]["soft"]}
     assert soft["path_mtu_reduced"] == pytest.approx({"yes": 1.0, "no": 0.1})

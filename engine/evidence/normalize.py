@@ -120,14 +120,16 @@ def _header(text: str) -> str:
         pid = m["pid"]
         tag = m["app"] if pid == "-" else f"{m['app']}[{pid}]"
         return f"{tag}: {text[m.end():]}"
+    if not (text[:1].isalnum() or text.startswith("<")):
+        return text
     stamp = _STAMP.match(text)
     if stamp is None:
         return text
     rest = text[stamp.end():]
-    if _TAG.match(rest):
-        return rest
-    host = _HOST_TAG.match(rest)
-    return rest[host.end():] if host else text
+    host = _HOST_TAG.match(rest)  # a host token cannot hold ':' or '[', so it is never the tag itself
+    if host:
+        return rest[host.end():]
+    return rest if _TAG.match(rest) else text
 
 
 def normalise(raw: str) -> str:
