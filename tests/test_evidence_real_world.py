@@ -207,3 +207,49 @@ def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) 
     assert set(listed) == {"kb", "unmatched"} and [u["line"] for u in listed["unmatched"]] == [2]
     table = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(artifact), "--unmatched"])
     assert table.exit_code == 0 and "flux capacitor" in table.stdout and "inbox" not in table.stdout
+
+
+PASTED = [
+    ("554 5.7.1 <info@example.net>: Relay access denied", {("policy_reject_logged", "yes")}),
+    ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",
+     {("smtp_port_unreachable", "yes")}),
+    ("Host or domain name not found. Name service error for name=example.con type=MX: Host not found, try again",
+     {("bounce_host_not_found", "yes")}),
+    ("warning: SASL authentication failure: cannot connect to saslauthd server: No such file or directory",
+     {("sasl_auth_errors_logged", "yes")}),
+    ("warning: TLS library problem: error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure",
+     {("tls_handshake_failed_logged", "yes")}),
+    ("said: 450 4.7.1 Client host rejected: cannot find your hostname, [198.51.100.7] (in reply to RCPT TO command)",
+     {("ptr_missing_or_mismatch", "yes")}),  # not the greylisting a bare 4.7.1 would suggest
+    ("550 5.7.1 Service unavailable, Client host [x.x.x.x] blocked using Spamhaus. To request removal from this list "
+     "see https://www.spamhaus.org/query/ip/x.x.x.x (AS3130)",
+     {("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")}),
+    ("450 4.2.0 <ito@example.jp>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x",
+     {("greylist_deferral_logged", "yes")}),
+    ("552-5.2.2 The email account that you tried to reach is over quota.", {("quota_exceeded_logged", "yes")}),
+    ("550-5.1.1 The email account that you tried to reach does not exist.", {("user_unknown_bounce", "yes")}),
+    ("554 5.7.9 Message not accepted for policy reasons. See https://help.yahoo.com/kb/postmaster/SLN7253.html",
+     {("policy_reject_logged", "yes")}),
+    ("status=bounced (unknown user: \"ito\")", {("user_unknown_bounce", "yes")}),
+    ("status=bounced (message size 26214400 exceeds size limit 10240000 of server mx.example.jp[192.0.2.25])",
+     {("size_rejection_bounce", "yes")}),
+    ("421 Too many concurrent SMTP connections from this IP address; please try again later.",
+     {("dos_flag_on_receiver", "yes")}),
+    ("connect to gmail-smtp-in.l.google.com[2a00:1450:400c:c0b::1b]:25: Network is unreachable",
+     {("ipv6_delivery_fails", "yes")}),
+    ("** nobody@nowhere.example: Unrouteable address", {("bounce_host_not_found", "yes")}),
+    ("warning: database /etc/postfix/virtual.db is older than source file /etc/postfix/virtual",
+     {("config_warnings_logged", "yes")}),
+    ("Nov 28 10:00:00 mx postfix/anvil[99]: statistics: max connection rate 1/60s for (smtp:203.0.113.9) at Nov 28",
+     set()),
+    ("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from mail.partner.example[203.0.113.25]", set()),
+    ("Nov 28 10:00:00 mx postfix/smtp[2]: 4F1A: to=<a@b.example>, relay=mx.b.example[198.51.100.4]:25, delay=0.5, "
+     "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7C1D)", set()),
+    ("The mail server's firewall blocks nothing and all tests passed.", set()),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), PASTED)
+def test_strings_as_people_paste_them(kb: KnowledgeBase, line: str, expected: set[tuple[str, str]]) -> None:
+    """Each string alone, as one file would be graded: the answers it gives are exactly the expected ones."""
+    assert {(f.question, f.answer) for f in extract(line, kb)} == expected
