@@ -253,3 +253,20 @@ PASTED = [
 def test_strings_as_people_paste_them(kb: KnowledgeBase, line: str, expected: set[tuple[str, str]]) -> None:
     """Each string alone, as one file would be graded: the answers it gives are exactly the expected ones."""
     assert {(f.question, f.answer) for f in extract(line, kb)} == expected
+
+
+def test_a_line_wrapped_without_indentation_is_joined(kb: KnowledgeBase) -> None:
+    text = ("The response from the remote server was:\n"
+            "said: 550 5.7.1 <ito@example.jp>: Recipient address rejected: your message was rejected by DMARC\n"
+            "policy for partner.example (in reply to end of DATA command)\n"
+            "timeout after DATA from unknown[x.x.x.x]\n")
+    found = extract(text, kb)
+    (dmarc,) = [f for f in found if f.signature_id == "auth_results_fail"]
+    assert dmarc.line_number == 2 and dmarc.source_line.endswith("(in reply to end of DATA command)")
+    assert 4 in {f.line_number for f in found}, "a short line before it was not wrapped"
+
+
+def test_bare_messages_with_a_label_are_never_taken_for_wrapped_tails(kb: KnowledgeBase) -> None:
+    text = ("warning: hostname mail.partner.example does not resolve to address 203.0.113.25\n"
+            "warning: unknown[203.0.113.44]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
+    assert [f.line_number for f in extract(text, kb)] == [1, 2]

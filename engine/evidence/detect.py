@@ -48,7 +48,8 @@ def classify(lines: Sequence[Line]) -> Classified:
     An indented line that no family claims on its own continues the mail-text line before it: a
     folded DSN field (RFC 5322 folding), a Postfix bounce's wrapped ``said:`` text, a paste
     wrapped by a mail client. Indented lines that *are* claimed (tracepath hops, zone records,
-    an indented ``550 5.1.1`` reply) stay lines of their own.
+    an indented ``550 5.1.1`` reply) stay lines of their own. So does every other line, unless it
+    looks like the tail of a line a terminal or mail client wrapped (see :func:`_wrapped`).
     """
     result = Classified()
     groups: dict[str, list[Line]] = {module.FAMILY: [] for module in (*LINE_FAMILIES, zone)}
@@ -66,7 +67,7 @@ def classify(lines: Sequence[Line]) -> Classified:
         if not family and result.zone.claims(line):
             family = zone.FAMILY
         if not family:
-            if indented and previous in TEXT_FAMILIES:
+            if previous in TEXT_FAMILIES and (indented or _wrapped(groups[previous][-1].text, line.text)):
                 groups[previous][-1] = _join(result, groups[previous][-1], line)
                 continue
             family = fragment.FAMILY
@@ -74,6 +75,25 @@ def classify(lines: Sequence[Line]) -> Classified:
         previous = family
     result.lines = {name: group for name, group in groups.items() if group}
     return result
+
+
+WRAP_WIDTH = 60
+"""A line at least this long may have been wrapped; shorter ones ended where their writer ended them."""
+_LINE_ENDS = frozenset(".)]>;:!?\"'")
+
+
+def _wrapped(previous: str, text: str) -> bool:
+    """Whether an unindented, unclaimed line is the tail of a wrapped one.
+
+    Only when the line before is long, stops without closing punctuation, and this line starts in
+    lower case (``table (in reply to RCPT TO command)``): new log lines start with a timestamp, new
+    sentences with a capital, and a bare message with a label (``warning: ...``, ``status=...``),
+    so those are never swallowed.
+    """
+    if len(previous) < WRAP_WIDTH or previous[-1:] in _LINE_ENDS or not text[:1].islower():
+        return False
+    first = text.split(" ", 1)[0]
+    return not first.endswith(":") and "=" not in first
 
 
 def _join(result: Classified, previous: Line, continuation: Line) -> Line:
