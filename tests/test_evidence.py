@@ -160,6 +160,7 @@ def test_dsn_folded_diagnostic_code_is_unfolded(kb: KnowledgeBase) -> None:
 
 def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "bounces/dmarc_5_7_1.eml")) == {
+        ("spf_dmarc_fail_in_headers", "yes", "auth_failure_prose", 8),  # "... failed DMARC authentication."
         ("policy_reject_logged", "yes", "dsn_status_5_7_x", 18),
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 20),  # folded over three lines
         ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"

@@ -61,6 +61,8 @@ ERROR_WORDS = (
 )
 """Words that make a line look like an error (besides a 4xx/5xx reply or enhanced status code)."""
 _DSN_DIAGNOSES = ("status:", "diagnostic-code:")
+_MESSAGE_HEADERS = ("subject:", "x-failed-recipients:", "from:", "to:", "date:", "return-path:", "content-",
+                    "auto-submitted:", "message-id:", "received:")
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,12 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
 
 def _diagnosis(line: Line, family: str) -> bool:
     """Whether an error-like line says what went wrong: of a DSN only Status and Diagnostic-Code do
-    (``Action: failed`` only repeats them)."""
-    return family != DSN_FAMILY or line.text.lower().startswith(_DSN_DIAGNOSES)
+    (``Action: failed`` only repeats them), and a bounce's own header lines never do (``Subject:
+    Delivery Status Notification (Failure)``, ``X-Failed-Recipients:``)."""
+    lowered = line.text.lower()
+    if family == DSN_FAMILY:
+        return lowered.startswith(_DSN_DIAGNOSES)
+    return not lowered.startswith(_MESSAGE_HEADERS)
 
 
 def _provenance(originals: list[Line], classified: Classified) -> dict[int, str]:

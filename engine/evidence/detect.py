@@ -67,7 +67,8 @@ def classify(lines: Sequence[Line]) -> Classified:
         if not family and result.zone.claims(line):
             family = zone.FAMILY
         if not family:
-            if previous in TEXT_FAMILIES and (indented or _wrapped(groups[previous][-1].text, line.text)):
+            last = groups[previous][-1].text if previous in TEXT_FAMILIES else ""
+            if len(last) >= MIN_CONTINUED and (indented or _wrapped(last, line.text)):
                 groups[previous][-1] = _join(result, groups[previous][-1], line)
                 continue
             family = fragment.FAMILY
@@ -77,6 +78,9 @@ def classify(lines: Sequence[Line]) -> Classified:
     return result
 
 
+MIN_CONTINUED = 20
+"""Lines shorter than this are not continued (a ``{`` opening JSON, a ``Subject`` of two words):
+what follows them indented is a block of its own."""
 WRAP_WIDTH = 60
 """A line at least this long may have been wrapped; shorter ones ended where their writer ended them."""
 _LINE_ENDS = frozenset(".)]>;:!?\"'")
