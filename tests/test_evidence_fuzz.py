@@ -80,7 +80,7 @@ def test_signature_patterns_have_no_nested_unbounded_repeats(signature_id: str) 
     assert nested_repeats(KB.signatures[signature_id].pattern) == []
 
 
-@pytest.mark.parametrize("name", ["_CONTAINER", "_QUOTE", "_STAMP", "_TAG", "_HOST_TAG", "_RFC5424", "_BRACKETED",
+@pytest.mark.parametrize("name", ["_CONTAINER", "_QUOTE", "_STAMP", "_TAG", "_RFC5424", "_BRACKETED",
                                   "_MASKED_ADDRESS"])
 def test_normaliser_patterns_have_no_nested_unbounded_repeats(name: str) -> None:
     from engine.evidence import normalize

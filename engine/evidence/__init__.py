@@ -20,12 +20,13 @@ simply yield fewer findings.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
-from engine.evidence import zone
+from engine.evidence import fragment, zone
 from engine.evidence.codes import code_findings, line_codes
 from engine.evidence.combine import to_evidence
-from engine.evidence.detect import LINE_FAMILIES, TEXT_FAMILIES, Classified, classify
+from engine.evidence.detect import LINE_FAMILIES, LOG_FAMILIES, TEXT_FAMILIES, Classified, classify
 from engine.evidence.dsn import FAMILY as DSN_FAMILY
 from engine.evidence.model import (
     HARD_STRENGTH,
@@ -91,30 +92,37 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
     found: list[ExtractedAnswer] = []
     text_lines: list[Line] = []
     text_families: list[str] = []
+    code_lines: list[Line] = []
+    code_families: list[str] = []
     error_like: set[int] = set()
     for module in LINE_FAMILIES:
         family_lines = classified.lines.get(module.FAMILY, [])
         if not family_lines:
             continue
         applicable = [sig for name in module.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
-        own = None if module.FAMILY == "fragment" else module.FAMILY
+        own = None if module.FAMILY == fragment.FAMILY else module.FAMILY
         haystack = Haystack(family_lines)
         found += module.analyse(family_lines, scan(family_lines, applicable, own, haystack))
         if module.FAMILY in TEXT_FAMILIES:
-            error_like |= {family_lines[i].number for i in haystack.containing(ERROR_WORDS)}
+            worded = haystack.containing(ERROR_WORDS)
+            error_like |= {family_lines[i].number for i in worded}
             text_lines += family_lines
             text_families += [module.FAMILY] * len(family_lines)
+            if module.FAMILY in LOG_FAMILIES:  # a log's reply codes sit in failure lines: skip the rest
+                family_lines = [family_lines[i] for i in sorted({*worded, *haystack.containing(("said:",))})]
+            code_lines += family_lines
+            code_families += [module.FAMILY] * len(family_lines)
     zone_lines = classified.lines.get(zone.FAMILY, [])
     zone_signatures = [sig for name in zone.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
     found += scan(zone_lines, zone_signatures, zone.FAMILY) + zone.findings(classified.zone)
     understood = {f.line_number for f in found if f.signature_id is not None}
-    codes = line_codes(text_lines)
-    found += code_findings(text_lines, text_families, codes, kb, understood)
+    codes = line_codes(code_lines)
+    found += code_findings(code_lines, code_families, codes, kb, understood)
     usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers]
-    provenance = _provenance(originals, classified)
+    provenance = _Provenance(originals, classified)
     usable = [_with_source(f, provenance) for f in usable]
     said = {f.line_number for f in usable}
-    error_like |= {text_lines[i].number for i in codes}
+    error_like |= {code_lines[i].number for i in codes}
     unmatched = [UnmatchedLine(line.number, provenance.get(line.number, line.text))
                  for line, family in zip(text_lines, text_families, strict=True)
                  if line.number in error_like and line.number not in said and _diagnosis(line, family)]
@@ -132,18 +140,34 @@ def _diagnosis(line: Line, family: str) -> bool:
     return not lowered.startswith(_MESSAGE_HEADERS)
 
 
-def _provenance(originals: list[Line], classified: Classified) -> dict[int, str]:
-    """Line number -> the line as written, with its continuation lines when some were joined on."""
-    written = {line.number: line.text for line in originals}
-    for number, continuations in classified.continuations.items():
-        parts = [written[number], *(written[n].strip() for n in continuations)]
-        written[number] = " ".join(parts)[:MAX_LINE_CHARS]
-    return written
+class _Provenance:
+    """Line number -> the line as written, with its continuation lines when some were joined on.
+
+    Looked up by bisection in the (number-ordered) original lines, for the few lines that gave a
+    finding or are listed as not understood, instead of indexing half a million lines.
+    """
+
+    def __init__(self, originals: list[Line], classified: Classified) -> None:
+        self.originals = originals
+        self.continuations = classified.continuations
+
+    def _written(self, number: int) -> str | None:
+        index = bisect.bisect_left(self.originals, (number,))
+        if index < len(self.originals) and self.originals[index].number == number:
+            return self.originals[index].text
+        return None
+
+    def get(self, number: int, default: str) -> str:
+        written = self._written(number)
+        if written is None:
+            return default
+        parts = [written, *((self._written(n) or "").strip() for n in self.continuations.get(number, []))]
+        return " ".join(parts)[:MAX_LINE_CHARS]
 
 
-def _with_source(finding: ExtractedAnswer, provenance: dict[int, str]) -> ExtractedAnswer:
-    source = provenance.get(finding.line_number)
-    if source is None or source == finding.source_line:
+def _with_source(finding: ExtractedAnswer, provenance: _Provenance) -> ExtractedAnswer:
+    source = provenance.get(finding.line_number, finding.source_line)
+    if source == finding.source_line:
         return finding
     return ExtractedAnswer(finding.question, finding.answer, finding.strength, source, finding.extractor,
                            finding.signature_id, finding.line_number, finding.reply_code)

@@ -80,6 +80,7 @@ _TABLES: dict[tuple[str, str], CodeTable] = {}
 
 
 def code_table(kb: KnowledgeBase) -> CodeTable:
+    """The pack's entries by code (ranges such as ``5.7.606-649`` apart), built once per version."""
     key = (kb.id, kb.version_hash)
     if key not in _TABLES:
         exact: dict[str, list[ReplyCode]] = {}

@@ -28,6 +28,10 @@ TEXT_FAMILIES = frozenset({postfix.FAMILY, exim.FAMILY, dsn.FAMILY, reply.FAMILY
 """Families of mail text: their lines carry SMTP reply codes, may wrap onto indented continuation
 lines, and are the ones listed as not understood when they look like errors and say nothing."""
 
+LOG_FAMILIES = frozenset({postfix.FAMILY, exim.FAMILY})
+"""MTA logs: most of their lines record success, and a reply code appears only in a line that also
+says what failed (``said:``, ``reject``, ``deferred``, ``bounced``)."""
+
 SIGNATURE_EXTRACTORS: frozenset[str] = frozenset(
     name for module in (*LINE_FAMILIES, zone) for name in module.SIGNATURE_EXTRACTORS
 )
@@ -63,7 +67,11 @@ def classify(lines: Sequence[Line]) -> Classified:
         if indented and previous == postconf.FAMILY:
             groups[postconf.FAMILY].append(line)
             continue
-        family = next((name for name, claims in tests if claims(line.text)), "")
+        family = ""
+        for name, claims in tests:
+            if claims(line.text):
+                family = name
+                break
         if not family and result.zone.claims(line):
             family = zone.FAMILY
         if not family:

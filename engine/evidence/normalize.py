@@ -44,7 +44,6 @@ _STAMP = re.compile(
     r") "
 )
 _TAG = re.compile(r"[\w./@-]{1,80}(?:\[\d{1,10}\])?:(?: |$)")
-_HOST_TAG = re.compile(r"[^\s:\[]{1,255} (?=[\w./@-]{1,80}(?:\[\d{1,10}\])?:(?: |$))")
 _RFC5424 = re.compile(
     r"^<\d{1,3}>1 \S{1,64} \S{1,255} (?P<app>\S{1,48}) (?P<pid>\S{1,128}) \S{1,32} "
     r"(?:-|(?:\[[^\]]{0,1000}\]){1,10}) ?"
@@ -54,10 +53,9 @@ _BRACKETED = re.compile(
     r"|email|e-mail|address)[\]>]"
 )
 _PAIRS = ("[]", "<>")
-_REDACTION_STARTS = frozenset("xX.…*rRhHsScCiIdDeEaA")
-"""The first characters of what :data:`_BRACKETED` recognises inside square brackets."""
-_ANGLE_REDACTIONS = ("..", "…", "redacted", "removed", "hidden", "snip", "censored", "email>", "e-mail>", "address>")
-"""How what :data:`_BRACKETED` recognises inside angle brackets begins (not ``<email@...``)."""
+_BRACKET_HINTS = ("[x", "[.", "[…", "[*", "<.", "<…", "redacted", "removed", "hidden", "snip", "censored", "[ip",
+                  "[host", "[domain", "<email>", "<e-mail>", "<address>")
+"""Every match of :data:`_BRACKETED` contains one of these (in lower case)."""
 _MASKED_ADDRESS = re.compile(r"[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]{1,3}(?![\w*]|\.\w)")
 """Both patterns start with a character class, which the regex engine scans for at C speed; what
 must (not) stand left of a match is checked in the replacement function instead of a lookbehind."""
@@ -89,19 +87,10 @@ def _masked_address(match: re.Match[str]) -> str:
 
 
 def _may_hold_bracketed(text: str) -> bool:
-    """Whether some ``[`` or ``<`` opens a redaction: a cheap test that spares most lines the regex
-    (their brackets hold pids, addresses and e-mail addresses)."""
-    position = text.find("[")
-    while position >= 0:
-        if text[position + 1:position + 2] in _REDACTION_STARTS:
-            return True
-        position = text.find("[", position + 1)
-    position = text.find("<")
-    while position >= 0:
-        if text[position + 1:position + 9].lower().startswith(_ANGLE_REDACTIONS):
-            return True
-        position = text.find("<", position + 1)
-    return False
+    """Whether a bracketed redaction may be present: plain substring tests that spare most lines the
+    regex (their brackets hold pids, addresses and e-mail addresses)."""
+    lowered = text.lower()
+    return any(map(lowered.__contains__, _BRACKET_HINTS))
 
 
 def _redactions(text: str) -> str:
@@ -126,10 +115,13 @@ def _header(text: str) -> str:
     if stamp is None:
         return text
     rest = text[stamp.end():]
-    host = _HOST_TAG.match(rest)  # a host token cannot hold ':' or '[', so it is never the tag itself
-    if host:
-        return rest[host.end():]
-    return rest if _TAG.match(rest) else text
+    if _TAG.match(rest):
+        return rest
+    space = rest.find(" ", 0, 256)
+    host = rest[:space]
+    if space > 0 and ":" not in host and "[" not in host and _TAG.match(rest, space + 1):
+        return rest[space + 1:]
+    return text
 
 
 def normalise(raw: str) -> str:
@@ -137,15 +129,17 @@ def normalise(raw: str) -> str:
     text = raw
     if "\x1b" in text:
         text = _ANSI.sub("", text)
-    if "|" in text[:170] and (container := _CONTAINER.match(text)):
+    if text.find("|", 0, 170) >= 0 and (container := _CONTAINER.match(text)):
         text = text[container.end():]
     indented = text[:1].isspace()
-    if text.lstrip()[:1] in "><-~*" and (quote := _QUOTE.match(text)):
+    first = text.lstrip()[:1] if indented else text[:1]
+    if first and first in "><-~*" and (quote := _QUOTE.match(text)):
         text = text[quote.end():]
         indented = text[:1].isspace()
     if "&" in text:
         text = html.unescape(text)
-    text = " ".join(text.split())
+    if indented or "  " in text or text.endswith(" ") or not text.isprintable():
+        text = " ".join(text.split())  # isprintable() is False for every white space but " "
     if not text:
         return ""
     text = _redactions(_header(text))
