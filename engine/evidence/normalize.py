@@ -64,6 +64,7 @@ _BANNER = re.compile(r"^\d{3}[ -]\*")
 
 
 def _bracketed(match: re.Match[str]) -> str:
+    """The token for a bracketed redaction, keeping the brackets where they delimit an address."""
     text, value = match.string, match.group()
     if value[0] + value[-1] not in _PAIRS:
         return value
@@ -75,11 +76,12 @@ def _bracketed(match: re.Match[str]) -> str:
 
 
 def _stars(match: re.Match[str]) -> str:
-    # a run at the very start is a marker (swaks' "*** Error ..."), not something redacted
+    """A run of asterisks as the token, except at the very start: swaks' ``*** Error ...`` marker."""
     return match.group() if match.start() == 0 else REDACTED
 
 
 def _masked_address(match: re.Match[str]) -> str:
+    """``xxx.xxx.xxx.xxx`` / ``203.0.x.x`` as the token; real dotted quads stay as they are."""
     value, start = match.group(), match.start()
     if start and (match.string[start - 1].isalnum() or match.string[start - 1] in "_.*"):
         return value  # the tail of a longer token, such as a version number or a host name
@@ -94,6 +96,7 @@ def _may_hold_bracketed(text: str) -> bool:
 
 
 def _redactions(text: str) -> str:
+    """Every redaction as :data:`REDACTED`; each rewrite runs only when a cheap test says it may apply."""
     if _may_hold_bracketed(text):
         text = _BRACKETED.sub(_bracketed, text)
     if "x.x" in text or "X.X" in text or "*.*" in text or "x.*" in text:
