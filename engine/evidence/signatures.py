@@ -157,8 +157,15 @@ def _compile(signature: Signature) -> CompiledSignature | None:
         needed = required_literals(signature.pattern)
     except (re.error, RecursionError, OverflowError):
         return None  # the validator reports bad patterns; extraction skips them instead of failing
-    literals = needed[0] if needed is not None else frozenset()
-    return CompiledSignature(signature, regex, tuple(sorted(literals)))
+    return CompiledSignature(signature, regex, _minimal(needed[0]) if needed is not None else ())
+
+
+def _minimal(literals: frozenset[str]) -> tuple[str, ...]:
+    """The literals without those that contain another one (ignoring case): a line holding the
+    longer one holds the shorter one too, so searching for both only costs another pass."""
+    lowered = {literal.lower() for literal in literals}
+    return tuple(sorted(literal for literal in lowered
+                        if not any(other != literal and other in literal for other in lowered)))
 
 
 _CACHE: dict[tuple[str, str], dict[str, list[CompiledSignature]]] = {}
@@ -213,6 +220,8 @@ class Haystack:
     def __init__(self, lines: Sequence[Line]) -> None:
         self.count = len(lines)
         self.lowered, self.starts = joined([line.text.lower() for line in lines])
+        self._found: dict[str, set[int]] = {}
+        """needle -> the lines holding it: signatures and the error words share needles"""
 
     def candidates(self, compiled: CompiledSignature) -> Sequence[int]:
         """Indexes of the lines containing one of the signature's literals (all lines without any)."""
@@ -222,9 +231,15 @@ class Haystack:
 
     def containing(self, needles: Sequence[str]) -> list[int]:
         """Indexes of the lines containing one of ``needles``, ignoring case."""
-        text, starts = self.lowered, self.starts
         indexes: set[int] = set()
-        for needle in (needle.lower() for needle in needles):
+        for needle in needles:
+            indexes |= self._lines_with(needle.lower())
+        return sorted(indexes)
+
+    def _lines_with(self, needle: str) -> set[int]:
+        if needle not in self._found:
+            text, starts = self.lowered, self.starts
+            indexes: set[int] = set()
             position = text.find(needle)
             while position >= 0:
                 index = bisect.bisect_right(starts, position) - 1
@@ -232,7 +247,8 @@ class Haystack:
                 if index + 1 >= self.count:
                     break
                 position = text.find(needle, starts[index + 1])
-        return sorted(indexes)
+            self._found[needle] = indexes
+        return self._found[needle]
 
 
 def joined(texts: Sequence[str]) -> tuple[str, list[int]]:
