@@ -31,6 +31,10 @@ _FAILURE = re.compile(
 )
 
 
+_ANALYSED = ("client=", "size=", "status=sent", " after ", "while sending")
+"""What the lines :func:`analyse` reads contain."""
+
+
 def message(text: str) -> str | None:
     """The part after ``postfix/<daemon>[pid]: `` (the qid or the text), or None for other lines.
 
@@ -58,6 +62,8 @@ def analyse(lines: Sequence[Line], found: list[ExtractedAnswer]) -> list[Extract
     sent: list[tuple[str, str, Line]] = []
     failures: list[Failure] = []
     for line in lines:
+        if not any(map(line.text.__contains__, _ANALYSED)):
+            continue  # connect, cleanup, removed, disconnect ... lines: no need to find the message
         text = message(line.text) or ""
         if "client=" in text and (m := _CLIENT.match(text)):
             peers[m["qid"]] = m["ip"]
