@@ -136,6 +136,10 @@ def test_an_unknown_wording_with_a_known_code_still_says_something(kb: Knowledge
      {("listed_on_dnsbl", "ms_5_7_606"), ("policy_reject_logged", "ms_5_7_606")}),
     ("4.4.316 Connection refused [Message=Socket error code 10061]", {("smtp_port_unreachable", "ms_4_4_316")}),
     ("version 4.96.2 of the software", set()),
+    ("Version 4.7.1 of the package, 5.2.2 release notes and section 5.1.1 of the manual", set()),
+    ("Final-Recipient: rfc822; a@b.example, Status: 5.2.2", {("quota_exceeded_logged", "rfc_x_2_2")}),
+    ("smtp; 550-5.7.26 This message does not have authentication information",
+     {("spf_dmarc_fail_in_headers", "rfc_x_7_26")}),
 ])
 def test_specific_codes_beat_broad_ones(kb: KnowledgeBase, line: str, expected: set[tuple[str, str]]) -> None:
     found = [f for f in extract(line, kb) if f.reply_code is not None]

@@ -39,7 +39,18 @@ _TOKEN = re.compile(r"[\[(](?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3}
 _BASIC_AFTER = "\n'\"("
 """A basic code counts at the start of a line, after ``: `` (``said: 550``) or after a quote or
 parenthesis (``'550 ...``): elsewhere a three-digit number is a size, a port or a count."""
-_WORD_OR_DOT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_ENHANCED_AFTER = "\n=#([\"'"
+"""An enhanced code counts at the start of a line, after one of these (``dsn=5.1.1``, ``#5.1.1``,
+``(5.7.1)``), after ``: `` or ``; `` (``Status: 5.1.1``) or after a basic code (``550-5.7.26``):
+elsewhere ``4.7.1`` is a version or a section number in prose."""
+
+
+def _enhanced_context(block: str, start: int) -> bool:
+    before = block[start - 1]
+    if before in _ENHANCED_AFTER or block[start - 2:start] in (": ", "; "):
+        return True
+    basic = block[start - 4:start - 1]
+    return before in " -" and basic[:1] in "245" and basic.isdigit() and not block[start - 5:start - 4].isalnum()
 
 RFC_SOURCE = "rfc"
 _LEVELS = ("token", "enhanced", "basic")
@@ -113,7 +124,7 @@ def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:
     for match in _NUMERIC.finditer(block):
         code, start = match.group(), match.start()
         if "." in code:
-            if block[start - 1] not in _WORD_OR_DOT:
+            if _enhanced_context(block, start):
                 note(start, "enhanced", code)
         elif block[start - 1] in _BASIC_AFTER or block[start - 2:start] == ": ":
             note(start, "basic", code)
