@@ -111,6 +111,17 @@ class FindingOut(BaseModel):
     source_line: str = Field(description="the matching line; e-mail addresses redacted unless configured")
     line_number: int
     extractor: str
+    signature: str | None = Field(default=None, description="the signature that matched; null for checks by "
+                                  "logic and for reply-code findings")
+    reply_code: str | None = Field(default=None, description="the reply_codes.yaml entry behind a soft "
+                                   "finding read from an SMTP reply code alone")
+
+
+class UnmatchedOut(BaseModel):
+    """A line that looks like an error but that no signature or reply code understood."""
+
+    line_number: int
+    text: str = Field(description="the line; e-mail addresses redacted unless configured")
 
 
 class SoftOut(BaseModel):
@@ -125,22 +136,28 @@ class ExtractOut(BaseModel):
     findings: list[FindingOut]
     answers: dict[str, str]
     soft: list[SoftOut]
+    unmatched: list[UnmatchedOut] = Field(default_factory=list,
+                                          description="error-like lines nothing understood (at most 1000)")
     recorded: list[str] = Field(default_factory=list,
                                 description="questions answered in the session by this extraction")
 
 
 def extract_evidence(kb: KnowledgeBase, text: str, keep_emails: bool = False) -> ExtractOut:
     """Read answers out of logs, bounces, zone files or tool output pasted as ``text``."""
-    from engine.evidence import extract, redact, to_evidence
+    from engine.evidence import read, redact, to_evidence
 
-    found = extract(text, kb)
-    hard, soft = to_evidence(found, kb)
+    def shown(line: str) -> str:
+        return line if keep_emails else redact(line)
+
+    result = read(text, kb)
+    hard, soft = to_evidence(result.found, kb)
     return ExtractOut(
         kb=KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash),
         findings=[FindingOut(question=f.question, answer=f.answer, strength=round(f.strength, 6),
-                             source_line=f.source_line if keep_emails else redact(f.source_line),
-                             line_number=f.line_number, extractor=f.extractor) for f in found],
+                             source_line=shown(f.source_line), line_number=f.line_number, extractor=f.extractor,
+                             signature=f.signature_id, reply_code=f.reply_code) for f in result.found],
         answers=hard, soft=[SoftOut(question=s.question, likelihood=s.likelihood) for s in soft],
+        unmatched=[UnmatchedOut(line_number=u.line_number, text=shown(u.text)) for u in result.unmatched],
     )
 
 

@@ -373,6 +373,8 @@ def test_extracted_evidence_is_recorded_as_answers_with_redacted_lines(client: T
     stateless = client.post("/v1/evidence/extract", json={"kb": PACK, "text": SIZE_REJECT}, headers=agent).json()
     assert stateless["answers"] == {"size_rejection_bounce": "yes"}
     assert all("@" not in f["source_line"] for f in stateless["findings"])
+    assert "size_limit_552_log" in {f["signature"] for f in stateless["findings"]}
+    assert stateless["unmatched"] == []
 
     session = client.post("/v1/sessions", json={"kb": PACK}, headers=agent).json()
     url = f"/v1/sessions/{session['id']}/evidence"
@@ -387,3 +389,14 @@ def test_extracted_evidence_is_recorded_as_answers_with_redacted_lines(client: T
     assert entry.target == session["id"]
     stored_line = entry.details["answers"][0]["source_line"]
     assert "552 5.3.4" in stored_line and "alice@" not in stored_line and "<redacted>" in stored_line
+
+
+def test_extract_lists_the_error_like_lines_it_did_not_understand(client: TestClient, keys: dict[str, str]) -> None:
+    text = ("452 4.2.2 The recipient's inbox is out of storage space.\n"
+            "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for jane@example.jp refused\n")
+    body = client.post("/v1/evidence/extract", json={"kb": PACK, "text": text}, headers=auth(keys["agent"])).json()
+    (finding,) = body["findings"]
+    assert (finding["question"], finding["reply_code"], finding["signature"]) == (
+        "quota_exceeded_logged", "rfc_x_2_2", None)
+    assert body["unmatched"] == [{"line_number": 2,
+                                  "text": "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for <redacted> refused"}]

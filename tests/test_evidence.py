@@ -123,11 +123,13 @@ def test_exim_receiver_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
 def test_exim_policy_lines(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "exim/policy_mainlog")) == {
         ("listed_on_dnsbl", "yes", "exim_dnsbl_rejection", 1),
+        ("listed_on_dnsbl", "yes", "dnsbl_named_in_rejection", 1),
         ("greylist_deferral_logged", "yes", "exim_greylisted", 2),
         ("sasl_auth_errors_logged", "yes", "exim_authenticator_failed", 3),
         ("tls_handshake_failed_logged", "yes", "exim_tls_error", 4),
         ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
         ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
+        ("size_rejection_bounce", "yes", "size_rejection_wording", 6),
     }
 
 
@@ -143,8 +145,9 @@ def test_dsn_size_bounce_reads_status_and_diagnostic_code(kb: KnowledgeBase) -> 
     assert keys(found) >= {
         ("size_rejection_bounce", "yes", "size_limit_dsn_status", 39),
         ("size_rejection_bounce", "yes", "size_limit_552_log", 41),
+        ("size_rejection_bounce", "yes", "size_limit_552_log", 24),  # the prose's reply, wrapped over two lines
     }
-    assert {f.extractor for f in found} == {"dsn"}
+    assert {f.extractor for f in found} == {"dsn", "smtp_reply"}
     assert to_evidence(found)[0] == {"size_rejection_bounce": "yes"}
 
 
@@ -158,8 +161,11 @@ def test_dsn_folded_diagnostic_code_is_unfolded(kb: KnowledgeBase) -> None:
 
 def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "bounces/dmarc_5_7_1.eml")) == {
+        ("spf_dmarc_fail_in_headers", "yes", "auth_failure_prose", 8),  # "... failed DMARC authentication."
         ("policy_reject_logged", "yes", "dsn_status_5_7_x", 18),
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 20),  # folded over three lines
+        ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"
+        ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
     }
 
 
@@ -274,10 +280,11 @@ def test_cli_extract_json(tmp_path: Path) -> None:
                                       str(SAMPLES / "seed" / "tracepath.txt"), "--format", "json", "--redact"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"kb", "answers", "evidence"}
+    assert set(document) == {"kb", "answers", "evidence", "unmatched"}
     assert set(document["kb"]) == {"id", "version", "hash"}
     row = document["answers"][0]
-    assert set(row) == {"question", "answer", "strength", "source_line", "line", "extractor", "signature", "file"}
+    assert set(row) == {"question", "answer", "strength", "source_line", "line", "extractor", "signature",
+                        "reply_code", "file"}
     assert not any("@" in r["source_line"] for r in document["answers"])
     soft = {s["question"]: s["likelihood"] for s in document["evidence"]["soft"]}
     assert soft["path_mtu_reduced"] == pytest.approx({"yes": 1.0, "no": 0.1})

@@ -58,7 +58,8 @@ def test_truncated_and_spliced_samples(text: str, cut: int, splice: int, junk: s
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("unit", ["a", " ", "[", "@", "postfix/smtpd[1]: ", "timeout after DATA from ", "5.7.1 ",
-                                  "IN A ", "pmtu ", "=", "\t", "\x00", "a@b."])
+                                  "IN A ", "pmtu ", "=", "\t", "\x00", "a@b.", "> ", "&lt;", "x.", "[x]", "***",
+                                  "550 ", "<22>1 ", "a | ", "said: 552 ", "Nov 28 10:00:00 "])
 def test_huge_pathological_lines_finish_quickly(unit: str) -> None:
     """A 1 MB line of one repeated fragment is truncated to MAX_LINE_CHARS and scanned in linear time."""
     started = time.perf_counter()
@@ -77,6 +78,14 @@ def test_long_folded_dsn_field_stays_bounded() -> None:
 @pytest.mark.parametrize("signature_id", sorted(KB.signatures))
 def test_signature_patterns_have_no_nested_unbounded_repeats(signature_id: str) -> None:
     assert nested_repeats(KB.signatures[signature_id].pattern) == []
+
+
+@pytest.mark.parametrize("name", ["_CONTAINER", "_QUOTE", "_STAMP", "_TAG", "_RFC5424", "_BRACKETED",
+                                  "_MASKED_ADDRESS"])
+def test_normaliser_patterns_have_no_nested_unbounded_repeats(name: str) -> None:
+    from engine.evidence import normalize
+
+    assert nested_repeats(getattr(normalize, name).pattern) == []
 
 
 def test_lint_catches_catastrophic_shapes() -> None:

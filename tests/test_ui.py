@@ -244,3 +244,12 @@ def test_quality_page_shows_the_frozen_split_beside_cross_validation(database: s
     assert any("SHA-256(case id)[0] mod 3 == 0" in m.value for m in at.markdown)
     shown = set(_table(at, "case", "fold", "rank")["case"])
     assert shown and not any(in_test_split(case) for case in shown)
+
+
+def test_pasted_lines_nothing_understood_are_shown_as_such(database: str) -> None:
+    at = _app().run()
+    at.text_area(key="paste_text").set_value("Nov 28 10:00:03 mx frobd[9]: error: flux capacitor refused\n")
+    at.button(key="paste_extract").click().run()
+    _no_exceptions(at)
+    (expander,) = [e for e in at.expander if "These lines were not understood" in e.label]
+    assert "flux capacitor refused" in expander.code[0].value

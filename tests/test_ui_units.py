@@ -42,19 +42,24 @@ def test_ui_command_rejects_an_unknown_pack_before_starting_anything() -> None:
 
 def test_pasted_text_yields_findings_with_redacted_lines() -> None:
     from engine.service import Service
-    from ui.evidence_paste import find_answers
+    from ui.evidence_paste import Pasted, read_paste
 
     maillog = samples_dir() / "seed" / "maillog"
     if not maillog.is_file():
         pytest.skip(f"{maillog} is not in this checkout")
     kb = Service().kb("mail_delivery")
-    findings = find_answers(maillog.read_text(encoding="utf-8"), kb)
+    pasted = read_paste(maillog.read_text(encoding="utf-8"), kb)
+    assert pasted is not None
+    findings = pasted.findings
     assert findings, "the seed maillog answers at least one question"
     assert all(f.question in kb.questions and f.answer in kb.questions[f.question].answers for f in findings)
     assert not any("@" in f.line for f in findings), "addresses are redacted before display and storage"
     keys = [(f.question, f.answer) for f in findings]
     assert len(keys) == len(set(keys)), "one finding per question and answer"
-    assert find_answers("nothing to see here", kb) == []
+    assert read_paste("nothing to see here", kb) == Pasted([], [])
+    unknown = read_paste("Nov 28 10:00:00 mx frobd[1]: error: flux capacitor for jane@example.jp refused", kb)
+    assert unknown is not None and unknown.findings == []
+    assert unknown.unmatched == [(1, "Nov 28 10:00:00 mx frobd[1]: error: flux capacitor for <redacted> refused")]
 
 
 def test_ticket_markdown_lists_answers_ranking_and_the_lines_behind_extracted_answers() -> None:

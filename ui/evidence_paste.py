@@ -1,6 +1,6 @@
 """Pasted logs, bounces, zone files and tool output → proposed answers, each with the line behind it.
 
-A thin adapter over ``engine.evidence.extract`` so the page deals in one small shape and can say
+A thin adapter over ``engine.evidence.read`` so the page deals in one small shape and can say
 plainly when the extractor is not installed, instead of failing on import.
 """
 
@@ -24,7 +24,16 @@ class Finding:
     """Strong enough for the engine to take as a hard answer; weaker lines are flagged for a second look."""
 
 
-def find_answers(text: str, kb: KnowledgeBase) -> list[Finding] | None:
+@dataclass(frozen=True)
+class Pasted:
+    """What a paste gave: proposed answers, and the error-like lines that nothing understood."""
+
+    findings: list[Finding]
+    unmatched: list[tuple[int, str]]
+    """(line number, redacted line): shown as "these lines were not understood" rather than nothing."""
+
+
+def read_paste(text: str, kb: KnowledgeBase) -> Pasted | None:
     """The strongest finding per (question, answer), in order of first appearance; None without extractor.
 
     Repeats of one log line add nothing for staff to review, so only the strongest is kept; two
@@ -32,11 +41,12 @@ def find_answers(text: str, kb: KnowledgeBase) -> list[Finding] | None:
     E-mail addresses are redacted from the lines, since they are shown and may be stored in cases.
     """
     try:
-        from engine.evidence import HARD_STRENGTH, extract, redact
+        from engine.evidence import HARD_STRENGTH, read, redact
     except ImportError:
         return None
+    result = read(text, kb)
     best: dict[tuple[str, str], Finding] = {}
-    for item in extract(text, kb):
+    for item in result.found:
         if item.question not in kb.questions:
             continue
         finding = Finding(item.question, item.answer, float(item.strength), redact(item.source_line),
@@ -44,4 +54,4 @@ def find_answers(text: str, kb: KnowledgeBase) -> list[Finding] | None:
         key = (item.question, item.answer)
         if key not in best or finding.strength > best[key].strength:
             best[key] = finding
-    return list(best.values())
+    return Pasted(list(best.values()), [(line.line_number, redact(line.text)) for line in result.unmatched])

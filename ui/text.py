@@ -71,8 +71,15 @@ _LABELS: dict[str, dict[str, str]] = {
     "extract": {"en": "Find answers", "ja": "回答を抽出"},
     "apply_found": {"en": "Use these answers", "ja": "この回答を使う"},
     "nothing_found": {
-        "en": "No known pattern matched. The signatures this pack knows are listed under Knowledge base.",
-        "ja": "既知のパターンに一致しませんでした。",
+        "en": "Nothing in this text answers a question, and no line in it looks like an error.",
+        "ja": "このテキストには質問に答える内容がなく、エラーらしい行もありません。",
+    },
+    "not_understood": {"en": "These lines were not understood", "ja": "これらの行は理解できませんでした"},
+    "not_understood_hint": {
+        "en": "They look like errors, but no signature or reply code of this pack explains them. Answer the "
+              "questions yourself, and pass the lines to the knowledge-base authors.",
+        "ja": "エラーのように見えますが、このパックのどのシグネチャや応答コードでも説明できません。質問にはご自身で"
+              "回答し、これらの行をナレッジベースの作成者に伝えてください。",
     },
     "question": {"en": "Question", "ja": "質問"},
     "answer": {"en": "Answer", "ja": "回答"},

@@ -11,6 +11,8 @@ from engine.cli.app import Format, FormatOption, KbOption, app, emit_json, handl
 
 FilesArgument = Annotated[list[Path], typer.Argument(help="artifact files; kinds are detected line by line")]
 RedactOption = Annotated[bool, typer.Option("--redact", help="replace e-mail addresses in source lines")]
+UnmatchedOption = Annotated[bool, typer.Option(
+    "--unmatched", help="list only the error-like lines no signature or reply code understood (for KB authors)")]
 
 
 def read_artifact(path: Path) -> str:
@@ -22,30 +24,51 @@ def read_artifact(path: Path) -> str:
 
 
 def extraction(kb_name: str, files: list[Path], redacted: bool) -> dict[str, Any]:
-    """The JSON document of ``rootward extract``: findings per file and the combined evidence."""
+    """The JSON document of ``rootward extract``: findings per file, the combined evidence, and the
+    error-like lines nothing understood."""
     from engine.cli.kb_commands import load
-    from engine.evidence import extract as extract_answers
-    from engine.evidence import redact, to_evidence
+    from engine.evidence import read, redact, to_evidence
 
     kb = load(kb_name)
     texts = [(path, read_artifact(path)) for path in files]
     rows: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
     found = []
+
+    def shown(line: str) -> str:
+        return redact(line) if redacted else line
+
     for path, text in texts:
-        for finding in extract_answers(text, kb):
+        result = read(text, kb)
+        for finding in result.found:
             found.append(finding)
             rows.append({
                 "question": finding.question, "answer": finding.answer, "strength": finding.strength,
-                "source_line": redact(finding.source_line) if redacted else finding.source_line,
-                "line": finding.line_number, "extractor": finding.extractor, "signature": finding.signature_id,
-                "file": str(path),
+                "source_line": shown(finding.source_line), "line": finding.line_number,
+                "extractor": finding.extractor, "signature": finding.signature_id,
+                "reply_code": finding.reply_code, "file": str(path),
             })
+        unmatched += [{"file": str(path), "line": line.line_number, "text": shown(line.text)}
+                      for line in result.unmatched]
     hard, soft = to_evidence(found, kb)
     return {
         "kb": {"id": kb.id, "version": kb.pack.version, "hash": kb.version_hash},
         "answers": rows,
         "evidence": {"answers": hard, "soft": [{"question": s.question, "likelihood": s.likelihood} for s in soft]},
+        "unmatched": unmatched,
     }
+
+
+def _print_unmatched(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("file:line", "text", title="Lines that look like errors and were not understood")
+    for row in rows:
+        text = row["text"] if len(row["text"]) <= 160 else row["text"][:159] + "…"
+        table.add_row(f"{row['file']}:{row['line']}", escape(text))
+    Console().print(table)
 
 
 @app.command()
@@ -54,10 +77,17 @@ def extract(
     files: FilesArgument,
     fmt: FormatOption = Format.table,
     redacted: RedactOption = False,
+    only_unmatched: UnmatchedOption = False,
 ) -> None:
-    """Read logs, bounces, zone files, tracepath/ping and postconf output; list the answers they give."""
+    """Read logs, bounces, zone files, tool output and postconf; list the answers they give."""
     with handled(fmt):
         result = extraction(kb_name, files, redacted)
+        if only_unmatched:
+            if fmt is Format.json:
+                emit_json({"kb": result["kb"], "unmatched": result["unmatched"]})
+            else:
+                _print_unmatched(result["unmatched"])
+            return
         if fmt is Format.json:
             emit_json(result)
             return
@@ -68,8 +98,9 @@ def extract(
         table = Table("file:line", "question", "answer", "strength", "signature", "source", title="Extracted answers")
         for row in result["answers"]:
             source = row["source_line"] if len(row["source_line"]) <= 100 else row["source_line"][:99] + "…"
+            basis = row["signature"] or (f"code {row['reply_code']}" if row["reply_code"] else f"({row['extractor']})")
             table.add_row(f"{row['file']}:{row['line']}", row["question"], row["answer"], f"{row['strength']:.2f}",
-                          row["signature"] or f"({row['extractor']})", escape(source))
+                          basis, escape(source))
         console = Console()
         console.print(table)
         hard = ", ".join(f"{q}={a}" for q, a in result["evidence"]["answers"].items()) or "(none)"
@@ -77,3 +108,6 @@ def extract(
         for item in result["evidence"]["soft"]:
             vector = ", ".join(f"{a}: {v:.2f}" for a, v in item["likelihood"].items())
             console.print(f"[bold]soft[/] {item['question']}: {vector}", highlight=False)
+        if result["unmatched"]:
+            console.print(f"[bold]not understood[/]: {len(result['unmatched'])} error-like line(s); "
+                          "list them with --unmatched", highlight=False)

@@ -12,13 +12,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from engine.evidence import dsn, exim, ping, postconf, postfix, reply, tracepath, zone
-from engine.evidence.model import Line
+from engine.evidence import dsn, exim, fragment, ping, postconf, postfix, reply, tracepath, zone
+from engine.evidence.model import MAX_LINE_CHARS, Line
 from engine.evidence.zone import ZoneReader
 
-LINE_FAMILIES: tuple[ModuleType, ...] = (postfix, exim, dsn, tracepath, ping, postconf, reply)
+CLAIMING_FAMILIES: tuple[ModuleType, ...] = (postfix, exim, dsn, tracepath, ping, postconf, reply)
 """Families whose lines are recognised one at a time, each with ``claims(text) -> bool``; zone
-files come last, through a stateful :class:`ZoneReader` (owners carry over, SOA spans lines)."""
+files come next, through a stateful :class:`ZoneReader` (owners carry over, SOA spans lines), and
+every line nothing claims is a :mod:`fragment <engine.evidence.fragment>`."""
+
+LINE_FAMILIES: tuple[ModuleType, ...] = (*CLAIMING_FAMILIES, fragment)
+"""Every family whose lines are scanned with signatures and then analysed, zone files aside."""
+
+TEXT_FAMILIES = frozenset({postfix.FAMILY, exim.FAMILY, dsn.FAMILY, reply.FAMILY, fragment.FAMILY})
+"""Families of mail text: their lines carry SMTP reply codes, may wrap onto indented continuation
+lines, and are the ones listed as not understood when they look like errors and say nothing."""
+
+LOG_FAMILIES = frozenset({postfix.FAMILY, exim.FAMILY})
+"""MTA logs: most of their lines record success, and a reply code appears only in a line that also
+says what failed (``said:``, ``reject``, ``deferred``, ``bounced``)."""
 
 SIGNATURE_EXTRACTORS: frozenset[str] = frozenset(
     name for module in (*LINE_FAMILIES, zone) for name in module.SIGNATURE_EXTRACTORS
@@ -30,27 +42,75 @@ SIGNATURE_EXTRACTORS: frozenset[str] = frozenset(
 class Classified:
     lines: dict[str, list[Line]] = field(default_factory=dict)
     zone: ZoneReader = field(default_factory=ZoneReader)
+    continuations: dict[int, list[int]] = field(default_factory=dict)
+    """Line number -> the numbers of the continuation lines joined onto it, for provenance."""
 
 
 def classify(lines: Sequence[Line]) -> Classified:
-    """Assign every line to at most one family; DSN fields are unfolded on the way."""
+    """Assign every line to exactly one family; continuation lines are joined on the way.
+
+    An indented line that no family claims on its own continues the mail-text line before it: a
+    folded DSN field (RFC 5322 folding), a Postfix bounce's wrapped ``said:`` text, a paste
+    wrapped by a mail client. Indented lines that *are* claimed (tracepath hops, zone records,
+    an indented ``550 5.1.1`` reply) stay lines of their own. So does every other line, unless it
+    looks like the tail of a line a terminal or mail client wrapped (see :func:`_wrapped`).
+    """
     result = Classified()
     groups: dict[str, list[Line]] = {module.FAMILY: [] for module in (*LINE_FAMILIES, zone)}
     previous = ""
-    tests: list[tuple[str, Callable[[str], bool]]] = [(m.FAMILY, m.claims) for m in LINE_FAMILIES]
+    tests: list[tuple[str, Callable[[str], bool]]] = [(m.FAMILY, m.claims) for m in CLAIMING_FAMILIES]
     for line in lines:
         indented = line.text[:1].isspace()
         if indented and previous == dsn.FAMILY:
-            groups[dsn.FAMILY][-1] = dsn.unfold(groups[dsn.FAMILY][-1], line)
+            groups[dsn.FAMILY][-1] = _join(result, groups[dsn.FAMILY][-1], line)
             continue
         if indented and previous == postconf.FAMILY:
             groups[postconf.FAMILY].append(line)
             continue
-        family = next((name for name, claims in tests if claims(line.text)), "")
+        family = ""
+        for name, claims in tests:
+            if claims(line.text):
+                family = name
+                break
         if not family and result.zone.claims(line):
             family = zone.FAMILY
-        if family in groups:
-            groups[family].append(line)
+        if not family:
+            last = groups[previous][-1].text if previous in TEXT_FAMILIES else ""
+            if len(last) >= MIN_CONTINUED and (indented or _wrapped(last, line.text)):
+                groups[previous][-1] = _join(result, groups[previous][-1], line)
+                continue
+            family = fragment.FAMILY
+        groups[family].append(line)
         previous = family
     result.lines = {name: group for name, group in groups.items() if group}
     return result
+
+
+MIN_CONTINUED = 20
+"""Lines shorter than this are not continued (a ``{`` opening JSON, a ``Subject`` of two words):
+what follows them indented is a block of its own."""
+WRAP_WIDTH = 60
+"""A line at least this long may have been wrapped; shorter ones ended where their writer ended them."""
+_LINE_ENDS = frozenset(".)]>;:!?\"'")
+
+
+def _wrapped(previous: str, text: str) -> bool:
+    """Whether an unindented, unclaimed line is the tail of a wrapped one.
+
+    Only when the line before is long, stops without closing punctuation, and this line starts in
+    lower case (``table (in reply to RCPT TO command)``): new log lines start with a timestamp, new
+    sentences with a capital, and a bare message with a label (``warning: ...``, ``status=...``),
+    so those are never swallowed.
+    """
+    if len(previous) < WRAP_WIDTH or previous[-1:] in _LINE_ENDS or not text[:1].islower():
+        return False
+    first = text.split(" ", 1)[0]
+    return not first.endswith(":") and "=" not in first
+
+
+def _join(result: Classified, previous: Line, continuation: Line) -> Line:
+    """The line with its continuation appended (bounded like any line), remembered for provenance."""
+    if len(previous.text) >= MAX_LINE_CHARS:
+        return previous
+    result.continuations.setdefault(previous.number, []).append(continuation.number)
+    return dsn.unfold(previous, continuation)

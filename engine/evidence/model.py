@@ -40,7 +40,10 @@ class ExtractedAnswer:
     the line is ten times likelier under this answer. A finding therefore never counts *against* the
     answer it names, however weak it is (a SASL failure from a bot is still weakly for SASL errors).
     ``signature_id`` is None for structural findings (a zone's apex record, a tracepath's final
-    pmtu, a session pattern across log lines), whose ``source_line`` is the line that proved them.
+    pmtu, a session pattern across log lines), whose ``source_line`` is the line that proved them,
+    and for findings of the reply-code layer, which name their ``reply_codes.yaml`` entry in
+    ``reply_code`` instead. ``source_line`` is the line as it was written (wrapper, quoting and
+    continuation lines included); patterns saw its normalised rendering.
     """
 
     question: str
@@ -50,3 +53,21 @@ class ExtractedAnswer:
     extractor: str
     signature_id: str | None
     line_number: int
+    reply_code: str | None = None
+
+
+@dataclass(frozen=True)
+class UnmatchedLine:
+    """A line that looks like an error (a reply code, "reject", "timed out" ...) and gave no finding.
+
+    These are what the pack does not understand yet: shown to staff instead of a silent nothing,
+    and listed for authors (``rootward extract --unmatched``) as candidates for new signatures.
+    """
+
+    line_number: int
+    text: str
+
+
+MAX_UNMATCHED = 1000
+"""At most this many unmatched lines are returned per text: enough for an author to see every kind,
+while a 50 MB log full of one unknown error cannot blow up the answer."""

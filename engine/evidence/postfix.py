@@ -14,7 +14,7 @@ from engine.evidence.model import ExtractedAnswer, Line
 from engine.evidence.sessions import Delivery, Failure, peer_findings
 
 FAMILY = "postfix_log"
-SIGNATURE_EXTRACTORS = ("postfix_log", "smtp_reply")
+SIGNATURE_EXTRACTORS = ("postfix_log", "smtp_reply", "exchange_ndr")
 
 _PROGRAM = re.compile(r"postfix(?:-[\w.-]{1,40})?/[\w./-]{1,60}\[\d{1,10}\]: ")
 _QID = r"(?P<qid>[0-9A-F]{6,12}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"
@@ -29,6 +29,10 @@ _FAILURE = re.compile(
     + r"|status=(?:deferred|bounced) \((?:conversation|lost connection) with " + _PEER.replace("(?P<", "(?P<out_")
     + r" (?:timed out )?while sending (?:message body|end of data)"
 )
+
+
+_ANALYSED = ("client=", "size=", "status=sent", " after ", "while sending")
+"""What the lines :func:`analyse` reads contain."""
 
 
 def message(text: str) -> str | None:
@@ -58,6 +62,8 @@ def analyse(lines: Sequence[Line], found: list[ExtractedAnswer]) -> list[Extract
     sent: list[tuple[str, str, Line]] = []
     failures: list[Failure] = []
     for line in lines:
+        if not any(map(line.text.__contains__, _ANALYSED)):
+            continue  # connect, cleanup, removed, disconnect ... lines: no need to find the message
         text = message(line.text) or ""
         if "client=" in text and (m := _CLIENT.match(text)):
             peers[m["qid"]] = m["ip"]

@@ -4,6 +4,10 @@ Scanning every line with every pattern is what makes naive log matching slow. Fr
 parse tree comes a set of literals one of which every match must contain (one literal for a plain
 pattern, one per branch for an alternation); the artifact's lines are joined once and searched for
 those literals with ``str.find``, and only the lines containing one see the full regex.
+
+Patterns are matched case-insensitively, on the normalised line (:mod:`engine.evidence.normalize`):
+capitalisation and spacing differ between versions of the same daemon ("Client host rejected" and
+"client host rejected"), and a pattern that needs exact case says so with ``(?-i:...)``.
 """
 
 from __future__ import annotations
@@ -29,9 +33,8 @@ class CompiledSignature:
     signature: Signature
     regex: re.Pattern[str]
     literals: tuple[str, ...]
-    """Every match contains at least one of these (empty: no usable literal, test every line)."""
-    caseless: bool
-    """Whether the literals must be searched for case-insensitively."""
+    """Every match contains at least one of these, ignoring case (empty: no usable literal, test every
+    line)."""
 
 
 Needed = tuple[frozenset[str], bool]
@@ -143,16 +146,26 @@ def nested_repeats(pattern: str) -> list[str]:
     return found
 
 
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A signature pattern as it is matched: case-insensitively (see the module docstring)."""
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def _compile(signature: Signature) -> CompiledSignature | None:
     try:
-        regex = re.compile(signature.pattern)
+        regex = compile_pattern(signature.pattern)
         needed = required_literals(signature.pattern)
     except (re.error, RecursionError, OverflowError):
         return None  # the validator reports bad patterns; extraction skips them instead of failing
-    if needed is None:
-        return CompiledSignature(signature, regex, (), False)
-    literals, caseless = needed
-    return CompiledSignature(signature, regex, tuple(sorted(literals)), caseless)
+    return CompiledSignature(signature, regex, _minimal(needed[0]) if needed is not None else ())
+
+
+def _minimal(literals: frozenset[str]) -> tuple[str, ...]:
+    """The literals without those that contain another one (ignoring case): a line holding the
+    longer one holds the shorter one too, so searching for both only costs another pass."""
+    lowered = {literal.lower() for literal in literals}
+    return tuple(sorted(literal for literal in lowered
+                        if not any(other != literal and other in literal for other in lowered)))
 
 
 _CACHE: dict[tuple[str, str], dict[str, list[CompiledSignature]]] = {}
@@ -171,11 +184,16 @@ def compiled_signatures(kb: KnowledgeBase) -> dict[str, list[CompiledSignature]]
     return _CACHE[key]
 
 
-def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family: str) -> list[ExtractedAnswer]:
-    """Every (line, signature) match, at most ``MAX_HITS_PER_SIGNATURE`` per signature."""
+def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family: str | None,
+         haystack: Haystack | None = None) -> list[ExtractedAnswer]:
+    """Every (line, signature) match, at most ``MAX_HITS_PER_SIGNATURE`` per signature.
+
+    ``family`` names the extractor of the findings; None names each signature's own (for lines no
+    family claimed, where the signature that matched is the best account of how a line was read).
+    """
     if not lines or not signatures:
         return []
-    haystack = _Haystack(lines)
+    haystack = haystack or Haystack(lines)
     found: list[ExtractedAnswer] = []
     for compiled in signatures:
         hits = 0
@@ -184,49 +202,60 @@ def scan(lines: Sequence[Line], signatures: Sequence[CompiledSignature], family:
             if compiled.regex.search(line.text) is None:
                 continue
             sig = compiled.signature
-            found.append(ExtractedAnswer(sig.question, sig.answer, sig.reliability, line.text, family, sig.id,
-                                         line.number))
+            found.append(ExtractedAnswer(sig.question, sig.answer, sig.reliability, line.text,
+                                         family or sig.extractor, sig.id, line.number))
             hits += 1
             if hits >= MAX_HITS_PER_SIGNATURE:
                 break
     return found
 
 
-class _Haystack:
-    """The lines joined once, with their start offsets, for C-speed literal searches."""
+class Haystack:
+    """The lines lower-cased and joined once, with their start offsets, for C-speed literal searches.
+
+    Lines are lowered one by one, with offsets of their own: lowering can change the length of
+    some non-ASCII text, which must not shift the other lines' positions.
+    """
 
     def __init__(self, lines: Sequence[Line]) -> None:
         self.count = len(lines)
-        self.block = "\n".join(line.text for line in lines)
-        self.starts = [0]
-        for line in lines[:-1]:
-            self.starts.append(self.starts[-1] + len(line.text) + 1)
-        self._lowered: str | None = None
-
-    def lowered(self) -> str | None:
-        """The block in lower case, or None when lowering changes offsets (some non-ASCII text)."""
-        if self._lowered is None:
-            self._lowered = self.block.lower()
-        return self._lowered if len(self._lowered) == len(self.block) else None
+        self.lowered, self.starts = joined([line.text.lower() for line in lines])
+        self._found: dict[str, set[int]] = {}
+        """needle -> the lines holding it: signatures and the error words share needles"""
 
     def candidates(self, compiled: CompiledSignature) -> Sequence[int]:
         """Indexes of the lines containing one of the signature's literals (all lines without any)."""
         if not compiled.literals:
             return range(self.count)
-        text = self.block
-        needles = list(compiled.literals)
-        if compiled.caseless:
-            lowered = self.lowered()
-            if lowered is None:
-                return range(self.count)
-            text, needles = lowered, [needle.lower() for needle in needles]
+        return self.containing(compiled.literals)
+
+    def containing(self, needles: Sequence[str]) -> list[int]:
+        """Indexes of the lines containing one of ``needles``, ignoring case."""
         indexes: set[int] = set()
         for needle in needles:
+            indexes |= self._lines_with(needle.lower())
+        return sorted(indexes)
+
+    def _lines_with(self, needle: str) -> set[int]:
+        if needle not in self._found:
+            text, starts = self.lowered, self.starts
+            indexes: set[int] = set()
             position = text.find(needle)
             while position >= 0:
-                index = bisect.bisect_right(self.starts, position) - 1
+                index = bisect.bisect_right(starts, position) - 1
                 indexes.add(index)
                 if index + 1 >= self.count:
                     break
-                position = text.find(needle, self.starts[index + 1])
-        return sorted(indexes)
+                position = text.find(needle, starts[index + 1])
+            self._found[needle] = indexes
+        return self._found[needle]
+
+
+def joined(texts: Sequence[str]) -> tuple[str, list[int]]:
+    """The texts joined by newlines, and the offset at which each one starts."""
+    starts = [0] * len(texts)
+    offset = 0
+    for index, text in enumerate(texts):
+        starts[index] = offset
+        offset += len(text) + 1
+    return "\n".join(texts), starts

@@ -14,10 +14,10 @@ from pydantic import ValidationError
 
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.problems import Problem
-from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, Signature
+from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, ReplyCode, Signature
 
 CACHE_ENV = "ROOTWARD_CACHE_DIR"
-KB_FORMAT = 1
+KB_FORMAT = 3
 
 
 def cache_dir() -> Path:
@@ -48,6 +48,7 @@ def read_cached(directory: Path, version_hash: str) -> KnowledgeBase | None:
             version_hash=version_hash,
             problems=[Problem(**p) for p in data["problems"]],
             intake=IntakeFile.model_validate(data["intake"]) if data.get("intake") is not None else None,
+            reply_codes=[ReplyCode.model_validate(c) for c in data["reply_codes"]],
         )
     except (OSError, ValueError, KeyError, TypeError, ValidationError):
         return None
@@ -63,6 +64,7 @@ def write_cached(kb: KnowledgeBase) -> None:
         },
         "problems": [p.as_dict() for p in kb.problems],
         "intake": kb.intake.model_dump(mode="json") if kb.intake is not None else None,
+        "reply_codes": [code.model_dump(mode="json") for code in kb.reply_codes],
     }
     path = _path(kb.version_hash)
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.kb.problems import Problem
-from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, Signature
+from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, ReplyCode, Signature
 
 GraphNode = Cause | Mechanism | Question
 
@@ -26,6 +26,8 @@ class KnowledgeBase:
     problems: list[Problem] = field(default_factory=list)
     intake: IntakeFile | None = None
     """intake.yaml: cue phrases for reading a complaint; None when the pack has none."""
+    reply_codes: list[ReplyCode] = field(default_factory=list)
+    """What SMTP reply codes say (``reply_codes.yaml``): soft evidence under the signatures."""
 
     @property
     def id(self) -> str:

@@ -27,6 +27,7 @@ from engine.kb.schema import (
     MechanismsFile,
     Pack,
     QuestionsFile,
+    ReplyCodesFile,
     SignaturesFile,
 )
 
@@ -59,6 +60,7 @@ class RawPack:
     fixes: FixesFile = field(default_factory=FixesFile)
     signatures: SignaturesFile = field(default_factory=SignaturesFile)
     intake: IntakeFile | None = None
+    reply_codes: ReplyCodesFile = field(default_factory=ReplyCodesFile)
     sources: dict[str, SourceMap] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 

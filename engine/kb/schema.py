@@ -212,6 +212,48 @@ class Signature(Node):
     falsepositives: list[str] = Field(min_length=1)
 
 
+SOFT_CODE_RELIABILITY = 0.75
+"""The most a reply code alone may say: a code is chosen by whoever wrote the receiving software,
+and the same code covers many faults, so code evidence is always soft (well below a hard 0.95)."""
+
+REPLY_CODE = (
+    r"^(?:[45][0-5]\d"  # RFC 5321 basic reply code
+    r"|[45X]\.[0-7]\.\d{1,3}(?:-\d{1,3})?"  # RFC 3463 class.subject.detail, X = either class; -N: a range of details
+    r"|(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})$"  # vendor tokens (Yahoo, Outlook.com)
+)
+
+
+class CodeAnswer(Strict):
+    """The answer a reply code bears on, and how weakly."""
+
+    question: Identifier
+    answer: StateName
+    reliability: float = Field(gt=0.0, le=SOFT_CODE_RELIABILITY)
+
+
+class ReplyCode(Strict):
+    """What an SMTP reply code, enhanced status code or vendor token says, with its source.
+
+    ``text``, when given, is a phrase (matched case-insensitively) that the line must contain for
+    this reading: vendors reuse registry codes with their own meaning (Microsoft's 5.4.1 "Relay
+    Access Denied"), and the phrase tells their reading from the registry's. ``answers`` may be
+    empty: a code known to bear on no question is still known, and keeps a broader code quiet.
+    """
+
+    id: Identifier
+    code: str = Field(pattern=REPLY_CODE)
+    meaning: str = Field(min_length=3)
+    source: Identifier = Field(description="rfc, or the vendor whose documentation defines this reading")
+    text: str | None = Field(default=None, min_length=3, max_length=120)
+    answers: list[CodeAnswer] = Field(default_factory=list)
+    references: list[Reference] = Field(min_length=1)
+
+
+class ReplyCodesFile(Strict):
+    codes: list[ReplyCode] = Field(default_factory=list)
+    provenance: Provenance | None = None
+
+
 class Pack(Strict):
     id: Identifier
     title: BilingualText
@@ -321,5 +363,6 @@ PACK_FILES: dict[str, type[Strict]] = {
     "fixes.yaml": FixesFile,
     "signatures.yaml": SignaturesFile,
     "intake.yaml": IntakeFile,
+    "reply_codes.yaml": ReplyCodesFile,
 }
 REQUIRED_FILES = ("pack.yaml", "causes.yaml", "questions.yaml")

@@ -200,6 +200,30 @@ def check_graph(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism
     return True
 
 
+def check_reply_codes(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> None:
+    """Reply-code entries: unique ids, one reading per (code, phrase), answers of real questions."""
+    ids: set[str] = set()
+    readings: set[tuple[str, str]] = set()
+    for i, code in enumerate(raw.reply_codes.codes):
+        if code.id in ids:
+            raw.error("reply_codes.yaml", ["codes", i, "id"], f"duplicate id '{code.id}'", "give each entry its own id")
+        ids.add(code.id)
+        reading = (code.code, (code.text or "").lower())
+        if reading in readings:
+            raw.error("reply_codes.yaml", ["codes", i, "code"], f"'{code.code}' is read twice with the same text",
+                      "merge the two entries, or give one a 'text' phrase that tells them apart")
+        readings.add(reading)
+        for j, answer in enumerate(code.answers):
+            target = nodes.get(answer.question)
+            if target is None or target[0] != "questions":
+                raw.error("reply_codes.yaml", ["codes", i, "answers", j, "question"],
+                          f"unknown question '{answer.question}'", "name a question of questions.yaml")
+            elif answer.answer not in _node_states(target[2]):
+                raw.error("reply_codes.yaml", ["codes", i, "answers", j, "answer"],
+                          f"'{answer.answer}' is not an answer of '{answer.question}'",
+                          f"valid answers: {', '.join(_node_states(target[2]))}")
+
+
 def check_references(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> None:
     causes = {n for n, (k, _, _) in nodes.items() if k == "causes"}
     for i, fix in enumerate(raw.fixes.fixes):
@@ -225,6 +249,7 @@ def check_references(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mech
         except re.error as exc:
             raw.error("signatures.yaml", ["signatures", i, "pattern"], f"invalid regular expression: {exc}",
                       "fix the pattern (Python 're' syntax)")
+    check_reply_codes(raw, nodes)
     if raw.pack is not None:
         complaint = raw.pack.complaint
         if complaint is not None and (complaint not in nodes or nodes[complaint][0] != "mechanisms"):
@@ -304,6 +329,7 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
         version_hash=content_hash(raw.directory),
         problems=raw.problems,
         intake=raw.intake,
+        reply_codes=list(raw.reply_codes.codes),
     )
     if identifiability:
         from engine.kb.identifiability import identifiability_warnings

@@ -9,7 +9,7 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.service import DiagnoseOut
 from engine.sessions import ResolveIn
 from ui import state
-from ui.evidence_paste import find_answers
+from ui.evidence_paste import Pasted, read_paste
 from ui.text import t
 from ui.ticket import ticket_markdown
 
@@ -26,16 +26,20 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
     text = st.text_area(t("paste_label", lang), height=160, key="paste_text",
                         placeholder="Nov 28 10:02:11 mx postfix/smtp[2211]: … timed out while sending message body")
     if st.button(t("extract", lang), icon=":material/manage_search:", key="paste_extract"):
-        findings = find_answers(text, kb)
-        if findings is None:
+        pasted = read_paste(text, kb)
+        if pasted is None:
             st.warning("Evidence extraction (engine.evidence) is not available in this installation.")
             return
-        st.session_state[FOUND_KEY] = findings
-    findings = st.session_state.get(FOUND_KEY)
-    if findings is None:
+        st.session_state[FOUND_KEY] = pasted
+    pasted = st.session_state.get(FOUND_KEY)
+    if not isinstance(pasted, Pasted):
         return
+    findings = pasted.findings
+    if pasted.unmatched:
+        _render_unmatched(pasted.unmatched, lang, expanded=not findings)
     if not findings:
-        st.info(t("nothing_found", lang))
+        if not pasted.unmatched:
+            st.info(t("nothing_found", lang))
         return
     answers = sorted({a for q in kb.questions.values() for a in q.answers} | {"unknown"})
     st.caption("Each answer below was read from the line shown. Untick what you doubt and change an answer "
@@ -65,6 +69,13 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
             return
         st.session_state.pop(FOUND_KEY, None)
         st.rerun()
+
+
+def _render_unmatched(lines: list[tuple[int, str]], lang: str, expanded: bool) -> None:
+    """The error-like lines the pack does not understand: staff see them instead of a silent nothing."""
+    with st.expander(f"{t('not_understood', lang)} ({len(lines)})", expanded=expanded, icon=":material/help:"):
+        st.caption(t("not_understood_hint", lang))
+        st.code("\n".join(f"{number}: {line}" for number, line in lines), language=None)
 
 
 def render_known_answer(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:

@@ -1,0 +1,276 @@
+"""Evidence from text as people paste it: wrappers, fragments, redactions, reply codes, unknown lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.evidence import ExtractedAnswer, extract, read, to_evidence
+from engine.evidence.normalize import normalise
+from engine.kb.knowledge import KnowledgeBase
+from engine.kb.schema import SOFT_CODE_RELIABILITY
+from engine.kb.validate import load_kb, validate
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+BUNDLED = Path(__file__).resolve().parent.parent / "kb" / "mail_delivery"
+
+TIMEOUT = "timeout after DATA (14480 bytes) from mail.partner.example[203.0.113.25]"
+REJECT = ("NOQUEUE: reject: RCPT from mail.partner.example[203.0.113.25]: 554 5.7.1 Service unavailable; "
+          "Client host [203.0.113.25] blocked using zen.spamhaus.org; from=<a@partner.example> "
+          "to=<b@example.jp> proto=ESMTP helo=<mail.partner.example>")
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_kb("mail_delivery")
+
+
+def by_signature(found: list[ExtractedAnswer]) -> set[tuple[str, str, str | None]]:
+    return {(f.question, f.answer, f.signature_id) for f in found}
+
+
+WRAPPERS = {
+    "bare fragment": "{m}",
+    "syslog (RFC 3164)": "Nov 28 10:02:11 mx1 postfix/smtpd[2211]: {m}",
+    "syslog with priority": "<22>Nov  8 10:02:11 mx1 postfix/smtpd[2211]: {m}",
+    "journalctl short-iso": "2026-11-28T10:02:11+0900 mx1 postfix/smtpd[2211]: {m}",
+    "journalctl short-precise": "Nov 28 10:02:11.123456 mx1 postfix/smtpd[2211]: {m}",
+    "journalctl short-full": "Sat 2026-11-28 10:02:11 JST mx1 postfix/smtpd[2211]: {m}",
+    "journalctl short-unix": "1764292931.123456 mx1 postfix/smtpd[2211]: {m}",
+    "RFC 5424": "<22>1 2026-11-28T01:02:11.000Z mx1 postfix/smtpd 2211 - - {m}",
+    "RFC 5424 with structured data": '<22>1 2026-11-28T01:02:11Z mx1 postfix/smtpd 2211 ID47 [meta x="1"] {m}',
+    "docker compose": "postfix_1  | Nov 28 10:02:11 mx1 postfix/smtpd[2211]: {m}",
+    "mailcow": "postfix-mailcow-1  | Nov 28 10:02:11 mail postfix/smtpd[2211]: {m}",
+    "mailcow with colours": "\x1b[36mpostfix-mailcow-1  |\x1b[0m Nov 28 10:02:11 mail postfix/smtpd[2211]: {m}",
+    "quoted": "> Nov 28 10:02:11 mx1 postfix/smtpd[2211]: {m}",
+    "quoted twice": ">> > {m}",
+    "indented forum paste": "    {m}",
+    "spacing": "Nov 28 10:02:11 mx1 postfix/smtpd[2211]:   {spaced}",
+    "case": "Nov 28 10:02:11 mx1 postfix/smtpd[2211]: {upper}",
+}
+
+
+@pytest.mark.parametrize("wrapper", sorted(WRAPPERS))
+@pytest.mark.parametrize(("message", "expected"), [
+    (TIMEOUT, ("data_phase_timeout_logged", "yes", "postfix_timeout_after_data")),
+    (REJECT, ("listed_on_dnsbl", "yes", "dnsbl_rejection")),
+])
+def test_one_fact_whatever_the_wrapper(kb: KnowledgeBase, wrapper: str, message: str,
+                                       expected: tuple[str, str, str]) -> None:
+    line = WRAPPERS[wrapper].format(m=message, spaced=message.replace(" ", "  \t"), upper=message.upper())
+    found = extract(line, kb)
+    assert expected in by_signature(found)
+    assert all(f.source_line == line for f in found), "provenance is the line as written"
+
+
+@pytest.mark.parametrize("redacted_ip", ["x.x.x.x", "xxx.xxx.xxx.xxx", "XXX.XXX.XXX.XXX", "[x]", "[...]",
+                                         "[REDACTED]", "***.***.***.***", "203.0.x.x"])
+def test_redacted_addresses_still_match(kb: KnowledgeBase, redacted_ip: str) -> None:
+    ip = redacted_ip if not redacted_ip.startswith("[") else redacted_ip[1:-1]
+    line = f"timeout after DATA (0 bytes) from unknown[{ip}]"
+    assert ("data_phase_timeout_logged", "yes", "postfix_timeout_after_data") in by_signature(extract(line, kb))
+
+
+@pytest.mark.parametrize(("raw", "rendered"), [
+    ("from unknown[x.x.x.x]", "from unknown[redacted]"),
+    ("from mail.[...].com[192.0.2.1]", "from mail.redacted.com[192.0.2.1]"),
+    ("to=<...> from=<removed>", "to=<redacted> from=<redacted>"),
+    ("password ****** for user [REDACTED]", "password redacted for user [redacted]"),
+    ("&lt;ito@example.jp&gt;: Recipient &quot;x&quot; &amp; more", '<ito@example.jp>: Recipient "x" & more'),
+    ("220 ***************************", "220 ***************************"),  # a PIX banner is evidence
+    ("*** Error connecting to mx:25", "*** Error connecting to mx:25"),  # swaks' marker, not a redaction
+    ("relay=mx.example.jp[192.0.2.25]:25", "relay=mx.example.jp[192.0.2.25]:25"),
+    ("Postfix 3.5.1 and mx.example.jp", "Postfix 3.5.1 and mx.example.jp"),
+    ("   ", ""),
+])
+def test_normalise_redactions_and_escapes(raw: str, rendered: str) -> None:
+    assert normalise(raw) == rendered
+
+
+def test_wrapped_bounce_prose_is_joined_and_kept_as_written(kb: KnowledgeBase) -> None:
+    text = ("<nosuch@customer.example>: host mx.customer.example[198.51.100.12] said: 550\n"
+            "    5.1.1 <nosuch@customer.example>: Recipient address rejected: User unknown\n"
+            "    in virtual mailbox table (in reply to RCPT TO command)\n")
+    (finding, *_) = [f for f in extract(text, kb) if f.signature_id == "user_unknown_5_1_1"]
+    assert finding.line_number == 1
+    assert finding.source_line.startswith("<nosuch@customer.example>: host")
+    assert "in virtual mailbox table" in finding.source_line  # the continuation lines, as written
+
+
+def test_fragments_from_other_daemons_are_read(kb: KnowledgeBase) -> None:
+    found = extract((SAMPLES / "fragments" / "other_daemons.log").read_text(encoding="utf-8"), kb)
+    assert by_signature(found) >= {
+        ("quota_exceeded_logged", "yes", "dovecot_quota_exceeded"),
+        ("data_phase_timeout_logged", "yes", "sendmail_collect_timeout"),
+        ("tls_handshake_failed_logged", "yes", "sendmail_starttls_error"),
+        ("quarantine_entry_found", "yes", "amavis_blocked"),
+        ("spf_dmarc_fail_in_headers", "yes", "opendmarc_fail"),
+        ("dos_flag_on_receiver", "yes", "fail2ban_mail_jail_ban"),
+        ("ptr_missing_or_mismatch", "yes", "ptr_unknown_client_hostname"),
+    }
+    extractors = {f.signature_id: f.extractor for f in found}
+    assert extractors["dovecot_quota_exceeded"] == "dovecot_log"  # named by the signature that read the line
+    assert extractors["ptr_unknown_client_hostname"] == "postfix_log"  # the family that claimed the line
+
+
+def test_an_unknown_wording_with_a_known_code_still_says_something(kb: KnowledgeBase) -> None:
+    (finding,) = extract("452 4.2.2 The recipient's inbox is out of storage space.", kb)
+    assert (finding.question, finding.answer, finding.reply_code) == ("quota_exceeded_logged", "yes", "rfc_x_2_2")
+    assert finding.signature_id is None and finding.strength < 0.9
+    hard, soft = to_evidence([finding], kb)
+    assert hard == {} and soft[0].question == "quota_exceeded_logged"
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("550 5.2.2 no room left for this one", {("quota_exceeded_logged", "rfc_x_2_2")}),
+    ("552 5.2.1 this mailbox is disabled", set()),  # not the size that a bare 552 suggests
+    ("552 your message could not be taken", {("size_rejection_bounce", "smtp_552")}),
+    ("550 5.5.2 syntax nonsense", set()),  # a known enhanced code that bears on nothing silences 550
+    ("421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred", {("dos_flag_on_receiver", "yahoo_tss04")}),
+    ("550 5.7.606 Access denied, banned sending IP [203.0.113.25]",
+     {("listed_on_dnsbl", "ms_5_7_606"), ("policy_reject_logged", "ms_5_7_606")}),
+    ("4.4.316 Connection refused [Message=Socket error code 10061]", {("smtp_port_unreachable", "ms_4_4_316")}),
+    ("version 4.96.2 of the software", set()),
+    ("Version 4.7.1 of the package, 5.2.2 release notes and section 5.1.1 of the manual", set()),
+    ("Final-Recipient: rfc822; a@b.example, Status: 5.2.2", {("quota_exceeded_logged", "rfc_x_2_2")}),
+    ("smtp; 550-5.7.26 This message does not have authentication information",
+     {("spf_dmarc_fail_in_headers", "rfc_x_7_26")}),
+])
+def test_specific_codes_beat_broad_ones(kb: KnowledgeBase, line: str, expected: set[tuple[str, str]]) -> None:
+    found = [f for f in extract(line, kb) if f.reply_code is not None]
+    assert {(f.question, f.reply_code) for f in found} == expected
+
+
+def test_a_signature_silences_the_rfc_reading_of_its_line(kb: KnowledgeBase) -> None:
+    found = extract("Nov 26 05:01:33 relay1 postfix/smtp[12301]: 7A1B2C0E44: to=<kato@customer.example>, "
+                    "status=bounced (host mx[198.51.100.12] said: 552 5.2.2 <kato@customer.example>: "
+                    "Recipient address rejected: Mailbox full (in reply to RCPT TO command))", kb)
+    assert {f.signature_id for f in found} == {"quota_5_2_2"}
+
+
+def test_every_reply_code_entry_is_soft_sourced_and_names_real_questions(kb: KnowledgeBase) -> None:
+    assert len(kb.reply_codes) >= 150
+    for entry in kb.reply_codes:
+        assert entry.references
+        for answer in entry.answers:
+            assert answer.reliability <= SOFT_CODE_RELIABILITY < 0.9
+            assert answer.answer in kb.questions[answer.question].answers
+    codes = {entry.code for entry in kb.reply_codes}
+    registry = {f"X.{s}.{d}" for s, top in ((0, 0), (1, 10), (2, 4), (3, 6), (4, 7), (5, 6), (6, 10), (7, 30))
+                for d in range(top + 1)}
+    assert registry <= codes, sorted(registry - codes)
+    assert {"421", "450", "451", "452", "550", "551", "552", "553", "554"} <= codes
+
+
+def test_a_reply_code_entry_naming_an_unknown_question_is_a_validation_error(tmp_path: Path) -> None:
+    pack = tmp_path / "mail_delivery"
+    shutil.copytree(BUNDLED, pack)
+    text = (pack / "reply_codes.yaml").read_text(encoding="utf-8")
+    (pack / "reply_codes.yaml").write_text(text.replace("question: quota_exceeded_logged", "question: no_such_q", 1),
+                                           encoding="utf-8")
+    kb, raw = validate(pack, identifiability=False)
+    assert kb is None
+    (problem,) = [p for p in raw.problems if p.severity == "error"]
+    assert problem.file == "reply_codes.yaml" and "no_such_q" in problem.message and problem.line
+
+
+def test_error_like_lines_nothing_understood_are_returned(kb: KnowledgeBase) -> None:
+    text = ("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from unknown[203.0.113.9]\n"
+            "Nov 28 10:00:01 mx postfix/smtp[2]: warning: TLS policy lookup for x.example: no TLSA records\n"
+            f"Nov 28 10:00:02 mx postfix/smtpd[1]: {TIMEOUT}\n"
+            "Nov 28 10:00:03 mx frobd[9]: fatal: flux capacitor refused\n"
+            "Action: failed\nStatus: 5.3.5\n")
+    result = read(text, kb)
+    assert [u.line_number for u in result.unmatched] == [2, 4, 6]  # not the DSN's "Action: failed"
+    assert result.unmatched[1].text == "Nov 28 10:00:03 mx frobd[9]: fatal: flux capacitor refused"
+
+
+def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) -> None:
+    artifact = tmp_path / "bounce.txt"
+    artifact.write_text("452 4.2.2 The recipient's inbox is out of storage space.\n"
+                        "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for jane@example.jp refused\n",
+                        encoding="utf-8")
+    result = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(artifact), "--format", "json",
+                                      "--redact"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"kb", "answers", "evidence", "unmatched"}
+    (row,) = document["answers"]
+    assert (row["question"], row["signature"], row["reply_code"]) == ("quota_exceeded_logged", None, "rfc_x_2_2")
+    assert document["unmatched"] == [{"file": str(artifact), "line": 2,
+                                      "text": "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for <redacted> "
+                                              "refused"}]
+    only = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(artifact), "-f", "json", "--unmatched"])
+    assert only.exit_code == 0, only.output
+    listed = json.loads(only.stdout)
+    assert set(listed) == {"kb", "unmatched"} and [u["line"] for u in listed["unmatched"]] == [2]
+    table = CliRunner().invoke(app, ["extract", "--kb", "mail_delivery", str(artifact), "--unmatched"])
+    assert table.exit_code == 0 and "flux capacitor" in table.stdout and "inbox" not in table.stdout
+
+
+PASTED = [
+    ("554 5.7.1 <info@example.net>: Relay access denied", {("policy_reject_logged", "yes")}),
+    ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",
+     {("smtp_port_unreachable", "yes")}),
+    ("Host or domain name not found. Name service error for name=example.con type=MX: Host not found, try again",
+     {("bounce_host_not_found", "yes")}),
+    ("warning: SASL authentication failure: cannot connect to saslauthd server: No such file or directory",
+     {("sasl_auth_errors_logged", "yes")}),
+    ("warning: TLS library problem: error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure",
+     {("tls_handshake_failed_logged", "yes")}),
+    ("said: 450 4.7.1 Client host rejected: cannot find your hostname, [198.51.100.7] (in reply to RCPT TO command)",
+     {("ptr_missing_or_mismatch", "yes")}),  # not the greylisting a bare 4.7.1 would suggest
+    ("550 5.7.1 Service unavailable, Client host [x.x.x.x] blocked using Spamhaus. To request removal from this list "
+     "see https://www.spamhaus.org/query/ip/x.x.x.x (AS3130)",
+     {("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")}),
+    ("450 4.2.0 <ito@example.jp>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x",
+     {("greylist_deferral_logged", "yes")}),
+    ("552-5.2.2 The email account that you tried to reach is over quota.", {("quota_exceeded_logged", "yes")}),
+    ("550-5.1.1 The email account that you tried to reach does not exist.", {("user_unknown_bounce", "yes")}),
+    ("554 5.7.9 Message not accepted for policy reasons. See https://help.yahoo.com/kb/postmaster/SLN7253.html",
+     {("policy_reject_logged", "yes")}),
+    ("status=bounced (unknown user: \"ito\")", {("user_unknown_bounce", "yes")}),
+    ("status=bounced (message size 26214400 exceeds size limit 10240000 of server mx.example.jp[192.0.2.25])",
+     {("size_rejection_bounce", "yes")}),
+    ("421 Too many concurrent SMTP connections from this IP address; please try again later.",
+     {("dos_flag_on_receiver", "yes")}),
+    ("connect to gmail-smtp-in.l.google.com[2a00:1450:400c:c0b::1b]:25: Network is unreachable",
+     {("ipv6_delivery_fails", "yes")}),
+    ("** nobody@nowhere.example: Unrouteable address", {("bounce_host_not_found", "yes")}),
+    ("warning: database /etc/postfix/virtual.db is older than source file /etc/postfix/virtual",
+     {("config_warnings_logged", "yes")}),
+    ("Nov 28 10:00:00 mx postfix/anvil[99]: statistics: max connection rate 1/60s for (smtp:203.0.113.9) at Nov 28",
+     set()),
+    ("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from mail.partner.example[203.0.113.25]", set()),
+    ("Nov 28 10:00:00 mx postfix/smtp[2]: 4F1A: to=<a@b.example>, relay=mx.b.example[198.51.100.4]:25, delay=0.5, "
+     "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7C1D)", set()),
+    ("The mail server's firewall blocks nothing and all tests passed.", set()),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), PASTED)
+def test_strings_as_people_paste_them(kb: KnowledgeBase, line: str, expected: set[tuple[str, str]]) -> None:
+    """Each string alone, as one file would be graded: the answers it gives are exactly the expected ones."""
+    assert {(f.question, f.answer) for f in extract(line, kb)} == expected
+
+
+def test_a_line_wrapped_without_indentation_is_joined(kb: KnowledgeBase) -> None:
+    text = ("The response from the remote server was:\n"
+            "said: 550 5.7.1 <ito@example.jp>: Recipient address rejected: your message was rejected by DMARC\n"
+            "policy for partner.example (in reply to end of DATA command)\n"
+            "timeout after DATA from unknown[x.x.x.x]\n")
+    found = extract(text, kb)
+    (dmarc,) = [f for f in found if f.signature_id == "auth_results_fail"]
+    assert dmarc.line_number == 2 and dmarc.source_line.endswith("(in reply to end of DATA command)")
+    assert 4 in {f.line_number for f in found}, "a short line before it was not wrapped"
+
+
+def test_bare_messages_with_a_label_are_never_taken_for_wrapped_tails(kb: KnowledgeBase) -> None:
+    text = ("warning: hostname mail.partner.example does not resolve to address 203.0.113.25\n"
+            "warning: unknown[203.0.113.44]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
+    assert [f.line_number for f in extract(text, kb)] == [1, 2]
