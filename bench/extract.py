@@ -1,6 +1,6 @@
-"""Extraction throughput: MB/s of ``engine.evidence.extract`` on a synthetic Postfix maillog.
+"""Extraction throughput on a synthetic Postfix maillog, and accuracy on the blind real-string corpus.
 
-    python bench/extract.py [--mb 50] [--repeat 1] [--format table|json]
+    python bench/extract.py [--mb 50] [--repeat 1] [--corpus] [--format table|json]
 
 The log is generated in memory from a fixed seed: a receiving MX's everyday traffic (connect,
 client=, cleanup, qmgr, local delivery, disconnect) with about 2 % of sessions ending in a line that
@@ -109,19 +109,85 @@ def run(megabytes: float, repeat: int) -> dict[str, Any]:
     }
 
 
+CORPUS = REPO / "data" / "extract_corpus"
+
+
+def corpus_scores(kb: Any) -> dict[str, Any]:
+    """Recall and precision of extraction on the blind real-string corpus (``data/extract_corpus``).
+
+    Each string is read on its own, as ``rootward extract`` reads one pasted file. Only answers to
+    the questions the mappers saw (``questions-1.1.0.txt``) are scored. Per string: *right* when some
+    answer given is an expected one; *wrong* when any answer given is not expected (a different
+    answer, or a question the mappers did not answer: "an answer a competent admin would not give").
+    Recall is over the strings with expected answers; precision over the strings given any answer.
+    Lines that look like errors but give no answer should come back as ``unmatched``: the share of
+    such strings (no expected answer, not benign) that do is reported as ``unmatched_listed``.
+    """
+    from engine.evidence import read
+
+    scored = set((CORPUS / "questions-1.1.0.txt").read_text(encoding="utf-8").split())
+    rows = [json.loads(line) for line in (CORPUS / "strings.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    groups: dict[str, dict[str, dict[str, int]]] = {"family": {}, "format": {}, "rendering": {}, "all": {}}
+    for row in rows:
+        result = read(row["text"], kb)
+        given = {(f.question, f.answer) for f in result.found if f.question in scored}
+        expected = {q: a for q, a in row["answers"].items() if q in scored}
+        right = any(expected.get(q) == a for q, a in given)
+        wrong = any(expected.get(q) != a for q, a in given)
+        for group, key in (("family", row["family"]), ("format", row["format"]), ("rendering", row["rendering"]),
+                           ("all", "all")):
+            tally = groups[group].setdefault(key, {"strings": 0, "expected": 0, "right": 0, "answered": 0,
+                                                   "clean": 0, "uncovered_errors": 0, "listed": 0})
+            tally["strings"] += 1
+            if expected:
+                tally["expected"] += 1
+                tally["right"] += right
+            if given:
+                tally["answered"] += 1
+                tally["clean"] += not wrong
+            if not expected and row["family"] != "benign":
+                tally["uncovered_errors"] += 1
+                tally["listed"] += bool(result.unmatched) or bool(given)
+    def ratios(t: dict[str, int]) -> dict[str, Any]:
+        return {**t, "recall": t["right"] / t["expected"] if t["expected"] else None,
+                "precision": t["clean"] / t["answered"] if t["answered"] else None,
+                "unmatched_listed": t["listed"] / t["uncovered_errors"] if t["uncovered_errors"] else None}
+    return {group: {key: ratios(t) for key, t in sorted(table.items())} for group, table in groups.items()}
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def corpus_table(scores: dict[str, Any]) -> str:
+    lines = []
+    for group in ("all", "family", "format", "rendering"):
+        lines += ["", f"| {group} | strings | expected | recall | answered | precision | errors listed |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for key, row in scores[group].items():
+            lines.append(f"| {key} | {row['strings']} | {row['expected']} | {_percent(row['recall'])} | "
+                         f"{row['answered']} | {_percent(row['precision'])} | {_percent(row['unmatched_listed'])} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=50.0, help="size of the synthetic log in MiB (default 50)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs; the best is reported")
+    parser.add_argument("--corpus", action="store_true",
+                        help="also score recall and precision on the blind real-string corpus (data/extract_corpus)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     result = run(args.mb, max(1, args.repeat))
+    scores = corpus_scores(load_kb("mail_delivery")) if args.corpus else None
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, **({"corpus": scores} if scores else {})}, indent=2))
         return
     width = max(len(key) for key in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
+    if scores:
+        print(corpus_table(scores))
 
 
 if __name__ == "__main__":
