@@ -166,6 +166,7 @@ def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_rejection", 20),  # folded over three lines
         ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"
         ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
+        ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_refusal_wording", 20),  # the wording family, same fact
     }
 
 
