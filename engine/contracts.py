@@ -49,6 +49,9 @@ class CauseOut(BaseModel):
     id: str
     title: str
     probability: float
+    refines: str | None = Field(
+        default=None, description="the broader cause this one refines, so that a case confirmed as it counts this one"
+    )
 
 
 class CombinationOut(BaseModel):
@@ -120,7 +123,8 @@ def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en", actions: lis
         recommended_actions=[action_out(a) for a in actions or []],
         kb=kb_ref(kb),
         causes=[
-            CauseOut(id=c.id, title=kb.causes[c.id].title.get(lang), probability=round(c.probability, 12))
+            CauseOut(id=c.id, title=kb.causes[c.id].title.get(lang), probability=round(c.probability, 12),
+                     refines=kb.causes[c.id].refines)
             for c in ranking.causes
         ],
         combinations=[

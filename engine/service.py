@@ -46,7 +46,7 @@ def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "kb": {"id": kb.id, "version": kb.pack.version, "hash": kb.version_hash, "title": kb.pack.title.get(lang)},
         "causes": [
             {"id": c.id, "title": c.title.get(lang), "category": c.category, "prior": c.prior,
-             "description": c.description.get(lang), "confirm": c.confirm.get(lang)}
+             "description": c.description.get(lang), "confirm": c.confirm.get(lang), "refines": c.refines}
             for c in kb.causes.values()
         ],
         "questions": [

@@ -20,6 +20,7 @@ from engine.learn.cases import (
     load_case_dir,
     load_cases,
     parse_case,
+    refinement_map,
     top_k_hit,
 )
 
@@ -60,6 +61,10 @@ def test_valid_case_parses_with_yaml12_answers_and_round_trips() -> None:
     assert case.evidence["pmtu_low"].source_line == "pmtu 1400"
     assert case.absent_causes(["mtu_mismatch", "size_limit"]) == {"size_limit"}
     assert top_k_hit(case, ["size_limit", "mtu_mismatch"], 2) and not top_k_hit(case, ["size_limit"], 1)
+    # a finer cause that refines the confirmed one (directly or through a chain) is the same diagnosis
+    refines = {"finer": "mtu_mismatch", "finest": "finer", "size_limit": None}
+    assert top_k_hit(case, ["finest"], 1, refines) and not top_k_hit(case, ["finest"], 1)
+    assert not top_k_hit(case, ["size_limit"], 1, refines)
     again = parse_case(case_yaml(case), "again.yaml").case
     assert again == case and again.content_digest() == case.content_digest()
     assert case.model_copy(update={"status": "reviewed"}).content_digest() == case.content_digest()
@@ -205,4 +210,5 @@ def test_mail_case_confirmed_cause_ranks_in_top_three(case: Case) -> None:
     kb = load_kb("mail_delivery")
     ranking = rank(kb, build_evidence(kb, case.answers()), top_combinations=1, explain=0)
     ranked = [c.id for c in ranking.causes]
-    assert top_k_hit(case, ranked, 3), f"{case.id}: confirmed {case.confirmed_causes}, top 3 {ranked[:3]}"
+    assert top_k_hit(case, ranked, 3, refinement_map(kb)), (
+        f"{case.id}: confirmed {case.confirmed_causes}, top 3 {ranked[:3]}")

@@ -65,6 +65,21 @@ def unobservable_cause(pack: Path) -> None:
 """)(pack)
 
 
+def refines(cause_prior: str, target: str) -> Callable[[Path], None]:
+    """Give the cause whose prior line is ``cause_prior`` a ``refines: target``."""
+    return edit("causes.yaml", f"    prior: {cause_prior}\n", f"    prior: {cause_prior}\n    refines: {target}\n")
+
+
+def refines_cycle(pack: Path) -> None:
+    refines("0.1", "icmp_blocked")(pack)
+    refines("0.2", "mtu_mismatch")(pack)
+
+
+def note(causes: str) -> Callable[[Path], None]:
+    return edit("pack.yaml", "provenance:", f"identifiability_notes:\n  - causes: {causes}\n"
+                "    note: \"both need the same fix, so no question is worth asking\"\nprovenance:")
+
+
 # (name, mutation, file expected in the message, line expected, words expected in the message)
 BROKEN: list[tuple[str, Callable[[Path], None], str, int | None, str]] = [
     ("cycle", cycle, "mechanisms.yaml", 12, "cycle"),
@@ -84,6 +99,16 @@ BROKEN: list[tuple[str, Callable[[Path], None], str, int | None, str]] = [
     ("cause no question observes", unobservable_cause, "causes.yaml", 2, "reaches no question"),
     ("empty file", write("questions.yaml", b""), "questions.yaml", None, "empty"),
     ("missing file", remove("causes.yaml"), "causes.yaml", None, "missing"),
+    ("refines an unknown cause", refines("0.1", "no_such_cause"), "causes.yaml", 7, "unknown cause 'no_such_cause'"),
+    ("refines a mechanism", refines("0.1", "large_packets_lost"), "causes.yaml", 7,
+     "unknown cause 'large_packets_lost'"),
+    ("refines itself", refines("0.1", "mtu_mismatch"), "causes.yaml", 7, "refines itself"),
+    ("refines in a cycle", refines_cycle, "causes.yaml", 7,
+     "cycle: mtu_mismatch → icmp_blocked → mtu_mismatch"),
+    ("identifiability note on an unknown cause", note("[mtu_mismatch, no_such_cause]"), "pack.yaml", 9,
+     "unknown cause(s) ['no_such_cause']"),
+    ("identifiability note on one cause twice", note("[mtu_mismatch, mtu_mismatch]"), "pack.yaml", 9,
+     "two different causes"),
     ("binary file", write("causes.yaml", b"causes:\n  - \xff\xfe\x00\x01binary"), "causes.yaml", 2, "UTF-8"),
 ]
 
@@ -142,3 +167,59 @@ def test_a_bare_bundled_name_is_never_shadowed_by_a_local_folder(tmp_path: Path,
     assert resolve_pack_dir("mail_delivery") == BUNDLED_KB_DIR / "mail_delivery"
     assert resolve_pack_dir("./mail_delivery") == Path("./mail_delivery")  # a path stays a path
     assert resolve_pack_dir(tmp_path / "mail_delivery") == tmp_path / "mail_delivery"
+
+
+def twin_of_size_limit(pack: Path) -> None:
+    """A second cause wired exactly like size_limit: no question can tell the two apart."""
+    edit("causes.yaml", "causes:\n", """causes:
+  - id: size_limit_twin
+    title: {en: Size limit twin, ja: サイズ制限の双子}
+    description: {en: Wired exactly like size_limit.}
+    category: mail_server
+    prior: 0.15
+    prior_basis: "test value: round number, no claim about the world"
+    confirm: {en: "postconf message_size_limit"}
+    references: [{title: "postconf(5)", url: "https://www.postfix.org/postconf.5.html#message_size_limit"}]
+    provenance: {status: experimental, author: Rootward tests, date: 2026-11-28}
+""")(pack)
+    edit("mechanisms.yaml", "size_limit: 0.9}", "size_limit: 0.9, size_limit_twin: 0.9}")(pack)
+    edit("questions.yaml", "size_limit: 0.9}", "size_limit: 0.9, size_limit_twin: 0.9}")(pack)
+    edit("questions.yaml", "parents: {size_limit: 0.9}", "parents: {size_limit: 0.9, size_limit_twin: 0.9}")(pack)
+
+
+def warnings_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:
+    return [p for p in json.loads(result.stdout)["problems"] if p["severity"] == "warning"]
+
+
+def test_a_look_alike_pair_is_a_warning_until_the_pack_explains_it(pack: Path) -> None:
+    twin_of_size_limit(pack)
+    flagged = run_validate(pack, "--format", "json")
+    assert flagged.returncode == 0, flagged.stdout
+    assert any("size_limit_twin" in str(w["message"]) and "identifiability_notes" in str(w["hint"])
+               for w in warnings_of(flagged))
+
+    note("[size_limit_twin, size_limit]")(pack)
+    explained = run_validate(pack, "--format", "json")
+    assert explained.returncode == 0, explained.stdout
+    assert warnings_of(explained) == []
+
+
+def test_a_note_on_a_pair_that_questions_separate_is_reported_stale(pack: Path) -> None:
+    note("[mtu_mismatch, size_limit]")(pack)
+    result = run_validate(pack, "--format", "json")
+    assert result.returncode == 0
+    stale = warnings_of(result)
+    assert len(stale) == 1 and "stale" in str(stale[0]["message"]) and stale[0]["file"] == "pack.yaml"
+
+
+def test_rank_json_gives_refines_and_null_when_absent(pack: Path) -> None:
+    refines("0.2", "mtu_mismatch")(pack)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "rank", "--kb", str(pack), "-e", "big_mail_fails=yes",
+         "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    by_id = {c["id"]: c for c in json.loads(result.stdout)["causes"]}
+    assert by_id["icmp_blocked"]["refines"] == "mtu_mismatch"
+    assert by_id["mtu_mismatch"]["refines"] is None and by_id["size_limit"]["refines"] is None

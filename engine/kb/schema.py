@@ -128,6 +128,11 @@ class Cause(Node):
     distribution: dict[StateName, Probability] | None = None
     prior_basis: str = Field(min_length=10)
     confirm: Text
+    refines: Identifier | None = Field(
+        default=None,
+        description="the broader cause this one is a finer, actionable part of; the broader cause keeps its id "
+        "and covers what its refinements do not, and a case confirmed as the broader cause counts a refinement",
+    )
 
     @model_validator(mode="after")
     def _one_prior(self) -> Cause:
@@ -254,6 +259,18 @@ class ReplyCodesFile(Strict):
     provenance: Provenance | None = None
 
 
+class IdentifiabilityNote(Strict):
+    """Why two causes that no question tells apart are kept as two nodes anyway.
+
+    The identifiability check flags such pairs; when the pair is deliberate (they need the same fix, or
+    the observation that separates them cannot be made from a helpdesk), the pack says so here and the
+    warning turns into this documented note instead of being silenced by tuning numbers.
+    """
+
+    causes: list[Identifier] = Field(min_length=2, max_length=2)
+    note: str = Field(min_length=20)
+
+
 class Pack(Strict):
     id: Identifier
     title: BilingualText
@@ -269,6 +286,10 @@ class Pack(Strict):
     )
     references: list[Reference] = Field(min_length=1)
     provenance: Provenance
+    identifiability_notes: list[IdentifiabilityNote] = Field(
+        default_factory=list,
+        description="pairs of causes no question separates, each with the reason they stay separate nodes",
+    )
 
 
 class CausesFile(Strict):

@@ -170,6 +170,53 @@ def check_causes(raw: RawPack) -> None:
                                 list(cause.states))
 
 
+def check_refines(raw: RawPack) -> None:
+    """``refines`` names one other cause, and following it never comes back to where it started."""
+    if not raw.causes:
+        return
+    causes = raw.causes.causes
+    index = {cause.id: i for i, cause in enumerate(causes)}
+    for i, cause in enumerate(causes):
+        target = cause.refines
+        if target is None:
+            continue
+        if target == cause.id:
+            raw.error("causes.yaml", ["causes", i, "refines"], f"cause '{cause.id}' refines itself",
+                      "name the broader cause this one is a part of, or remove 'refines'")
+        elif target not in index:
+            raw.error("causes.yaml", ["causes", i, "refines"], f"'refines' names unknown cause '{target}'",
+                      f"valid causes: {', '.join(sorted(c for c in index if c != cause.id))}")
+    for i, cause in enumerate(causes):
+        chain = [cause.id]
+        current = cause.refines
+        while current is not None and current in index and current not in chain:
+            chain.append(current)
+            current = causes[index[current]].refines
+        # report a cycle once, at its first member in file order; a self-reference is reported above
+        if current == cause.id and len(chain) > 1 and min(index[c] for c in chain) == i:
+            path = " → ".join([*chain, cause.id])
+            raw.error("causes.yaml", ["causes", i, "refines"], f"'refines' forms a cycle: {path}",
+                      "a refinement points at a broader cause; remove 'refines' from one cause of the cycle")
+
+
+def check_identifiability_notes(raw: RawPack) -> None:
+    """Each note names two different, existing causes, and each pair is explained only once."""
+    if raw.pack is None or not raw.causes:
+        return
+    causes = {cause.id for cause in raw.causes.causes}
+    seen: set[frozenset[str]] = set()
+    for n, note in enumerate(raw.pack.identifiability_notes):
+        where: list[str | int] = ["identifiability_notes", n, "causes"]
+        unknown = [c for c in note.causes if c not in causes]
+        if unknown:
+            raw.error("pack.yaml", where, f"unknown cause(s) {unknown}", "name two cause ids of causes.yaml")
+        elif note.causes[0] == note.causes[1]:
+            raw.error("pack.yaml", where, "a note must name two different causes", "name the look-alike pair")
+        elif frozenset(note.causes) in seen:
+            raw.error("pack.yaml", where, f"the pair {note.causes} is explained twice", "keep one note per pair")
+        seen.add(frozenset(note.causes))
+
+
 def check_graph(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanism | Question]]) -> bool:
     """Acyclicity and reachability; returns whether the graph is sound enough to compile."""
     import networkx as nx
@@ -309,6 +356,8 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
         return None, raw  # cross-file checks on half-read files would only add noise
     nodes = check_unique_ids(raw)
     check_causes(raw)
+    check_refines(raw)
+    check_identifiability_notes(raw)
     for key, i, node in _graph_nodes(raw):
         if not isinstance(node, Cause):
             check_cpd(raw, nodes, key, i, node)
@@ -334,11 +383,22 @@ def validate(name_or_path: str | Path, *, identifiability: bool = True) -> tuple
     if identifiability:
         from engine.kb.identifiability import identifiability_warnings
 
+        notes = {frozenset(note.causes): n for n, note in enumerate(kb.pack.identifiability_notes)}
+        flagged: set[frozenset[str]] = set()
         for first, second, detail in identifiability_warnings(kb):
+            flagged.add(frozenset((first, second)))
+            if frozenset((first, second)) in notes:
+                continue  # a documented look-alike: pack.yaml says why both nodes stay
             i = list(kb.causes).index(first)
             raw.warning("causes.yaml", ["causes", i, "id"],
                         f"causes '{first}' and '{second}' cannot be told apart by any question ({detail})",
-                        "add a question whose answer differs between them, or merge them")
+                        "add a question whose answer differs between them, merge them, or explain the pair "
+                        "in pack.yaml identifiability_notes")
+        for pair, n in notes.items():
+            if pair not in flagged:
+                raw.warning("pack.yaml", ["identifiability_notes", n, "causes"],
+                            f"the note on {sorted(pair)} is stale: a question now tells them apart",
+                            "remove the note, so that a later regression is reported again")
     return kb, raw
 
 

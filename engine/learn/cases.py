@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -143,9 +143,29 @@ class Case(_Strict):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def top_k_hit(case: Case, ranked_causes: Sequence[str], k: int) -> bool:
-    """A top-k hit: any confirmed cause ranks within the first k."""
-    return any(c in case.confirmed_causes for c in ranked_causes[:k])
+def top_k_hit(case: Case, ranked_causes: Sequence[str], k: int,
+              refines: Mapping[str, str | None] | None = None) -> bool:
+    """A top-k hit: a confirmed cause, or a cause that refines one, ranks within the first k.
+
+    ``refines`` maps a cause to the broader cause it declares (``Cause.refines``). A case written
+    before a broad cause was split names the broad one; the finer cause that now leads is the same
+    diagnosis, only more precise, so it counts (the rule the issue sets for grading).
+    """
+    confirmed = set(case.confirmed_causes)
+    for cause in ranked_causes[:k]:
+        seen: set[str] = set()
+        current: str | None = cause
+        while current is not None and current not in seen:
+            if current in confirmed:
+                return True
+            seen.add(current)
+            current = (refines or {}).get(current)
+    return False
+
+
+def refinement_map(kb: KnowledgeBase) -> dict[str, str | None]:
+    """Each cause of ``kb`` with the broader cause it refines (``None`` when it refines none)."""
+    return {cause_id: cause.refines for cause_id, cause in kb.causes.items()}
 
 
 @dataclass(frozen=True)

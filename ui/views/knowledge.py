@@ -114,8 +114,12 @@ def _problems(kb: KnowledgeBase) -> None:
         st.success("The pack validates without errors or warnings.")
     st.markdown("**Identifiability**")
     if pairs:
-        st.warning(f"{len(pairs)} pair(s) of causes cannot be told apart by any question.")
-        st.dataframe(pd.DataFrame(pairs, columns=["cause", "indistinguishable from", "detail"]), hide_index=True,
-                     width="stretch", key="kb_identifiability")
+        notes = {frozenset(n.causes): n.note for n in kb.pack.identifiability_notes}
+        rows = [(first, second, detail, notes.get(frozenset((first, second)), "")) for first, second, detail in pairs]
+        unexplained = sum(1 for row in rows if not row[3])
+        st.warning(f"{len(pairs)} pair(s) of causes cannot be told apart by any question; "
+                   f"{len(pairs) - unexplained} of them explained in pack.yaml.")
+        st.dataframe(pd.DataFrame(rows, columns=["cause", "indistinguishable from", "detail", "explanation"]),
+                     hide_index=True, width="stretch", key="kb_identifiability")
     else:
         st.caption("Every pair of causes is separated by at least one question.")
