@@ -189,7 +189,12 @@ def mail_cases() -> list[Case]:
 
 
 def _params() -> list[object]:
-    return [pytest.param(case, id=case.id) for case in mail_cases()]
+    """The cases written by the pack's authors: a regression suite they must keep passing.
+
+    Cases mapped blind (``mapped: blind``) are not in it: they grade the pack (``rootward
+    evaluate``, the frozen split) and a pack that had to pass each of them would be tuned to them.
+    """
+    return [pytest.param(case, id=case.id) for case in mail_cases() if case.mapped != "blind"]
 
 
 def test_mail_case_directory_is_large_and_covers_every_cause_category() -> None:
