@@ -33,6 +33,7 @@ def sidebar() -> None:
 
 
 state.restore_from_link()
+state.keep_place()
 sidebar()
 lang = state.lang()
 navigation = st.navigation({

@@ -32,7 +32,13 @@ _LABELS: dict[str, dict[str, str]] = {
     "skip": {"en": "Skip for now", "ja": "後で"},
     "undo": {"en": "Undo last answer", "ja": "直前の回答を取り消す"},
     "why": {"en": "Why this question", "ja": "この質問の理由"},
-    "separates": {"en": "Separates", "ja": "区別する原因"},
+    "why_apart": {"en": "this tells apart the leading causes {causes}.", "ja": "有力な原因({causes})を見分けられます。"},
+    "why_one": {"en": "this confirms or rules out {cause}.", "ja": "{cause}かどうかを確かめられます。"},
+    "why_little": {
+        "en": "its answer changes little on its own; skip it if it is slow to check.",
+        "ja": "この回答だけでは大きく変わりません。確認に時間がかかるなら後回しにしてください。",
+    },
+    "and": {"en": " and ", "ja": "と"},
     "handoff": {"en": "Hand off to another team", "ja": "他の担当に依頼"},
     "handoff_help": {
         "en": "These questions would help most but need another team. Send them over, then record the reply.",
@@ -51,13 +57,54 @@ _LABELS: dict[str, dict[str, str]] = {
     "none_of_leading": {"en": "(none of the leading causes)", "ja": "(上位の原因なし)"},
     "evidence_weights": {"en": "What each answer says", "ja": "各回答の証拠の重み"},
     "answers_given": {"en": "Answers so far", "ja": "これまでの回答"},
-    "answered": {"en": "answered", "ja": "件回答済み"},
+    "answered_count": {"en": "{count} answered", "ja": "{count}件回答済み"},
+    "source": {"en": "Read from", "ja": "根拠"},
+    "cause": {"en": "Cause", "ja": "原因"},
+    "probability": {"en": "Probability", "ja": "確率"},
+    "together": {"en": "Causes present together", "ja": "同時に起きている原因"},
+    "action": {"en": "Action", "ja": "対処"},
+    "minutes_long": {"en": "Minutes", "ja": "所要時間(分)"},
     "no_answers": {"en": "No answers yet.", "ja": "まだ回答はありません。"},
-    "stop": {"en": "Enough evidence to act", "ja": "対処に移れるだけの証拠があります"},
+    "act_on": {"en": "Enough evidence: act on {cause}.", "ja": "十分な証拠があります。「{cause}」への対処に進んでください。"},
+    "barely_move": {
+        "en": "The answers so far barely move the usual causes, so the ranking is still mostly how common each "
+              "cause is. Answer the checklist above or the next question.",
+        "ja": "これまでの回答では、よくある原因の順位はほとんど変わっていません。今の順位は主に各原因の起こりやすさです。"
+              "上のチェックリストか次の質問に答えてください。",
+    },
+    "barely_move_stopped": {
+        "en": "The answers so far barely move the usual causes, and no question for this role would change that "
+              "much. Answer the checklist above, hand a question over to another team, or record what you know.",
+        "ja": "これまでの回答では、よくある原因の順位はほとんど変わっておらず、この担当が答えられる質問でも大きくは"
+              "変わりません。上のチェックリストに答えるか、他の担当に依頼するか、分かっていることを記録してください。",
+    },
+    "leaning": {
+        "en": "The answers point towards {cause}, not yet firmly: answer the next question.",
+        "ja": "回答は「{cause}」を示していますが、まだ確かではありません。次の質問に答えてください。",
+    },
     "actions": {"en": "Recommended actions, in order", "ja": "推奨される対処(順番に)"},
     "no_actions": {
-        "en": "No action is likely enough to recommend yet: keep asking.",
-        "ja": "まだ推奨できる対処はありません。質問を続けてください。",
+        "en": "No fix in this knowledge base is likely enough to recommend for it: hand it to the team that owns it.",
+        "ja": "この知識ベースには推奨できるほど有効な対処がありません。担当のチームに引き継いでください。",
+    },
+    "details": {"en": "Details: numbers and ids", "ja": "詳細(数値とID)"},
+    "unmodelled": {
+        "en": "Something the knowledge base does not cover: {percent} %",
+        "ja": "知識ベースにない原因の可能性: {percent} %",
+    },
+    "stop_rule": {"en": "Stop rule", "ja": "停止規則"},
+    "weights_help": {
+        "en": "Weight of evidence in bits for each leading cause: + speaks for it, − against it; each bit doubles "
+              "the odds.",
+        "ja": "上位の原因ごとの証拠の重み(ビット)。+は支持、−は反対を示し、1ビットでオッズが2倍になります。",
+    },
+    "not_saved": {
+        "en": "Sessions are not being saved (database not available: {problem}).",
+        "ja": "セッションは保存されていません(データベースを利用できません: {problem})。",
+    },
+    "unknown_link": {
+        "en": "This diagnosis link is unknown or expired (session {session}); a new one was started.",
+        "ja": "この診断のリンク(セッション {session})は見つからないか期限切れです。新しい診断を始めました。",
     },
     "tab_paste": {"en": "Paste logs", "ja": "ログを貼り付け"},
     "tab_known": {"en": "Record a known answer", "ja": "既知の回答を記録"},
