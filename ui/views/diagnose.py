@@ -25,6 +25,10 @@ from ui.views.intake import render_intake
 CHART_CAUSES = 8
 TABLE_CAUSES = 12
 WEIGHT_CAUSES = 3
+REASON_CAUSES = 2
+SIDE_BY_SIDE_MIN_PX = 420
+"""Narrower than this, the ranking's table would scroll sideways: it goes below the question instead."""
+"""Causes named in "why this question" (the others are counted): a reason longer than that is not read."""
 SHOWN_KEY = "questions_shown"
 """The questions whose answer buttons the last finished run drew (the ones the person can have read)."""
 ANSWER_ERROR_KEY = "answer_error"
@@ -36,14 +40,14 @@ def render() -> None:
     kb = state.service().kb(diagnosis.ref)
 
     st.title(t("diagnose", lang))
-    top = st.columns([3, 2, 1], vertical_alignment="bottom")
-    top[0].caption(f"{kb.pack.title.get(lang)} · `{kb.id}` {kb.pack.version} · KB `{kb.version_hash}`"
-                   + (f" · session `{diagnosis.session_id}`" if diagnosis.session_id else ""))
-    top[1].segmented_control(t("role", lang), state.ROLES, key=state.ROLE_KEY,
+    st.caption(f"{kb.pack.title.get(lang)} · `{kb.id}` {kb.pack.version} · KB `{kb.version_hash}`"
+               + (f" · {t('session', lang)} `{diagnosis.session_id}`" if diagnosis.session_id else ""))
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):  # wraps on narrow screens
+        st.segmented_control(t("role", lang), state.ROLES, key=state.ROLE_KEY,
                              format_func=lambda r: t(f"role_{r}", lang), required=True)
-    if top[2].button(t("new_diagnosis", lang), icon=":material/restart_alt:", width="stretch"):
-        state.reset()
-        st.rerun()
+        if st.button(t("new_diagnosis", lang), icon=":material/restart_alt:"):
+            state.reset()
+            st.rerun()
     access = state.store_access()
     if access.problem:
         st.caption(t("not_saved", lang).format(problem=access.problem))
@@ -64,7 +68,8 @@ def render() -> None:
 
     render_intake(kb, diagnosis, lang)
     shown: set[str] = set()
-    left, right = st.columns([5, 4], gap="large")
+    layout = st.grid(2, min_column_width=SIDE_BY_SIDE_MIN_PX, gap="large")  # one column below ~900 px of page
+    left, right = layout.cell(), layout.cell()
     with left:
         _status(kb, out, lang)
         _question_card(kb, diagnosis, out, lang, shown)
@@ -121,16 +126,15 @@ def _answer_buttons(kb: KnowledgeBase, question: str, lang: str, prefix: str, sk
     """
     shown.add(question)
     ready = question in st.session_state.get(SHOWN_KEY, ())
-    options = [*kb.questions[question].answers, "unknown"]
-    columns = st.columns(len(options) + int(skip))
-    for column, answer in zip(columns, options, strict=False):
-        label = t(answer, lang) if answer in ("yes", "no", "unknown") else answer
-        primary = answer in ("yes", "no")
-        column.button(label, key=f"{prefix}_{question}_{answer}", type="primary" if primary else "secondary",
-                      width="stretch", disabled=not ready, on_click=_on_answer, args=(question, answer))
-    if skip:
-        columns[-1].button(t("skip", lang), key=f"{prefix}_{question}_skip", width="stretch", disabled=not ready,
-                           on_click=_on_skip, args=(question,))
+    with st.container(horizontal=True):  # buttons as wide as their words, wrapping on narrow screens
+        for answer in [*kb.questions[question].answers, "unknown"]:
+            primary = answer in ("yes", "no")
+            st.button(_answer_label(answer, lang), key=f"{prefix}_{question}_{answer}",
+                      type="primary" if primary else "secondary", disabled=not ready, on_click=_on_answer,
+                      args=(question, answer))
+        if skip:
+            st.button(t("skip", lang), key=f"{prefix}_{question}_skip", disabled=not ready, on_click=_on_skip,
+                      args=(question,))
 
 
 def _settle(shown: set[str]) -> None:
@@ -149,6 +153,9 @@ def _meta(suggestion: QuestionOut, lang: str) -> str:
 def _reason(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
     """Why the question is asked, in words: which leading causes its answer tells apart."""
     titles = [kb.causes[c].title.get(lang) for c in suggestion.separates if c in kb.causes]
+    if len(titles) > REASON_CAUSES:
+        return t("why_apart_more", lang).format(causes=t("and", lang).join(titles[:REASON_CAUSES]),
+                                                more=len(titles) - REASON_CAUSES)
     if len(titles) >= 2:
         return t("why_apart", lang).format(causes=t("and", lang).join(titles))
     if titles:
@@ -214,7 +221,7 @@ def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) ->
                  column_order=["question", "answer", "source"],
                  column_config={"question": st.column_config.TextColumn(t("question", lang), width="medium"),
                                 "answer": st.column_config.TextColumn(t("answer", lang), width="small"),
-                                "source": st.column_config.TextColumn(t("source", lang), width="medium")})
+                                "source": st.column_config.TextColumn(t("source", lang), width="small")})
 
 
 def _status(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
@@ -247,7 +254,7 @@ def _actions(out: DiagnoseOut, lang: str) -> None:
                  hide_index=True, width="stretch", key="actions_table",
                  column_order=["#", "action", "P(resolves)", "minutes"],
                  column_config={"#": st.column_config.NumberColumn(width=30),
-                                "action": st.column_config.TextColumn(t("action", lang), width="large"),
+                                "action": st.column_config.TextColumn(t("action", lang), width="medium"),
                                 "P(resolves)": st.column_config.NumberColumn(t("p_resolves", lang), format="percent",
                                                                              width="small"),
                                 "minutes": st.column_config.NumberColumn(t("minutes_long", lang), width="small")})
@@ -265,7 +272,7 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
                       for i, c in enumerate(out.causes[:TABLE_CAUSES], start=1)]),
         hide_index=True, width="stretch", key="ranking_table", column_order=["#", "cause", "probability"],
         column_config={"#": st.column_config.NumberColumn(width=30),
-                       "cause": st.column_config.TextColumn(t("cause", lang), width="large"),
+                       "cause": st.column_config.TextColumn(t("cause", lang), width="medium"),
                        "probability": st.column_config.ProgressColumn(t("probability", lang), format="percent",
                                                                       min_value=0.0, max_value=1.0, width="small")},
     )
@@ -275,7 +282,7 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
                        or t("none_of_leading", lang), "probability": combo.probability}
                       for combo in out.combinations[:5]]),
         hide_index=True, width="stretch", key="combinations_table",
-        column_config={"causes present together": st.column_config.TextColumn(t("together", lang), width="large"),
+        column_config={"causes present together": st.column_config.TextColumn(t("together", lang), width="medium"),
                        "probability": st.column_config.NumberColumn(t("probability", lang), format="percent",
                                                                     width="small")},
     )
