@@ -247,7 +247,7 @@ def test_seed_story_to_the_path_mtu_leader_keeping_its_place(ui_url: str, tmp_pa
             _idle(page)
             assert _leader(page, titles) == leader
             page.locator("[data-testid=stMain] img").first.wait_for(timeout=STEP_TIMEOUT_MS)
-            page.locator(".st-key-ranking_table .dvn-scroller").wait_for(timeout=STEP_TIMEOUT_MS)
+            page.locator("[data-testid=stDataFrame] .dvn-scroller").first.wait_for(timeout=STEP_TIMEOUT_MS)
             _screenshot(page, tmp_path / "diagnose-1400.png")
             _no_sideways_scrolling(page)
             page.set_viewport_size({"width": 800, "height": 1000})
