@@ -125,12 +125,10 @@ def restore_from_link() -> None:
         st.session_state[DIAGNOSIS_KEY] = restored
         return
     st.query_params.pop(SESSION_PARAM, None)
-    if store_access().sessions is None:
-        return
     st.session_state[UNKNOWN_LINK_KEY] = wanted
     fresh = _new(pack())
     st.session_state[DIAGNOSIS_KEY] = fresh
-    _session(fresh)
+    _session(fresh)  # without a database there is nothing to start: the diagnosis stays in memory
 
 
 def keep_place() -> None:
