@@ -253,3 +253,148 @@ def test_pasted_lines_nothing_understood_are_shown_as_such(database: str) -> Non
     _no_exceptions(at)
     (expander,) = [e for e in at.expander if "These lines were not understood" in e.label]
     assert "flux capacitor refused" in expander.code[0].value
+
+
+def _shown_question(at: AppTest) -> str:
+    """The id of the question on the card (its answer buttons are keyed ``ask_<question>_<answer>``)."""
+    skip = next(b.key for b in at.button if b.key and b.key.startswith("ask_") and b.key.endswith("_skip"))
+    return skip.removeprefix("ask_").removesuffix("_skip")
+
+
+def test_a_second_click_on_an_answer_button_records_one_answer(database: str) -> None:
+    at = _app().run()
+    _no_exceptions(at)
+    question = _shown_question(at)
+    button = at.button(key=f"ask_{question}_unknown")
+    assert not button.disabled, "the buttons of a question on screen are usable once the page is drawn"
+    button.click().run()
+    _no_exceptions(at)
+    button.click().run()  # the same click again, from the page as the browser still showed it
+    _no_exceptions(at)
+    assert at.session_state["diagnosis"].history == [(question, "unknown")]
+    following = _shown_question(at)
+    assert following != question
+    assert not at.button(key=f"ask_{following}_unknown").disabled
+
+
+def test_session_and_role_survive_page_changes_and_a_reload(database: str) -> None:
+    at = _app().run()
+    at.segmented_control(key="role").set_value("admin").run()
+    _record(at, "attachment_mail_fails", "yes")
+    session_id = at.session_state["diagnosis"].session_id
+    assert session_id and at.query_params["session"] == session_id and at.query_params["role"] == "admin"
+    for page in ("screens/check_fix.py", "screens/cases.py", "screens/diagnose.py"):
+        at.switch_page(page).run()
+        _no_exceptions(at)
+        assert at.query_params["session"] == session_id, page
+        assert at.query_params["role"] == "admin", page
+    assert at.segmented_control(key="role").value == "admin"
+
+    reloaded = _app()
+    reloaded.query_params.update(at.query_params)
+    reloaded.run()
+    _no_exceptions(reloaded)
+    assert reloaded.session_state["diagnosis"].history == [("attachment_mail_fails", "yes")]
+    assert reloaded.segmented_control(key="role").value == "admin"
+    assert reloaded.query_params["session"] == session_id
+
+
+def test_an_unknown_session_link_is_said_and_replaced_by_a_new_session(database: str) -> None:
+    at = _app()
+    at.query_params["session"] = "no-such-session"
+    at.run()
+    _no_exceptions(at)
+    assert any("unknown or expired" in w.value and "a new one was started" in w.value for w in at.warning)
+    fresh = at.session_state["diagnosis"].session_id
+    assert fresh and fresh != "no-such-session" and at.query_params["session"] == fresh
+    _record(at, "attachment_mail_fails", "yes")
+    assert not any("unknown or expired" in w.value for w in at.warning), "the notice goes once the work goes on"
+
+
+def _page_text(at: AppTest) -> str:
+    return " ".join(e.value for kind in (at.markdown, at.info, at.success, at.warning, at.caption) for e in kind)
+
+
+def test_the_status_is_worded_from_enough_evidence_and_numbers_stay_in_the_details(database: str) -> None:
+    from engine.service import Service
+
+    at = _app().run()
+    _no_exceptions(at)
+    assert any("barely move the usual causes" in i.value for i in at.info)
+    assert "nough evidence" not in _page_text(at)
+
+    at.segmented_control(key="role").set_value("admin").run()
+    for question, answer in {**SEED_ANSWERS, "path_mtu_reduced": "yes"}.items():
+        _record(at, question, answer)
+    expected = Service().diagnose("mail_delivery", {**SEED_ANSWERS, "path_mtu_reduced": "yes"}, role="admin")
+    assert expected.enough_evidence
+    leader = expected.causes[0].title
+    if expected.stop:
+        assert [s.value for s in at.success] == [f"**Enough evidence: act on {leader}.**"]
+    else:
+        assert any(i.value == f"The answers point towards {leader}, not yet firmly: answer the next question."
+                   for i in at.info)
+    text = _page_text(at)
+    assert "keep asking" not in text and "bits per minute" not in text
+    details = next(e for e in at.expander if e.label == "Details: numbers and ids")
+    assert expected.unmodelled_probability is not None
+    assert any(m.value == f"Something the knowledge base does not cover: {100 * expected.unmodelled_probability:.0f} %"
+               for m in details.markdown)
+
+
+def test_japanese_status_and_verdict(database: str) -> None:
+    from ui.state import Diagnosis
+
+    at = _app()
+    at.session_state["lang"] = "ja"
+    at.session_state["role"] = "admin"
+    at.session_state["diagnosis"] = Diagnosis(pack="mail_delivery", ref="mail_delivery",
+                                              history=list({**SEED_ANSWERS, "path_mtu_reduced": "yes"}.items()))
+    at.run()
+    _no_exceptions(at)
+    status = [e.value for kind in (at.success, at.info) for e in kind]
+    assert any(v.startswith(("**十分な証拠があります。", "回答は「")) for v in status), status
+    assert any(e.label == "詳細(数値とID)" for e in at.expander)
+    at.switch_page("screens/check_fix.py").run()
+    at.selectbox(key="fix_choice").set_value("rebuild_mail_server")
+    at.button(key="assess").click().run()
+    _no_exceptions(at)
+    assert at.title[0].value == "対処法の確認"
+    verdict = " ".join(e.value for e in at.error)
+    assert "可能性は低いです" in verdict and "先に" in verdict
+    assert {m.label for m in at.metric} >= {"解決確率", "停止時間"}
+
+
+def _status_script(stop: bool, enough_evidence: bool, lang: str) -> None:
+    """The Diagnose page's status line alone, for a real diagnosis with the two flags set as given."""
+    from engine.service import Service
+    from ui.views.diagnose import _status
+
+    service = Service()
+    out = service.diagnose("mail_delivery", {"attachment_mail_fails": "yes"}, role="admin")
+    _status(service.kb("mail_delivery"), out.model_copy(update={"stop": stop, "enough_evidence": enough_evidence}),
+            lang)
+
+
+@pytest.mark.parametrize(("stop", "enough_evidence"), [(False, False), (True, False), (False, True), (True, True)])
+def test_enough_evidence_is_said_only_when_the_page_stops_asking(stop: bool, enough_evidence: bool) -> None:
+    from engine.service import Service
+
+    at = AppTest.from_function(_status_script, args=(stop, enough_evidence, "en"), default_timeout=TIMEOUT).run()
+    _no_exceptions(at)
+    text = " ".join(e.value for kind in (at.markdown, at.info, at.success, at.warning, at.caption) for e in kind)
+    leader = Service().diagnose("mail_delivery", {"attachment_mail_fails": "yes"}, role="admin").causes[0].title
+    assert ("Enough evidence: act on " + leader in text) == (stop and enough_evidence)
+    assert "nough evidence" not in text.replace("Enough evidence: act on", "")
+    assert "keep asking" not in text.lower()
+    assert ("barely move the usual causes" in text) == (not enough_evidence)
+    assert ("Answer the checklist above" in text) == (not enough_evidence)
+
+
+def test_the_japanese_status_line_is_japanese() -> None:
+    at = AppTest.from_function(_status_script, args=(False, False, "ja"), default_timeout=TIMEOUT).run()
+    _no_exceptions(at)
+    assert [i.value for i in at.info] == [
+        "これまでの回答では、よくある原因の順位はほとんど変わっていません。"
+        "今の順位は主に各原因の起こりやすさです。上のチェックリストか次の質問に答えてください。"
+    ]

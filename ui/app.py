@@ -27,20 +27,21 @@ def sidebar() -> None:
                      format_func=lambda p: f"{packs.get(p, p)} ({p})")
         st.radio(t("language", state.lang()), list(LANGUAGES), key="lang", horizontal=True,
                  format_func=LANGUAGES.__getitem__)
-        if st.session_state.get(AUTHOR_KEY) and st.button("Sign out (author)"):
+        if st.session_state.get(AUTHOR_KEY) and st.button(t("sign_out", state.lang())):
             st.session_state.pop(AUTHOR_KEY)
             st.rerun()
 
 
 state.restore_from_link()
+state.keep_place()
 sidebar()
 lang = state.lang()
 navigation = st.navigation({
-    "Helpdesk": [
+    t("helpdesk_pages", lang): [
         st.Page("screens/diagnose.py", title=t("diagnose", lang), icon=":material/troubleshoot:", default=True),
         st.Page("screens/check_fix.py", title=t("check_fix", lang), icon=":material/build:"),
     ],
-    "Authors": [
+    t("author_pages", lang): [
         st.Page("screens/cases.py", title=t("cases", lang), icon=":material/folder_open:"),
         st.Page("screens/knowledge.py", title=t("knowledge", lang), icon=":material/hub:"),
         st.Page("screens/quality.py", title=t("quality", lang), icon=":material/monitoring:"),

@@ -22,7 +22,10 @@ from ui.settings import UiSettings
 
 DIAGNOSIS_KEY = "diagnosis"
 SESSION_PARAM = "session"
+ROLE_PARAM = "role"
+ROLE_KEY = "role"
 ROLES = ("helpdesk", "admin", "network")
+UNKNOWN_LINK_KEY = "unknown_session_link"
 ACTION_ERRORS: tuple[type[Exception], ...] = (ValueError, StoreError)
 """What a click can run into: a rejected answer or case (ValueError, incl. validation and conflicts)
 or an unreachable database; shown as a message, never as a traceback."""
@@ -108,7 +111,9 @@ def restore_from_link() -> None:
     """Resume the diagnosis named by ``?session=`` (a reload, or a link pasted into a ticket).
 
     Runs before the sidebar draws its widgets, because the pack selector's value may have to follow
-    the restored session and Streamlit forbids changing a widget's value once it is drawn.
+    the restored session and Streamlit forbids changing a widget's value once it is drawn. An id the
+    store does not know is not dropped silently: the page says so (``UNKNOWN_LINK_KEY``) and a new
+    session is started at once, so the link in the address bar is a valid one again.
     """
     wanted = st.query_params.get(SESSION_PARAM)
     diagnosis = st.session_state.get(DIAGNOSIS_KEY)
@@ -118,6 +123,36 @@ def restore_from_link() -> None:
     if restored is not None:
         st.session_state["pack"] = restored.pack
         st.session_state[DIAGNOSIS_KEY] = restored
+        return
+    st.query_params.pop(SESSION_PARAM, None)
+    st.session_state[UNKNOWN_LINK_KEY] = wanted
+    fresh = _new(pack())
+    st.session_state[DIAGNOSIS_KEY] = fresh
+    _session(fresh)  # without a database there is nothing to start: the diagnosis stays in memory
+
+
+def keep_place() -> None:
+    """Keep ``?session=`` and ``?role=`` in the address bar on every page and after every rerun.
+
+    Streamlit forgets a widget's value on a page that does not draw it and may drop query
+    parameters on a page change, so the role lives under a plain session key (re-assigned here,
+    which keeps it across pages) and both parameters are written back on each run: a reload, a
+    page change or a copied link then lands on the same diagnosis, seen by the same role.
+    """
+    if ROLE_KEY not in st.session_state:
+        linked = st.query_params.get(ROLE_PARAM)
+        st.session_state[ROLE_KEY] = linked if linked in ROLES else ROLES[0]
+    st.session_state[ROLE_KEY] = st.session_state[ROLE_KEY]
+    st.query_params[ROLE_PARAM] = role()
+    diagnosis = st.session_state.get(DIAGNOSIS_KEY)
+    if diagnosis is not None and diagnosis.session_id:
+        st.query_params[SESSION_PARAM] = diagnosis.session_id
+
+
+def role() -> str:
+    """The role chosen on the Diagnose page (it decides which questions are offered)."""
+    chosen = st.session_state.get(ROLE_KEY)
+    return chosen if chosen in ROLES else ROLES[0]
 
 
 def current() -> Diagnosis:
@@ -131,7 +166,7 @@ def current() -> Diagnosis:
 
 
 def _restore(session_id: str) -> Diagnosis | None:
-    """Rebuild a diagnosis from the stored event log; an unknown id just starts a fresh one."""
+    """Rebuild a diagnosis from the stored event log; ``None`` for an id the store does not know."""
     from engine.store import NotFoundError
 
     access = store_access()
@@ -139,8 +174,7 @@ def _restore(session_id: str) -> Diagnosis | None:
         return None
     try:
         state = access.sessions.state(session_id)
-    except NotFoundError:
-        st.query_params.pop(SESSION_PARAM, None)
+    except (NotFoundError, ValueError):  # ValueError: not even shaped like a session id
         return None
     history: list[tuple[str, str]] = []
     for event in state.events:

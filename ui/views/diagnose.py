@@ -25,6 +25,13 @@ from ui.views.intake import render_intake
 CHART_CAUSES = 8
 TABLE_CAUSES = 12
 WEIGHT_CAUSES = 3
+REASON_CAUSES = 2
+SIDE_BY_SIDE_MIN_PX = 420
+"""Narrower than this, the ranking's table would scroll sideways: it goes below the question instead."""
+"""Causes named in "why this question" (the others are counted): a reason longer than that is not read."""
+SHOWN_KEY = "questions_shown"
+"""The questions whose answer buttons the last finished run drew (the ones the person can have read)."""
+ANSWER_ERROR_KEY = "answer_error"
 
 
 def render() -> None:
@@ -33,21 +40,25 @@ def render() -> None:
     kb = state.service().kb(diagnosis.ref)
 
     st.title(t("diagnose", lang))
-    top = st.columns([3, 2, 1], vertical_alignment="bottom")
-    top[0].caption(f"{kb.pack.title.get(lang)} · `{kb.id}` {kb.pack.version} · KB `{kb.version_hash}`"
-                   + (f" · session `{diagnosis.session_id}`" if diagnosis.session_id else ""))
-    role = top[1].segmented_control(t("role", lang), state.ROLES, default="helpdesk", key="role",
-                                    format_func=lambda r: t(f"role_{r}", lang), required=True)
-    if top[2].button(t("new_diagnosis", lang), icon=":material/restart_alt:", width="stretch"):
-        state.reset()
-        st.rerun()
+    st.caption(f"{kb.pack.title.get(lang)} · `{kb.id}` {kb.pack.version} · KB `{kb.version_hash}`"
+               + (f" · {t('session', lang)} `{diagnosis.session_id}`" if diagnosis.session_id else ""))
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):  # wraps on narrow screens
+        st.segmented_control(t("role", lang), state.ROLES, key=state.ROLE_KEY,
+                             format_func=lambda r: t(f"role_{r}", lang), required=True)
+        if st.button(t("new_diagnosis", lang), icon=":material/restart_alt:"):
+            state.reset()
+            st.rerun()
     access = state.store_access()
     if access.problem:
-        st.caption(f"Sessions are not being saved (database not available: {access.problem}).")
+        st.caption(t("not_saved", lang).format(problem=access.problem))
+    _unknown_link_notice(diagnosis, lang)
+    error = st.session_state.pop(ANSWER_ERROR_KEY, None)
+    if error:
+        st.error(error)
 
     try:
         with st.spinner(t("thinking", lang)):
-            out = state.diagnose(diagnosis, str(role or "helpdesk"))
+            out = state.diagnose(diagnosis, state.role())
     except ContradictionError as exc:
         st.error(str(exc))
         if st.button(t("undo", lang), icon=":material/undo:", key="undo_contradiction"):
@@ -56,48 +67,104 @@ def render() -> None:
         return
 
     render_intake(kb, diagnosis, lang)
-    left, right = st.columns([5, 4], gap="large")
+    shown: set[str] = set()
+    layout = st.grid(2, min_column_width=SIDE_BY_SIDE_MIN_PX, gap="large")  # one column below ~900 px of page
+    left, right = layout.cell(), layout.cell()
     with left:
-        _actions(out, lang)
-        _question_card(kb, diagnosis, out, lang)
-        _handoff(kb, diagnosis, out, lang)
+        _status(kb, out, lang)
+        _question_card(kb, diagnosis, out, lang, shown)
+        _handoff(kb, diagnosis, out, lang, shown)
         _answers_so_far(kb, diagnosis, lang)
     with right:
         _ranking(kb, out, lang)
+    _details(kb, diagnosis, out, lang)
     _tools(kb, diagnosis, out, lang)
+    _settle(shown)
 
 
-def _answer(diagnosis: state.Diagnosis, question: str, answer: str, source: str | None = None) -> None:
-    try:
-        state.record_answer(diagnosis, question, answer, source)
-    except state.ACTION_ERRORS as exc:
-        st.error(str(exc))
+def _unknown_link_notice(diagnosis: state.Diagnosis, lang: str) -> None:
+    """Say that the link was not found, until the new diagnosis gets its first answer."""
+    unknown = st.session_state.get(state.UNKNOWN_LINK_KEY)
+    if not unknown:
         return
-    st.rerun()
+    if diagnosis.history:
+        st.session_state.pop(state.UNKNOWN_LINK_KEY)
+        return
+    st.warning(t("unknown_link", lang).format(session=unknown), icon=":material/link_off:")
 
 
-def _answer_buttons(kb: KnowledgeBase, diagnosis: state.Diagnosis, question: str, lang: str, prefix: str,
-                    skip: bool) -> None:
-    """One button per answer, then "don't know" (and "skip" for the main question)."""
-    options = [*kb.questions[question].answers, "unknown"]
-    columns = st.columns(len(options) + int(skip))
-    for column, answer in zip(columns, options, strict=False):
-        label = t(answer, lang) if answer in ("yes", "no", "unknown") else answer
-        primary = answer in ("yes", "no")
-        if column.button(label, key=f"{prefix}_{question}_{answer}", type="primary" if primary else "secondary",
-                         width="stretch"):
-            _answer(diagnosis, question, answer)
-    if skip and columns[-1].button(t("skip", lang), key=f"{prefix}_{question}_skip", width="stretch"):
+def _on_answer(question: str, answer: str) -> None:
+    """Button callback: record ``answer`` only for a question the person has actually seen.
+
+    A click reaches the server with the id of the question its button belongs to. An answer for a
+    question that is not among those shown by the last finished run (the page moved on, a double
+    click, a stale browser tab) or that was answered meanwhile is dropped, so a second click can never
+    answer the next, unread question.
+    """
+    diagnosis = state.current()
+    if question not in st.session_state.get(SHOWN_KEY, ()) or question in diagnosis.answers:
+        return
+    try:
+        state.record_answer(diagnosis, question, answer)
+    except state.ACTION_ERRORS as exc:
+        st.session_state[ANSWER_ERROR_KEY] = str(exc)
+
+
+def _on_skip(question: str) -> None:
+    diagnosis = state.current()
+    if question in st.session_state.get(SHOWN_KEY, ()) and question not in diagnosis.skipped:
         diagnosis.skipped.append(question)
+
+
+def _answer_buttons(kb: KnowledgeBase, question: str, lang: str, prefix: str, skip: bool,
+                    shown: set[str]) -> None:
+    """One button per answer, then "don't know" (and "skip" for the main question).
+
+    Buttons of a question that the previous run did not show are drawn disabled: the browser may
+    still be painting the old page, and a click meant for the old question must not land here.
+    ``_settle`` reruns at once to enable them, so they are usable as soon as the page is drawn.
+    """
+    shown.add(question)
+    ready = question in st.session_state.get(SHOWN_KEY, ())
+    with st.container(horizontal=True):  # buttons as wide as their words, wrapping on narrow screens
+        for answer in [*kb.questions[question].answers, "unknown"]:
+            primary = answer in ("yes", "no")
+            st.button(_answer_label(answer, lang), key=f"{prefix}_{question}_{answer}",
+                      type="primary" if primary else "secondary", disabled=not ready, on_click=_on_answer,
+                      args=(question, answer))
+        if skip:
+            st.button(t("skip", lang), key=f"{prefix}_{question}_skip", disabled=not ready, on_click=_on_skip,
+                      args=(question,))
+
+
+def _settle(shown: set[str]) -> None:
+    """Remember which questions this run showed; rerun once when that changed, to enable their buttons."""
+    previous = st.session_state.get(SHOWN_KEY, frozenset())
+    st.session_state[SHOWN_KEY] = frozenset(shown)
+    if not shown <= previous:
         st.rerun()
 
 
-def _meta(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
+def _meta(suggestion: QuestionOut, lang: str) -> str:
     who = ", ".join(t(f"role_{r}", lang) for r in suggestion.asked_by)
-    return f"`{suggestion.id}` · ~{suggestion.cost_minutes:g} {t('minutes', lang)} · {t('asked_by', lang)}: {who}"
+    return f"~{suggestion.cost_minutes:g} {t('minutes', lang)} · {t('asked_by', lang)}: {who}"
 
 
-def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+def _reason(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
+    """Why the question is asked, in words: which leading causes its answer tells apart."""
+    titles = [kb.causes[c].title.get(lang) for c in suggestion.separates if c in kb.causes]
+    if len(titles) > REASON_CAUSES:
+        return t("why_apart_more", lang).format(causes=t("and", lang).join(titles[:REASON_CAUSES]),
+                                                more=len(titles) - REASON_CAUSES)
+    if len(titles) >= 2:
+        return t("why_apart", lang).format(causes=t("and", lang).join(titles))
+    if titles:
+        return t("why_one", lang).format(cause=titles[0])
+    return t("why_little", lang)
+
+
+def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str,
+                   shown: set[str]) -> None:
     pending = out.questions  # the engine already left out what is answered or skipped
     if not pending:
         st.info(t("no_questions", lang))
@@ -107,18 +174,16 @@ def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
         return
     current = pending[0]
     spec = kb.questions[current.id]
-    with st.container(border=True):
+    with st.container(border=True, key="question_card"):
         st.caption(t("next_question", lang))
         st.markdown(f"#### {spec.text.get(lang)}")
-        st.caption(_meta(kb, current, lang))
+        st.caption(_meta(current, lang))
         st.markdown(f"**{t('how_to_check', lang)}.** {spec.how_to_check.get(lang)}")
-        _answer_buttons(kb, diagnosis, current.id, lang, "ask", skip=True)
-        separates = ", ".join(kb.causes[c].title.get(lang) for c in current.separates if c in kb.causes)
-        st.markdown(f"**{t('why', lang)}:** {current.why}"
-                    + (f"  \n**{t('separates', lang)}:** {separates}" if separates else ""))
+        _answer_buttons(kb, current.id, lang, "ask", skip=True, shown=shown)
+        st.markdown(f"**{t('why', lang)}:** {_reason(kb, current, lang)}")
 
 
-def _handoff(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+def _handoff(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str, shown: set[str]) -> None:
     waiting = [q for q in out.handoff if q.id not in diagnosis.answers]
     if not waiting:
         return
@@ -126,14 +191,19 @@ def _handoff(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, la
         st.caption(t("handoff_help", lang))
         for suggestion in waiting:
             spec = kb.questions[suggestion.id]
-            st.markdown(f"**{spec.text.get(lang)}**  \n{_meta(kb, suggestion, lang)}")
+            st.markdown(f"**{spec.text.get(lang)}**  \n{_meta(suggestion, lang)}")
             st.markdown(f"{t('how_to_check', lang)}: {spec.how_to_check.get(lang)}")
-            st.caption(f"{t('why', lang)}: {suggestion.why}")
+            st.caption(f"{t('why', lang)}: {_reason(kb, suggestion, lang)}")
             st.caption(t("record_reply", lang))
-            _answer_buttons(kb, diagnosis, suggestion.id, lang, "handoff", skip=False)
+            _answer_buttons(kb, suggestion.id, lang, "handoff", skip=False, shown=shown)
+
+
+def _answer_label(answer: str, lang: str) -> str:
+    return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
 
 
 def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+    """Question texts and answers; the question ids stay in the data (and the details) but off screen."""
     head = st.columns([3, 2], vertical_alignment="bottom")
     head[0].markdown(f"**{t('answers_given', lang)}**")
     if diagnosis.history and head[1].button(t("undo", lang), icon=":material/undo:", width="stretch",
@@ -143,26 +213,51 @@ def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) ->
     if not diagnosis.answers:
         st.caption(t("no_answers", lang))
         return
-    st.caption(f"{len(diagnosis.answers)} {t('answered', lang)}")
-    rows = [{t("question", lang): kb.questions[q].short.get(lang) if q in kb.questions else q,
-             t("answer", lang): t(a, lang) if a in ("yes", "no", "unknown") else a, "id": q,
-             "source": diagnosis.sources.get(q, "")} for q, a in diagnosis.answers.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="answers_table")
+    st.caption(t("answered_count", lang).format(count=len(diagnosis.answers)))
+    rows = [{"question": kb.questions[q].short.get(lang) if q in kb.questions else q,
+             "answer": _answer_label(a, lang), "source": diagnosis.sources.get(q, ""), "id": q}
+            for q, a in diagnosis.answers.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="answers_table",
+                 column_order=["question", "answer", "source"],
+                 column_config={"question": st.column_config.TextColumn(t("question", lang), width="medium"),
+                                "answer": st.column_config.TextColumn(t("answer", lang), width="small"),
+                                "source": st.column_config.TextColumn(t("source", lang), width="small")})
+
+
+def _status(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
+    """Where the diagnosis stands, in plain words; the numbers behind it are in the details.
+
+    ``enough_evidence`` (the answers have moved the ranking away from the priors) and ``stop`` (the
+    engine's stop rule) come from the service; this only words them, and never says "enough
+    evidence" while the page still asks for more answers.
+    """
+    leader = out.causes[0].title
+    if out.stop and out.enough_evidence:
+        st.success(f"**{t('act_on', lang).format(cause=leader)}**", icon=":material/task_alt:")
+        _actions(out, lang)
+    elif out.stop:
+        st.warning(t("barely_move_stopped", lang), icon=":material/help:")
+    elif out.enough_evidence:
+        st.info(t("leaning", lang).format(cause=leader), icon=":material/trending_up:")
+    else:
+        st.info(t("barely_move", lang), icon=":material/info:")
 
 
 def _actions(out: DiagnoseOut, lang: str) -> None:
-    if not out.stop:
-        return
-    st.success(f"**{t('stop', lang)}.** {out.stop_reason}", icon=":material/task_alt:")
     if not out.recommended_actions:
         st.caption(t("no_actions", lang))
         return
     st.markdown(f"**{t('actions', lang)}**")
-    st.dataframe(pd.DataFrame([{"#": i, "action": a.title, "id": a.id, "P(resolves)": a.p_resolves,
-                                "minutes": a.cost_minutes, "risk (min)": a.risk_minutes}
+    st.dataframe(pd.DataFrame([{"#": i, "action": a.title, "P(resolves)": a.p_resolves, "minutes": a.cost_minutes,
+                                "risk (min)": a.risk_minutes, "id": a.id}
                                for i, a in enumerate(out.recommended_actions, start=1)]),
                  hide_index=True, width="stretch", key="actions_table",
-                 column_config={"P(resolves)": st.column_config.NumberColumn(format="percent")})
+                 column_order=["#", "action", "P(resolves)", "minutes"],
+                 column_config={"#": st.column_config.NumberColumn(width=30),
+                                "action": st.column_config.TextColumn(t("action", lang), width="medium"),
+                                "P(resolves)": st.column_config.NumberColumn(t("p_resolves", lang), format="percent",
+                                                                             width="small"),
+                                "minutes": st.column_config.NumberColumn(t("minutes_long", lang), width="small")})
 
 
 def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
@@ -175,12 +270,11 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
     st.dataframe(
         pd.DataFrame([{"#": i, "cause": c.title, "probability": c.probability, "id": c.id}
                       for i, c in enumerate(out.causes[:TABLE_CAUSES], start=1)]),
-        hide_index=True, width="stretch", key="ranking_table",
+        hide_index=True, width="stretch", key="ranking_table", column_order=["#", "cause", "probability"],
         column_config={"#": st.column_config.NumberColumn(width=30),
-                       "cause": st.column_config.TextColumn(width="medium"),
-                       "probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0,
-                                                                      width="small"),
-                       "id": st.column_config.TextColumn(width="small")},
+                       "cause": st.column_config.TextColumn(t("cause", lang), width="medium"),
+                       "probability": st.column_config.ProgressColumn(t("probability", lang), format="percent",
+                                                                      min_value=0.0, max_value=1.0, width="small")},
     )
     st.markdown(f"**{t('combinations', lang)}**")
     st.dataframe(
@@ -188,22 +282,50 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
                        or t("none_of_leading", lang), "probability": combo.probability}
                       for combo in out.combinations[:5]]),
         hide_index=True, width="stretch", key="combinations_table",
-        column_config={"probability": st.column_config.NumberColumn(format="percent")},
+        column_config={"causes present together": st.column_config.TextColumn(t("together", lang), width="medium"),
+                       "probability": st.column_config.NumberColumn(t("probability", lang), format="percent",
+                                                                    width="small")},
     )
+
+
+def _details(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+    """The numbers and ids behind the plain words: for staff who check the reasoning, and for tickets."""
+    with st.expander(t("details", lang), icon=":material/data_object:"):
+        if out.unmodelled_probability is not None:
+            st.markdown(t("unmodelled", lang).format(percent=f"{100 * out.unmodelled_probability:.0f}"))
+        if out.stop_reason:
+            st.markdown(f"{t('stop_rule', lang)}: {out.stop_reason}")
+        for suggestion in out.questions[:1] + out.handoff[:1]:
+            st.markdown(f"`{suggestion.id}` · {suggestion.expected_gain_bits:.3f} bit · "
+                        f"{suggestion.gain_per_minute:.4f} bit/min: {suggestion.why}")
+        st.dataframe(
+            pd.DataFrame([{"cause": c.title, "id": c.id, "probability": c.probability}
+                          for c in out.causes[:TABLE_CAUSES]]),
+            hide_index=True, width="stretch", key="cause_ids_table",
+            column_config={"probability": st.column_config.NumberColumn(format="%.4f")},
+        )
+        if diagnosis.answers:
+            st.dataframe(pd.DataFrame([{"id": q, "answer": a, "source": diagnosis.sources.get(q, "")}
+                                       for q, a in diagnosis.answers.items()]),
+                         hide_index=True, width="stretch", key="answer_ids_table")
+        _weights(kb, out, lang)
+
+
+def _weights(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
     leaders = [c.id for c in out.causes[:WEIGHT_CAUSES]]
     weights: dict[str, dict[str, float]] = {}
     for cause in leaders:
         for w in out.explanations.get(cause, []):
             weights.setdefault(f"{w.question} = {w.answer}", {})[cause] = w.woe_bits
-    if weights:
-        st.markdown(f"**{t('evidence_weights', lang)}**")
-        st.caption("Weight of evidence in bits for each leading cause: + speaks for it, − against it; "
-                   "each bit doubles the odds.")
-        frame = pd.DataFrame([{"answer": answer, **{c: row.get(c) for c in leaders}}
-                              for answer, row in weights.items()])
-        st.dataframe(frame, hide_index=True, width="stretch", key="weights_table",
-                     column_config={c: st.column_config.NumberColumn(format="%+.2f", help=kb.causes[c].title.get(lang))
-                                    for c in leaders if c in kb.causes})
+    if not weights:
+        return
+    st.markdown(f"**{t('evidence_weights', lang)}**")
+    st.caption(t("weights_help", lang))
+    frame = pd.DataFrame([{"answer": answer, **{c: row.get(c) for c in leaders}} for answer, row in weights.items()])
+    st.dataframe(frame, hide_index=True, width="stretch", key="weights_table",
+                 column_config={c: st.column_config.NumberColumn(kb.causes[c].title.get(lang), format="%+.2f",
+                                                                 help=c)
+                                for c in leaders if c in kb.causes})
 
 
 def _tools(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:

@@ -28,7 +28,7 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
     if st.button(t("extract", lang), icon=":material/manage_search:", key="paste_extract"):
         pasted = read_paste(text, kb)
         if pasted is None:
-            st.warning("Evidence extraction (engine.evidence) is not available in this installation.")
+            st.warning(t("no_extraction", lang))
             return
         st.session_state[FOUND_KEY] = pasted
     pasted = st.session_state.get(FOUND_KEY)
@@ -42,8 +42,7 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
             st.info(t("nothing_found", lang))
         return
     answers = sorted({a for q in kb.questions.values() for a in q.answers} | {"unknown"})
-    st.caption("Each answer below was read from the line shown. Untick what you doubt and change an answer "
-               "when you know better; lines marked weak are also produced by other faults.")
+    st.caption(t("paste_help", lang))
     frame = pd.DataFrame([{"use": True, "question": f.question,
                            "text": kb.questions[f.question].short.get(lang), "answer": f.answer,
                            "strength": f.strength, "weak": not f.strong, "line": f"{f.line_number}: {f.line}"}
@@ -51,12 +50,17 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
     edited = st.data_editor(
         frame, hide_index=True, width="stretch", key="paste_editor",
         disabled=["question", "text", "strength", "weak", "line"],
+        column_order=["use", "text", "answer", "strength", "weak", "line"],
         column_config={
-            "use": st.column_config.CheckboxColumn(help="untick to ignore this finding"),
-            "answer": st.column_config.SelectboxColumn(options=answers, required=True,
-                                                       help="override when you know better"),
-            "strength": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent",
-                                                        help="how much likelier the line is under this answer"),
+            "use": st.column_config.CheckboxColumn(t("use", lang), help=t("intake_use_help", lang), width="small"),
+            "text": st.column_config.TextColumn(t("question", lang), width="medium"),
+            "answer": st.column_config.SelectboxColumn(t("answer", lang), options=answers, required=True,
+                                                       help=t("intake_answer_help", lang), width="small"),
+            "strength": st.column_config.ProgressColumn(t("strength", lang), min_value=0.0, max_value=1.0,
+                                                        format="percent", help=t("strength_help", lang),
+                                                        width="small"),
+            "weak": st.column_config.CheckboxColumn(t("weak", lang), width="small"),
+            "line": st.column_config.TextColumn(t("line", lang), width="large"),
         },
     )
     if st.button(t("apply_found", lang), type="primary", key="paste_apply"):
@@ -117,21 +121,19 @@ def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
     """Resolve into a *draft* case: helpdesk staff never write reviewed cases."""
     access = state.store_access()
     if access.sessions is None:
-        st.info(f"Saving draft cases needs the database, which is not available: {access.problem}")
+        st.info(t("resolve_needs_db", lang).format(problem=access.problem))
         return
     if diagnosis.case_id:
-        st.success(f"Saved draft case `{diagnosis.case_id}`. An author reviews it on the Cases page "
-                   "before learning uses it.")
+        st.success(t("saved_draft", lang).format(case=diagnosis.case_id))
         return
     if not diagnosis.given:
-        st.caption("Answer at least one question before resolving.")
+        st.caption(t("resolve_first", lang))
         return
     with st.form("resolve"):
         confirmed = st.multiselect(t("confirmed", lang), list(kb.causes), default=[out.causes[0].id],
                                    format_func=lambda c: kb.causes[c].title.get(lang))
-        complete = st.checkbox("These are all the causes that were present", value=False,
-                               help="tick only when the others were ruled out; learning then counts them as absent")
-        title = st.text_input("Title", max_chars=200)
+        complete = st.checkbox(t("causes_complete", lang), value=False, help=t("causes_complete_help", lang))
+        title = st.text_input(t("case_title", lang), max_chars=200)
         resolution = st.text_area(t("resolution", lang), max_chars=10_000)
         reference = st.text_input(t("reference", lang), max_chars=500)
         name = st.text_input(t("your_name", lang), value="helpdesk", max_chars=80)
@@ -139,7 +141,7 @@ def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
     if not submitted:
         return
     if not confirmed:
-        st.error("Choose at least one confirmed cause.")
+        st.error(t("choose_cause", lang))
         return
     request = ResolveIn(confirmed_causes=list(confirmed), causes_complete=complete, title=title or None,
                         resolution=resolution, reference=reference if len(reference) >= 3 else None)

@@ -52,11 +52,14 @@ def _proposals(kb: KnowledgeBase, diagnosis: state.Diagnosis, reading: IntakeOut
                                "answer": a.answer, "words": a.matched} for a in reading.answers])
         edited = st.data_editor(
             frame, hide_index=True, width="stretch", key="intake_editor", disabled=["question", "text", "words"],
+            column_order=["use", "text", "answer", "words"],
             column_config={
-                "use": st.column_config.CheckboxColumn(help=t("intake_use_help", lang)),
-                "answer": st.column_config.SelectboxColumn(options=options, required=True,
-                                                           help=t("intake_answer_help", lang)),
-                "words": st.column_config.TextColumn(width="large", help=t("intake_words_help", lang)),
+                "use": st.column_config.CheckboxColumn(t("use", lang), help=t("intake_use_help", lang), width="small"),
+                "text": st.column_config.TextColumn(t("question", lang), width="medium"),
+                "answer": st.column_config.SelectboxColumn(t("answer", lang), options=options, required=True,
+                                                           help=t("intake_answer_help", lang), width="small"),
+                "words": st.column_config.TextColumn(t("words", lang), width="medium",
+                                                     help=t("intake_words_help", lang)),
             },
         )
         if st.button(t("intake_confirm", lang), type="primary", key="intake_confirm"):
