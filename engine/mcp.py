@@ -58,11 +58,12 @@ def server(service: Service | None = None) -> MCPServer:
     def diagnose(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                  lang: Literal["en", "ja"] = "en",
                  role: Literal["helpdesk", "admin", "network"] | None = None,
-                 skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> DiagnoseOut:
+                 skip: list[str] | None = None,
+                 objective: Literal["decision", "all", "leading"] = "decision") -> DiagnoseOut:
         """Rank root causes and suggest the next questions. evidence: {question_id: answer};
         tried: {fix_id: persisted|stopped|unclear}; role: only questions this role can answer;
         skip: question ids the user cannot answer now (never suggested again in this turn);
-        objective: score questions by what they tell about all causes or only the leading ones."""
+        objective: score questions by what they tell about the decision (default), all causes or the leading ones."""
         with tool_errors():
             return service.diagnose(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
                                     skip=skip or (), objective=objective)
@@ -71,9 +72,11 @@ def server(service: Service | None = None) -> MCPServer:
     def next_question(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                       lang: Literal["en", "ja"] = "en",
                       role: Literal["helpdesk", "admin", "network"] | None = None,
-                      skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> NextOut:
+                      skip: list[str] | None = None,
+                      objective: Literal["decision", "all", "leading"] = "decision") -> NextOut:
         """The most informative questions to ask next (per minute of effort), why, and whether to stop.
-        skip: question ids the user cannot answer now; objective: all causes or the leading ones."""
+        skip: question ids the user cannot answer now;
+        objective: the decision (default), all causes or the leading ones."""
         with tool_errors():
             return service.next(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,
                                 skip=skip or (), objective=objective)

@@ -32,7 +32,7 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
 from engine.reason.fixes import ActionScore, recommended_actions
-from engine.reason.questions import Objective, StopPolicy
+from engine.reason.questions import DEFAULT_OBJECTIVE, Objective, StopPolicy
 
 
 def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class Service:
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
-             skip: Collection[str] = (), objective: Objective = "all") -> NextOut:
+             skip: Collection[str] = (), objective: Objective = DEFAULT_OBJECTIVE) -> NextOut:
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
@@ -130,7 +130,7 @@ class Service:
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en", skip: Collection[str] = (),
-                 objective: Objective = "all") -> DiagnoseOut:
+                 objective: Objective = DEFAULT_OBJECTIVE) -> DiagnoseOut:
         from engine.reason.questions import next_questions
         from engine.reason.ranking import rank
 
