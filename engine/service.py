@@ -69,6 +69,8 @@ class DiagnoseOut(BaseModel):
     stop: bool
     stop_reason: str = ""
     recommended_actions: list[ActionOut]
+    stop_details: str = ""
+    objective: str = "decision"
 
 
 @dataclass
@@ -144,7 +146,8 @@ class Service:
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
             causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,
             questions=asked.questions, handoff=asked.handoff, stop=asked.stop, stop_reason=asked.stop_reason,
-            recommended_actions=ranked.recommended_actions,
+            recommended_actions=ranked.recommended_actions, stop_details=asked.stop_details,
+            objective=asked.objective,
         )
 
     def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
