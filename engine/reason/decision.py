@@ -11,14 +11,15 @@ every cause). This module looks one answer ahead for every candidate question at
   set, so many sessions' evidence goes through the tree together), which yields ``P(h | e)`` from
   the log-evidence ratio and ``P(Q = a | h, e)`` for every candidate ``Q``, hence ``P(h | e, Q = a)``.
 
-The risk of acting now is ``1 - max_h P(h | e)``: the probability that the hypothesis acted on is
-false (the 0-1 loss of Heckerman, Breese and Rommelse's troubleshooting decision, without repair
-costs, which the pack's fixes only give for some causes). Its expected drop after an answer is the
-myopic value of information for the decision. Because that value is piecewise linear (zero while no
-answer changes the leader), questions are ranked by the expected gain of a smooth, convex
-confidence score, ``Σ_h P(h)²``, which equals the risk drop's ordering when one hypothesis dominates
-and still rewards answers that make the leader safer to act on; the stop rule then asks whether
-any question lowers the risk enough to be worth its minutes.
+A question's score is the information its answer gives about which hypotheses are true,
+Σ_h I(Q; [h is true] | e) in bits. The myopic drop in the risk of acting on a wrong hypothesis
+(Heckerman, Breese and Rommelse's one-step look-ahead with a 0-1 loss) was tried first: it is
+piecewise linear, zero whenever no single answer changes the leader, and so blind to the cheap
+symptom question that moves a whole family of causes (or one repair) before any leader stands out;
+from a cold start on the seed incident it never got to the path-MTU diagnosis within 15 questions.
+Information about the hypotheses keeps that question's worth, and it is zero only when no answer
+moves any hypothesis. The repair hypotheses carry the actions' side of the decision without their
+costs, which the pack gives per fix but not per outcome.
 """
 
 from __future__ import annotations
@@ -184,32 +185,6 @@ def look_ahead(
         answer_probs[question] = answers
     return Lookahead(hypotheses=hypotheses, prior=prior, answer_probs=answer_probs, posterior=posterior,
                      cause_probabilities=probabilities, impossible=impossible)
-
-
-def risk(p: np.ndarray) -> np.ndarray:
-    """P(the hypothesis acted on is false), acting on the most probable one; hypotheses on axis 1."""
-    return 1.0 - p.max(axis=1)
-
-
-def confidence(p: np.ndarray) -> np.ndarray:
-    """A smooth convex score of how clearly one hypothesis stands out (``Σ_h P(h)²``)."""
-    return (p * p).sum(axis=1)
-
-
-def expected_after(score: np.ndarray, answers: np.ndarray) -> np.ndarray:
-    """Σ_a P(a) score(after a); ``score`` is ``(E, k)``, ``answers`` ``(E, k)``."""
-    return (score * answers).sum(axis=1)
-
-
-def values(look: Lookahead, question: str) -> tuple[np.ndarray, np.ndarray]:
-    """Expected risk drop and expected confidence gain of asking ``question``, per evidence set."""
-    post = look.posterior[question]
-    answers = look.answer_probs[question]
-    risk_after = np.stack([risk(post[:, :, a]) for a in range(post.shape[2])], axis=1)
-    confidence_after = np.stack([confidence(post[:, :, a]) for a in range(post.shape[2])], axis=1)
-    risk_drop = np.maximum(risk(look.prior) - expected_after(risk_after, answers), 0.0)
-    gain = np.maximum(expected_after(confidence_after, answers) - confidence(look.prior), 0.0)
-    return risk_drop, gain
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
