@@ -5,8 +5,10 @@ combination. Asking pays when an answer may change that choice or make it safe e
 not when it nudges a long tail of improbable causes (the bias of summing mutual informations over
 every cause). This module looks one answer ahead for every candidate question at once:
 
-* the hypotheses of an evidence set are its ``LEADING_CAUSES`` most probable causes (each "present")
-  and the leading combination, the two leading causes present together;
+* the hypotheses of an evidence set are its ``LEADING_CAUSES`` most probable causes (each "present"),
+  the leading combination (the two leading causes present together), and its ``LEADING_ACTIONS``
+  most probable repair actions aimed at several causes ("one of the causes it removes is present"),
+  taken from the pack's fixes, so they follow the pack as it grows;
 * one batched junction-tree propagation clamps each hypothesis in turn (rows ``1 + J`` per evidence
   set, so many sessions' evidence goes through the tree together), which yields ``P(h | e)`` from
   the log-evidence ratio and ``P(Q = a | h, e)`` for every candidate ``Q``, hence ``P(h | e, Q = a)``.
