@@ -83,7 +83,9 @@ def test_bundled_win95pts_runs_rank_and_next_through_the_cli() -> None:
 
 def test_simulation_compares_policies_on_the_same_worlds() -> None:
     kb = load_kb(MINIMAL)
-    report = simulate(kb, 300, seed=3)
+    calls: list[None] = []
+    report = simulate(kb, 300, seed=3, progress=lambda: calls.append(None))
+    assert len(calls) == 300  # once per session, whatever the number of policies
     policies = report["policies"]
     assert isinstance(policies, dict) and set(policies) == set(POLICIES)
     assert policies["rootward"]["mean_minutes"] <= policies["random"]["mean_minutes"]
@@ -129,3 +131,10 @@ def test_batched_simulation_follows_the_single_session_policy() -> None:
 def test_fano_bound_is_the_entropy_when_there_are_no_errors() -> None:
     assert fano_lower_bound(np.array([0.25, 0.25, 0.25, 0.25]), 0.0, 1.0) == pytest.approx(2.0)
     assert fano_lower_bound(np.array([0.5, 0.5]), 0.5, 1.0) == pytest.approx(0.0)
+
+
+def test_simulate_cli_runs_the_policies_in_worker_processes_with_the_same_figures() -> None:
+    alone = cli("simulate", "--kb", str(MINIMAL), "--runs", "60", "--seed", "2", "--format", "json")
+    forked = cli("simulate", "--kb", str(MINIMAL), "--runs", "60", "--seed", "2", "--workers", "2", "--format", "json")
+    assert alone.returncode == 0 and forked.returncode == 0, alone.stderr + forked.stderr
+    assert json.loads(alone.stdout)["policies"] == json.loads(forked.stdout)["policies"]

@@ -30,7 +30,6 @@ def simulate(
     from rich.progress import Progress
 
     from engine.cli.kb_commands import load
-    from engine.learn.simulate import POLICIES
     from engine.learn.simulate import simulate as run_simulation
     from engine.reason.questions import StopPolicy
 
@@ -40,7 +39,7 @@ def simulate(
         check_policy_options(stop_probability, exchange_rate)
         kb = load(kb_name)
         with Progress(transient=True) as progress:
-            task = progress.add_task("simulating sessions", total=runs * len(POLICIES))
+            task = progress.add_task("simulating sessions", total=runs)
             report = run_simulation(kb, runs, seed=seed, faults=faults,
                                     policy=StopPolicy(stop_probability, exchange_rate),
                                     progress=lambda: progress.advance(task), workers=workers)

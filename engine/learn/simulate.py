@@ -267,9 +267,9 @@ def simulate(
 ) -> dict[str, object]:
     """Run every policy on the same sampled worlds; returns a JSON-ready report.
 
-    ``progress`` is called once per finished session of each policy (with ``workers`` 1; with more,
-    once per policy's sessions when that policy is done). ``workers`` > 1 runs the policies in that
-    many forked processes (each policy's sessions stay batched within its process).
+    ``progress`` is called ``runs`` times in all, in step with the sessions finished over every
+    policy (with ``workers`` > 1, as each policy completes). ``workers`` > 1 runs the policies in
+    that many forked processes (each policy's sessions stay batched within its process).
     """
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:
@@ -290,10 +290,14 @@ def simulate(
     seeds = [int(s) for s in rng.integers(0, 2**32 - 1, size=len(policies))]
     jobs = [(name, batch, truths, policy, s) for name, s in zip(policies, seeds, strict=True)]
 
+    finished = [0, 0]  # (session, policy) pairs finished; progress calls made
+
     def advance(count: int) -> None:
-        if progress is not None:
-            for _ in range(count):
-                progress()
+        finished[0] += count
+        due = finished[0] // len(jobs)
+        while progress is not None and finished[1] < due:
+            finished[1] += 1
+            progress()
 
     if workers > 1 and len(jobs) > 1:
         import multiprocessing
