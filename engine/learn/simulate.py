@@ -130,19 +130,22 @@ def _cause_probabilities(kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int)
 
 
 def _scores(name: str, kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int, questions: list[str]
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """P(cause | e) per session, and per session and question the policy's gain in bits."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """P(cause | e) per session; per session and question the policy's gain in bits and, for the
+    decision objective, the expected drop in the risk of acting on a wrong cause."""
     tree = compiled_model(kb).tree
     if name in ("rootward", "rootward_leading"):
         look = decision.look_ahead(kb, tree, lams, n, questions)
         if name == "rootward":
             gains = [decision.information(look, q) for q in questions]
-        else:  # the leading causes are the first hypotheses: Σ I(Q; C) over them, as in next_questions
-            gains = [decision.information(look, q, LEADING_CAUSES) for q in questions]
-        return look.cause_probabilities, np.stack(gains, axis=1)
+            drops = np.stack([decision.risk_drop(look, q) for q in questions], axis=1)
+            return look.cause_probabilities, np.stack(gains, axis=1), drops
+        # the leading causes are the first hypotheses: Σ I(Q; C) over them, as in next_questions
+        gains = [decision.information(look, q, LEADING_CAUSES) for q in questions]
+        return look.cause_probabilities, np.stack(gains, axis=1), None
     voi = mutual_information_gains(tree, lams, n, causes=list(kb.causes), candidates=questions)
     probabilities = np.stack([1.0 - voi.cause_probs[c][:, 0] for c in kb.causes], axis=1)
-    return probabilities, np.stack([voi.gain[q] for q in questions], axis=1)
+    return probabilities, np.stack([voi.gain[q] for q in questions], axis=1), None
 
 
 def _step(name: str, batch: _Batch, asked: np.ndarray, rows: np.ndarray, ranks: np.ndarray,
@@ -150,10 +153,12 @@ def _step(name: str, batch: _Batch, asked: np.ndarray, rows: np.ndarray, ranks: 
     """For sessions ``rows`` with distinct evidence: the leader, whether to stop, and the next question."""
     lams = batch.likelihoods(asked, rows)
     if name.startswith("rootward"):
-        probabilities, gains = _scores(name, batch.kb, lams, len(rows), batch.questions)
+        probabilities, gains, drops = _scores(name, batch.kb, lams, len(rows), batch.questions)
         rate = np.where(asked[rows], -np.inf, gains / batch.cost)
         choice = rate.argmax(axis=1)
         worthless = rate[np.arange(len(rows)), choice] < policy.rate(OBJECTIVE_OF[name])
+        if drops is not None:  # the decision's stop also keeps a question that may change the leader
+            worthless &= np.where(asked[rows], 0.0, drops / batch.cost).max(axis=1) < policy.rate("decision")
     else:
         probabilities = _cause_probabilities(batch.kb, lams, len(rows))
         choice = np.where(asked[rows], np.inf, ranks[rows]).argmin(axis=1)

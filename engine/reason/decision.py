@@ -220,3 +220,16 @@ def moved_actions(look: Lookahead, floor: float, row: int = 0) -> dict[str, str]
         if best is not None:
             moved[question] = best
     return moved
+
+
+def risk_drop(look: Lookahead, question: str, first: int = LEADING_CAUSES) -> np.ndarray:
+    """Expected drop in P(acting on a wrong cause) after asking, acting on the leading one of the
+    ``first`` cause hypotheses (the myopic value of information under a 0-1 loss), per evidence set.
+
+    Zero unless some answer changes which cause leads; the stop rule uses it so that a question that
+    may still change what we act on is asked even when it tells few bits.
+    """
+    post = look.posterior[question][:, :first]
+    answers = look.answer_probs[question]
+    after = (post.max(axis=1) * answers).sum(axis=1)
+    return np.maximum(after - look.prior[:, :first].max(axis=1), 0.0)

@@ -33,11 +33,12 @@ DEFAULT_STOP_PROBABILITY = 0.9
 DEFAULT_EXCHANGE_RATE = 0.005
 """Bits about the causes per minute below which a question is not worth its time (objectives ``all``
 and ``leading``: about 1 bit per 3 hours)."""
-DECISION_EXCHANGE_RATE = 0.0003
-"""Bits about the decision per minute below which a question is not worth its time (objective
-``decision``). Lower than the causes' rate because the decision's hypotheses are a handful, not every
-cause: on simulated sessions of the mail pack it keeps the success of asking everything with under
-60% of the questions (``bench/README.md``)."""
+DECISION_EXCHANGE_RATE = 0.001
+"""Objective ``decision``: a question is worth its minutes when it gives at least this many bits per
+minute about the decision's hypotheses, or lowers the chance of acting on a wrong cause by at least
+this much per minute (one point per ten minutes). Lower than the causes' rate because the decision's
+hypotheses are a handful, not every cause; the second test keeps a question that may still change
+the leader (``bench/README.md``: fewer questions and more sessions ending on a true cause)."""
 LEADING_CAUSES = 4
 SEPARATION_FLOOR = 0.05
 Objective = Literal["decision", "all", "leading"]
@@ -194,6 +195,7 @@ def next_questions(
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
     gains: dict[str, float] = {}
+    risk_drops: dict[str, float] = {}
     actions: dict[str, str] = {}
     if objective == "all":
         scored = causes
@@ -207,6 +209,7 @@ def next_questions(
         look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
         gains = {q: float(decision.information(look, q)[0]) for q in candidates}
         actions = decision.moved_actions(look, SEPARATION_FLOOR)
+        risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
     voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
@@ -244,8 +247,9 @@ def next_questions(
 
     leader = ordered[0]
     combination, combination_probability = _leading_combination(kb, evidence, ordered)
+    best_risk_drop = max((risk_drops.get(s.id, 0.0) / s.cost_minutes for s in mine), default=0.0)
     stop, reason, details = _stop(kb, policy, objective, probabilities[leader], leader, combination,
-                                  combination_probability, mine, bool(skip), lang)
+                                  combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
         questions=mine[:limit],
         handoff=[s for s in others if not mine or s.gain_per_minute > mine[0].gain_per_minute][:1],
@@ -261,12 +265,14 @@ def next_questions(
 
 def _stop(kb: KnowledgeBase, policy: StopPolicy, objective: Objective, leader_probability: float, leader: str,
           combination: tuple[str, ...], combination_probability: float, mine: list[Suggestion], skipped: bool,
-          lang: str) -> tuple[bool, str, str]:
+          lang: str, best_risk_drop: float = 0.0) -> tuple[bool, str, str]:
     """Whether to stop asking, the plain reason for staff, and the figures behind it.
 
     "Enough evidence" is said only when the leader (or the leading combination) is likely enough to
     act on; running out of questions worth their minutes says so and names what leads, because acting
-    then is a judgement on thinner evidence, not a conclusion.
+    then is a judgement on thinner evidence, not a conclusion. Under the decision objective a
+    question is also worth asking while it may lower the chance of acting on a wrong cause by the
+    exchange rate per minute (``best_risk_drop``).
     """
     def title(cause: str) -> str:
         return kb.causes[cause].title.get(lang)
@@ -283,9 +289,11 @@ def _stop(kb: KnowledgeBase, policy: StopPolicy, objective: Objective, leader_pr
         return True, ("No question is left to ask in this role" + (" except those set aside" if skipped else "")
                       + f"; the best lead so far is {title(leader)}, not yet certain"), (
             "no unanswered question is left for this role" + (" except those skipped" if skipped else ""))
-    if mine[0].gain_per_minute < policy.rate(objective):
+    if mine[0].gain_per_minute < policy.rate(objective) and best_risk_drop < policy.rate(objective):
         return True, (f"No remaining question is worth its minutes for {about}; the best lead is "
                       f"{title(leader)}, not yet certain: act on it with care or hand the case on"), (
             f"the best question gives {mine[0].gain_per_minute:.4f} bits per minute, below the "
-            f"exchange rate of {policy.rate(objective)} bits per minute")
+            f"exchange rate of {policy.rate(objective)} bits per minute"
+            + (f", and lowers the risk of acting on a wrong cause by at most {best_risk_drop:.4f} per minute"
+               if objective == "decision" else ""))
     return False, "", ""
