@@ -148,6 +148,7 @@ class QuestionOut(BaseModel):
     separates: list[str]
     why: str
     asked_by: list[str] = Field(default_factory=list)
+    why_details: str = Field(default="", description="the figures behind `why` (which answer moves which cause)")
 
 
 class NextOut(BaseModel):
@@ -159,6 +160,8 @@ class NextOut(BaseModel):
     recommended_actions: list[ActionOut] = Field(default_factory=list)
     unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
     enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
+    stop_details: str = Field(default="", description="the figures behind `stop_reason` and the threshold met")
+    objective: str = Field(default="decision", description="what the questions' gain is about")
 
 
 class CitationOut(BaseModel):
@@ -207,7 +210,7 @@ def question_out(suggestion: Suggestion) -> QuestionOut:
         id=suggestion.id, text=suggestion.text, expected_gain_bits=round(suggestion.expected_gain_bits, 9),
         cost_minutes=suggestion.cost_minutes, gain_per_minute=round(suggestion.gain_per_minute, 9),
         answers={a: round(p, 12) for a, p in suggestion.answers.items()}, separates=suggestion.separates,
-        why=suggestion.why, asked_by=suggestion.asked_by,
+        why=suggestion.why, asked_by=suggestion.asked_by, why_details=suggestion.why_details,
     )
 
 
@@ -217,7 +220,8 @@ def next_out(kb: KnowledgeBase, result: NextQuestions, actions: list[ActionScore
         unmodelled_probability=rounded_unmodelled(uncertainty), enough_evidence=uncertainty.enough_evidence,
         kb=kb_ref(kb), questions=[question_out(s) for s in result.questions],
         handoff=[question_out(s) for s in result.handoff], stop=result.stop, stop_reason=result.stop_reason,
-        recommended_actions=[action_out(a) for a in actions],
+        recommended_actions=[action_out(a) for a in actions], stop_details=result.stop_details,
+        objective=result.objective,
     )
 
 

@@ -59,11 +59,12 @@ def server(service: Service | None = None) -> MCPServer:
     def diagnose(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                  lang: Literal["en", "ja"] = "en",
                  role: Literal["helpdesk", "admin", "network"] | None = None,
-                 skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> DiagnoseOut:
+                 skip: list[str] | None = None,
+                 objective: Literal["decision", "all", "leading"] = "decision") -> DiagnoseOut:
         """Rank root causes and suggest the next questions. evidence: {question_id: answer};
         tried: {fix_id: persisted|stopped|unclear}; role: only questions this role can answer;
         skip: question ids the user cannot answer now (never suggested again in this turn);
-        objective: score questions by what they tell about all causes or only the leading ones.
+        objective: score questions by what they tell about the decision (default), all causes or the leading ones.
         enough_evidence false means the ranking is still mostly the priors: say so and keep asking;
         unmodelled_probability is the chance that no cause the pack models is behind the problem."""
         with tool_errors():
@@ -74,9 +75,11 @@ def server(service: Service | None = None) -> MCPServer:
     def next_question(kb: str, evidence: dict[str, str] | None = None, tried: dict[str, str] | None = None,
                       lang: Literal["en", "ja"] = "en",
                       role: Literal["helpdesk", "admin", "network"] | None = None,
-                      skip: list[str] | None = None, objective: Literal["all", "leading"] = "all") -> NextOut:
+                      skip: list[str] | None = None,
+                      objective: Literal["decision", "all", "leading"] = "decision") -> NextOut:
         """The most informative questions to ask next (per minute of effort), why, and whether to stop.
-        skip: question ids the user cannot answer now; objective: all causes or the leading ones.
+        skip: question ids the user cannot answer now;
+        objective: the decision (default), all causes or the leading ones.
         enough_evidence and unmodelled_probability are as in diagnose."""
         with tool_errors():
             return service.next(known_pack(kb), evidence or {}, tried or {}, role=role, lang=lang,

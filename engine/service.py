@@ -36,7 +36,7 @@ from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
 from engine.reason.fixes import ActionScore, recommended_actions
-from engine.reason.questions import Objective, StopPolicy
+from engine.reason.questions import DEFAULT_OBJECTIVE, Objective, StopPolicy
 from engine.reason.uncertainty import assess_uncertainty
 
 
@@ -76,6 +76,8 @@ class DiagnoseOut(BaseModel):
     recommended_actions: list[ActionOut]
     unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
     enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
+    stop_details: str = ""
+    objective: str = "decision"
 
 
 class IntakeAnswerOut(BaseModel):
@@ -151,7 +153,7 @@ class Service:
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
-             skip: Collection[str] = (), objective: Objective = "all") -> NextOut:
+             skip: Collection[str] = (), objective: Objective = DEFAULT_OBJECTIVE) -> NextOut:
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
@@ -161,7 +163,7 @@ class Service:
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en", skip: Collection[str] = (),
-                 objective: Objective = "all") -> DiagnoseOut:
+                 objective: Objective = DEFAULT_OBJECTIVE) -> DiagnoseOut:
         from engine.reason.questions import next_questions
         from engine.reason.ranking import rank
 
@@ -176,7 +178,8 @@ class Service:
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
             causes=ranked.causes, combinations=ranked.combinations, explanations=ranked.explanations,
             questions=asked.questions, handoff=asked.handoff, stop=asked.stop, stop_reason=asked.stop_reason,
-            recommended_actions=ranked.recommended_actions,
+            recommended_actions=ranked.recommended_actions, stop_details=asked.stop_details,
+            objective=asked.objective,
             unmodelled_probability=ranked.unmodelled_probability, enough_evidence=ranked.enough_evidence,
         )
 

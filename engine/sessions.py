@@ -32,7 +32,7 @@ from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, p
 from engine.kb.schema import UNKNOWN_ANSWER
 from engine.learn.cases import Case, CaseAnswer, CaseSource, FixAttempt
 from engine.reason.evidence import EvidenceError, check_answer, check_tried
-from engine.reason.questions import Objective
+from engine.reason.questions import DEFAULT_OBJECTIVE, Objective
 from engine.service import Service
 from engine.store import (
     AuditRepository,
@@ -370,7 +370,7 @@ class SessionService:
                                  lang=lang)
 
     def next(self, session_id: str, role: str | None = None, lang: str = "en", skip: Sequence[str] = (),
-             objective: Objective = "all") -> NextOut:
+             objective: Objective = DEFAULT_OBJECTIVE) -> NextOut:
         state = self.state(session_id)
         return self.service.next(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
                                  role=role, lang=lang, skip=skip, objective=objective)

@@ -323,7 +323,9 @@ def test_the_leading_objective_is_offered_statelessly_and_in_sessions(client: Te
     evidence = {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}
     turn = {"kb": PACK, "evidence": evidence, "objective": "leading"}
     leading = client.post("/v1/diagnose", json=turn, headers=agent)
-    every = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence}, headers=agent)
+    every = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence, "objective": "all"}, headers=agent)
+    default = client.post("/v1/diagnose", json={"kb": PACK, "evidence": evidence}, headers=agent)
+    assert default.status_code == 200 and default.json()["objective"] == "decision"
     assert leading.status_code == every.status_code == 200
     gains = {q["id"]: q["expected_gain_bits"] for q in every.json()["questions"]}
     # summing over fewer causes can only lower a question's gain

@@ -12,7 +12,8 @@ import pytest
 
 from engine.bundled import networks_dir
 from engine.kb.validate import load_kb
-from engine.learn.simulate import fano_lower_bound, simulate
+from engine.learn.simulate import POLICIES, fano_lower_bound, simulate
+from engine.model.cache import inference_network
 from engine.model.compile import compile_network
 from engine.model.importer import read_network
 from engine.model.pgmpy_bridge import to_pgmpy
@@ -83,13 +84,58 @@ def test_bundled_win95pts_runs_rank_and_next_through_the_cli() -> None:
 
 def test_simulation_compares_policies_on_the_same_worlds() -> None:
     kb = load_kb(MINIMAL)
-    report = simulate(kb, 40, seed=3)
+    calls: list[None] = []
+    report = simulate(kb, 300, seed=3, progress=lambda: calls.append(None))
+    assert len(calls) == 300  # once per session, whatever the number of policies
     policies = report["policies"]
-    assert isinstance(policies, dict) and set(policies) == {"rootward", "rootward_leading", "fixed", "random"}
+    assert isinstance(policies, dict) and set(policies) == set(POLICIES)
     assert policies["rootward"]["mean_minutes"] <= policies["random"]["mean_minutes"]
+    assert policies["rootward"]["mean_questions"] <= policies["fixed"]["mean_questions"]
     assert report["lower_bound_questions"] > 0
+    # the oracle that knows each world bounds every policy's success
+    oracle = report["hindsight"]
+    assert isinstance(oracle, dict)
+    assert all(oracle["success_rate"] >= row["success_rate"] for row in policies.values())
+    assert 0.0 < oracle["confident_reachable"] <= 1.0 and oracle["mean_questions"] >= 1.0
+
+
+def test_batched_simulation_follows_the_single_session_policy() -> None:
+    """The batched policy asks, world by world, what ``next_questions`` asks one session at a time."""
+    from engine.learn.simulate import _Batch, _run_policy, sample_worlds
+    from engine.reason.evidence import Evidence
+    from engine.reason.questions import StopPolicy, next_questions
+
+    kb = load_kb(MINIMAL)
+    rng = np.random.default_rng(5)
+    causes, questions = list(kb.causes), list(kb.questions)
+    truths = [(str(rng.choice(causes)),) for _ in range(12)]
+    worlds = sample_worlds(inference_network(kb), truths, causes, kb.pack.complaint, rng)
+    answers = np.stack([worlds[q] for q in questions], axis=1)
+    batch = _Batch(kb, questions, [len(kb.questions[q].answers) for q in questions], answers,
+                   np.array([kb.questions[q].cost_minutes for q in questions]))
+    policy = StopPolicy()
+    report = _run_policy("rootward", batch, truths, policy, rng, None)
+    asked_one_by_one = []
+    for r in range(len(truths)):
+        evidence = Evidence()
+        while True:
+            out = next_questions(kb, evidence, policy=policy, limit=1)
+            if out.stop or not out.questions:
+                break
+            question = out.questions[0].id
+            answer = kb.questions[question].answers[answers[r, questions.index(question)]]
+            evidence = Evidence({**evidence.answers, question: answer})
+        asked_one_by_one.append(len(evidence.answers))
+    assert report["mean_questions"] == pytest.approx(float(np.mean(asked_one_by_one)))
 
 
 def test_fano_bound_is_the_entropy_when_there_are_no_errors() -> None:
     assert fano_lower_bound(np.array([0.25, 0.25, 0.25, 0.25]), 0.0, 1.0) == pytest.approx(2.0)
     assert fano_lower_bound(np.array([0.5, 0.5]), 0.5, 1.0) == pytest.approx(0.0)
+
+
+def test_simulate_cli_runs_the_policies_in_worker_processes_with_the_same_figures() -> None:
+    alone = cli("simulate", "--kb", str(MINIMAL), "--runs", "60", "--seed", "2", "--format", "json")
+    forked = cli("simulate", "--kb", str(MINIMAL), "--runs", "60", "--seed", "2", "--workers", "2", "--format", "json")
+    assert alone.returncode == 0 and forked.returncode == 0, alone.stderr + forked.stderr
+    assert json.loads(alone.stdout)["policies"] == json.loads(forked.stdout)["policies"]

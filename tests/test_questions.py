@@ -48,12 +48,15 @@ def test_stop_rule_fires_on_probability_and_on_the_exchange_rate(service: Servic
     kb = service.kb(PACK)
     evidence = build_evidence(kb, WITH_PATH_MTU)
     keep_asking = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=0.0))
-    assert not keep_asking.stop and keep_asking.stop_reason == ""
+    assert not keep_asking.stop and keep_asking.stop_reason == "" == keep_asking.stop_details
     confident = next_questions(kb, evidence, policy=StopPolicy(probability=0.5, exchange_rate=0.0))
-    assert confident.stop and "likely" in confident.stop_reason
-    assert confident.leader_probability >= 0.5 or "combination" in confident.stop_reason
+    assert confident.stop and confident.stop_reason.startswith("Enough evidence: act on ")
+    assert "likely" in confident.stop_details
+    assert confident.leader_probability >= 0.5 or "combination" in confident.stop_details
     too_dear = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=100.0))
-    assert too_dear.stop and "exchange rate" in too_dear.stop_reason
+    assert too_dear.stop and "exchange rate" in too_dear.stop_details
+    assert "worth its minutes for this decision" in too_dear.stop_reason
+    assert "enough evidence" not in too_dear.stop_reason.lower()
 
 
 def test_skipped_questions_are_neither_suggested_nor_handed_off(service: Service) -> None:
@@ -68,7 +71,8 @@ def test_skipped_questions_are_neither_suggested_nor_handed_off(service: Service
     everything = [q for q in kb.questions if "helpdesk" in kb.questions[q].asked_by and q not in FIRST_ANSWERS]
     exhausted = service.next(PACK, FIRST_ANSWERS, role="helpdesk", skip=everything)
     assert exhausted.questions == [] and exhausted.stop
-    assert exhausted.stop_reason == "no unanswered question is left for this role except those skipped"
+    assert exhausted.stop_details == "no unanswered question is left for this role except those skipped"
+    assert exhausted.stop_reason.startswith("No question is left to ask in this role except those set aside")
 
 
 def test_skipping_an_unknown_question_names_the_valid_ids(service: Service) -> None:
@@ -81,7 +85,7 @@ def test_cli_next_rejects_an_unknown_objective() -> None:
     result = subprocess.run([sys.executable, "-m", "engine.cli", "next", "--kb", PACK, "--objective", "most",
                              "--format", "json"], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert json.loads(result.stdout)["error"]["details"]["valid_objectives"] == ["all", "leading"]
+    assert json.loads(result.stdout)["error"]["details"]["valid_objectives"] == ["decision", "all", "leading"]
 
 
 def test_cli_next_accepts_repeated_skip_options() -> None:
@@ -114,7 +118,44 @@ def test_leading_objective_scores_only_the_front_runners(service: Service) -> No
     for suggestion in leading.questions:
         expected = sum(float(every.mutual_information[suggestion.id][c][0]) for c in front)
         assert suggestion.expected_gain_bits == pytest.approx(expected, abs=1e-12)
-    assert leading.cause_probabilities == pytest.approx(next_questions(kb, evidence).cause_probabilities)
+    every_cause = next_questions(kb, evidence, objective="all")
+    assert leading.cause_probabilities == pytest.approx(every_cause.cause_probabilities)
     assert leading.questions[0].id != "user_unknown_bounce"
     with pytest.raises(ValueError, match="unknown objective"):
         next_questions(kb, evidence, objective="most")  # type: ignore[arg-type]
+
+
+def test_why_and_stop_texts_are_plain_words_with_the_figures_kept_apart(service: Service) -> None:
+    """Staff read causes and repairs in the texts; bits, percentages and rates live in the details."""
+    kb = service.kb(PACK)
+    for answers in ({}, FIRST_ANSWERS, WITH_PATH_MTU):
+        out = next_questions(kb, build_evidence(kb, answers), limit=20)
+        for suggestion in out.questions:
+            assert suggestion.why and suggestion.why_details
+            assert "bit" not in suggestion.why and "%" not in suggestion.why and "minute" not in suggestion.why
+        assert "bit" not in out.stop_reason and "%" not in out.stop_reason
+        if out.stop and not out.stop_reason.startswith("Enough evidence"):
+            assert "enough evidence" not in out.stop_reason.lower()
+
+
+def test_decision_objective_tells_apart_the_leading_hypotheses_after_the_first_answers(service: Service) -> None:
+    """After the seed's first answers the path-MTU causes lead, and the default objective asks what
+    settles them (the tracepath check), with a why that names the decision, not the long tail."""
+    kb = service.kb(PACK)
+    out = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=50)
+    assert out.objective == "decision"
+    assert out.questions[0].id == "path_mtu_reduced", [q.id for q in out.questions[:5]]
+    assert "front-runners" not in out.questions[0].why
+    rates = [q.gain_per_minute for q in out.questions]
+    assert rates == sorted(rates, reverse=True)
+    every = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=50, objective="all")
+    assert {q.id for q in every.questions} == {q.id for q in out.questions}
+
+
+def test_the_decision_stop_never_calls_thin_evidence_enough(service: Service) -> None:
+    """With nothing answered and a high bar, the stop for lack of worthwhile questions names the
+    leader as a lead, not as a conclusion."""
+    kb = service.kb(PACK)
+    out = next_questions(kb, build_evidence(kb, {}), policy=StopPolicy(probability=0.99, exchange_rate=1.0))
+    assert out.stop and out.stop_reason.startswith("No remaining question is worth its minutes for this decision")
+    assert kb.causes[out.leader].title.en in out.stop_reason and "not yet certain" in out.stop_reason

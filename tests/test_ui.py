@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.bundled import samples_dir
+from engine.learn.simulate import POLICIES
 from engine.learn.split import in_test_split
 from engine.store import CaseRepository, open_store
 from tests.test_seed_incident import FIRST_ANSWERS as SEED_ANSWERS
@@ -200,7 +201,7 @@ def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPa
     at.button(key="run_simulation").click().run()
     _no_exceptions(at)
     policies = _table(at, "policy", "mean_questions")
-    assert len(policies) == 4 and policies["mean_questions"].ge(0).all()
+    assert len(policies) == len(POLICIES) and policies["mean_questions"].ge(0).all()
 
 
 def test_pasted_log_fills_answers_with_the_matching_line(database: str) -> None:

@@ -11,7 +11,7 @@ from engine.contracts import UnicodeCheckedIn
 
 Lang = Literal["en", "ja"]
 AnswerRole = Literal["helpdesk", "admin", "network"]
-GainObjective = Literal["all", "leading"]
+GainObjective = Literal["decision", "all", "leading"]
 Outcome = Literal["persisted", "stopped", "unclear"]
 KeyRole = Literal["agent", "author", "admin"]
 
@@ -40,8 +40,9 @@ class DiagnoseIn(_In):
     lang: Lang = "en"
     role: AnswerRole | None = Field(default=None, description="only suggest questions this role can answer")
     skip: Skipped = Field(default_factory=list)
-    objective: GainObjective = Field(default="all", description="what a question's gain is about: all causes "
-                                     "(sum of mutual informations) or the leading ones only")
+    objective: GainObjective = Field(default="decision", description="what a question's gain is about: the decision "
+                                     "(the leading hypotheses and actions; default), all causes (sum of mutual "
+                                     "informations) or the leading causes only")
 
 
 class AssessIn(_In):

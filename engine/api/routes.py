@@ -208,7 +208,8 @@ def next_questions(session_id: OwnSession, sessions: Sessions,
                    skip: Annotated[list[str] | None, Query(
                        max_length=500, description="question ids put aside (repeat the parameter)")] = None,
                    objective: Annotated[GainObjective, Query(
-                       description="what the gain is about: all causes or the leading ones")] = "all",
+                       description="what the gain is about: the decision (default), all causes or the leading ones")]
+                   = "decision",
                    ) -> NextOut:
     """The questions worth asking next, why, and whether to stop asking and act."""
     return sessions.next(session_id, role=role, lang=lang, skip=skip or (), objective=objective)

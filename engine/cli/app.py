@@ -76,12 +76,12 @@ MAX_EXCHANGE_RATE = 100.0
 """Bits per minute; no question yields more than a few bits, so anything above this is a typo."""
 
 
-def check_policy_options(stop_probability: float, exchange_rate: float) -> None:
+def check_policy_options(stop_probability: float, exchange_rate: float | None) -> None:
     """The stop rule's knobs, checked once for every command that takes them (finite, in range)."""
     if not (math.isfinite(stop_probability) and 0.0 < stop_probability <= 1.0):
         raise CliError("invalid_option", f"--stop-probability must be in (0, 1], not {stop_probability}",
                        {"option": "--stop-probability", "value": stop_probability})
-    if not (math.isfinite(exchange_rate) and 0.0 <= exchange_rate <= MAX_EXCHANGE_RATE):
+    if exchange_rate is not None and not (math.isfinite(exchange_rate) and 0.0 <= exchange_rate <= MAX_EXCHANGE_RATE):
         raise CliError("invalid_option", f"--exchange-rate must be between 0 and {MAX_EXCHANGE_RATE:g} bits per "
                        f"minute, not {exchange_rate}", {"option": "--exchange-rate", "value": exchange_rate})
 

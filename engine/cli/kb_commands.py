@@ -222,13 +222,15 @@ def next_question(
     role: RoleOption = None,
     stop_probability: Annotated[float, typer.Option(help="stop when the leader (or combination) is this likely")]
     = 0.9,
-    exchange_rate: Annotated[float, typer.Option(help="stop when the best question gives fewer bits per minute")]
-    = 0.005,
+    exchange_rate: Annotated[float | None, typer.Option(
+        help="stop when the best question gives fewer bits per minute (default: 0.001 for the decision, "
+             "which also weighs the risk of acting on a wrong cause; 0.005 for all or leading causes)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="how many questions to list")] = 5,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="a question put aside for now (repeatable): not suggested, not handed off")] = None,
     objective: Annotated[str, typer.Option(
-        help="what the gain is about: 'all' causes (sum of mutual informations) or the 'leading' ones")] = "all",
+        help="what the gain is about: the 'decision' (leading hypotheses and actions), 'all' causes (sum of "
+             "mutual informations) or the 'leading' causes")] = "decision",
     fmt: FormatOption = Format.table,
     lang: LangOption = Lang.en,
 ) -> None:
@@ -266,7 +268,7 @@ def next_question(
                           f"{q.cost_minutes:g}", f"{q.gain_per_minute:.4f}", answers, q.why)
         console.print(table)
         if out.stop:
-            console.print(f"[bold]Stop asking[/]: {out.stop_reason}.")
+            console.print(f"[bold]Stop asking[/]. {out.stop_reason}.")
         print_uncertainty(console, out.enough_evidence, out.unmodelled_probability)
         if kb.fixes:
             print_actions(console, out.recommended_actions)

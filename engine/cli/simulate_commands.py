@@ -20,11 +20,13 @@ def simulate(
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="random seed, for reproducible figures")] = 0,
     faults: Annotated[int, typer.Option(help="causes present in each truth: 1 or 2")] = 1,
     stop_probability: Annotated[float, typer.Option(help="stop when the leader is this likely")] = 0.9,
-    exchange_rate: Annotated[float, typer.Option(
-        help="our policies also stop when the best question gives fewer bits per minute (0: never)")] = 0.005,
+    exchange_rate: Annotated[float | None, typer.Option(
+        help="our policies also stop when the best question gives fewer bits per minute (0: never; default: "
+             "each objective's own)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=8, help="processes to run the policies in")] = 1,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Compare our question policy with fixed and random order on simulated sessions."""
+    """Compare our question policies with fixed, cheapest-first and random order on simulated sessions."""
     from rich.progress import Progress
 
     from engine.cli.kb_commands import load
@@ -40,26 +42,32 @@ def simulate(
             task = progress.add_task("simulating sessions", total=runs)
             report = run_simulation(kb, runs, seed=seed, faults=faults,
                                     policy=StopPolicy(stop_probability, exchange_rate),
-                                    progress=lambda: progress.advance(task))
+                                    progress=lambda: progress.advance(task), workers=workers)
         if fmt is Format.json:
             emit_json(report)
             return
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("policy", "success", "mean questions", "median questions", "mean minutes", "median minutes",
+        table = Table("policy", "success (± se)", "mean questions (± se)", "median questions",
+                      "mean minutes (± se)", "median minutes",
                       title=f"{runs} simulated sessions, {faults} fault(s), seed {seed}")
         policies = report["policies"]
         assert isinstance(policies, dict)
         for name, row in policies.items():
-            table.add_row(name, f"{row['success_rate']:.2f}", f"{row['mean_questions']:.1f}",
-                          f"{row['median_questions']:.1f}", f"{row['mean_minutes']:.0f}",
-                          f"{row['median_minutes']:.0f}")
+            table.add_row(name, f"{row['success_rate']:.3f} ± {row['success_se']:.3f}",
+                          f"{row['mean_questions']:.1f} ± {row['questions_se']:.1f}", f"{row['median_questions']:.1f}",
+                          f"{row['mean_minutes']:.0f} ± {row['minutes_se']:.0f}", f"{row['median_minutes']:.0f}")
         console = Console()
         console.print(table)
         ratio = report["ratio_to_lower_bound"]
         console.print(f"Lower bound (Fano): {report['lower_bound_questions']:.2f} questions; ours is "
                       f"{ratio:.2f}x the bound." if isinstance(ratio, float) else "Lower bound: 0 questions.")
+        oracle = report["hindsight"]
+        if isinstance(oracle, dict):
+            console.print(f"Hindsight oracle: success {oracle['success_rate']:.3f}; a confident true leader is "
+                          f"reachable in {oracle['confident_reachable']:.0%} of the sessions, with at least "
+                          f"{oracle['mean_questions']:.2f} questions and {oracle['mean_minutes']:.1f} minutes.")
 
 
 @app.command("import-bif")

@@ -1,12 +1,16 @@
-"""Which question to ask next: expected information about the causes per minute of cost.
+"""Which question to ask next: expected information per minute of cost, about what we must decide.
 
-The default score (objective ``all``) is the sum over causes of the mutual information
-I(Q; C_i | e). It is exact and cheap (one batched propagation for all candidates), but it counts each
-cause separately, so a question that nudges many improbable causes a little can outscore one that
-settles the leading pair; that is the known bias towards long-tail causes. Objective ``leading`` sums
-over the ``LEADING_CAUSES`` most probable causes only: the questions that tell the front-runners apart
-win, and the batch shrinks to a few rows. The stopping rule and the "separates" explanation keep the
-leading causes in view under either objective.
+The default score (objective ``decision``) is the information a question gives about the decision
+hypotheses (``engine.reason.decision``): the leading causes, the leading combination, and the
+leading repair actions aimed at several causes. Σ_h I(Q; h | e) in bits, per minute. Staff act on
+one of those hypotheses, so a question earns its minutes by telling them apart or by making one safe
+enough to act on; its stop rule knows that decision: stop when the leader (or the leading
+combination) is likely enough to act on, or when no question is worth its minutes for it.
+
+Objective ``all`` is the sum over every cause of I(Q; C_i | e). It counts each cause separately, so a
+question that nudges many improbable causes a little can outscore one that settles the leading pair
+(the known bias towards long-tail causes). Objective ``leading`` sums over the ``LEADING_CAUSES``
+most probable causes only. Both are kept as options, with the exchange rate in bits per minute.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
+from engine.reason import decision
 from engine.reason.evidence import ContradictionError, Evidence, check_question
 from engine.reason.inference import evidence_likelihoods
 from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
@@ -26,17 +31,33 @@ from engine.reason.ranking import abnormal_probability, combinations, find_contr
 DEFAULT_STOP_PROBABILITY = 0.9
 """Stop asking once the leading cause (or combination) is this likely: acting is then cheaper."""
 DEFAULT_EXCHANGE_RATE = 0.005
-"""Bits per minute below which a question is not worth its time (about 1 bit per 3 hours)."""
+"""Bits about the causes per minute below which a question is not worth its time (objectives ``all``
+and ``leading``: about 1 bit per 3 hours)."""
+DECISION_EXCHANGE_RATE = 0.001
+"""Objective ``decision``: a question is worth its minutes when it gives at least this many bits per
+minute about the decision's hypotheses, or lowers the chance of acting on a wrong cause by at least
+this much per minute (one point per ten minutes). Lower than the causes' rate because the decision's
+hypotheses are a handful, not every cause; the second test keeps a question that may still change
+the leader (``bench/README.md``: fewer questions and more sessions ending on a true cause)."""
 LEADING_CAUSES = 4
 SEPARATION_FLOOR = 0.05
-Objective = Literal["all", "leading"]
-OBJECTIVES: tuple[Objective, ...] = ("all", "leading")
+Objective = Literal["decision", "all", "leading"]
+OBJECTIVES: tuple[Objective, ...] = ("decision", "all", "leading")
+DEFAULT_OBJECTIVE: Objective = "decision"
 
 
 @dataclass(frozen=True)
 class StopPolicy:
+    """When to stop asking; ``exchange_rate`` None means the objective's own default."""
+
     probability: float = DEFAULT_STOP_PROBABILITY
-    exchange_rate: float = DEFAULT_EXCHANGE_RATE
+    exchange_rate: float | None = None
+
+    def rate(self, objective: Objective) -> float:
+        """Bits per minute a question must give, for this objective."""
+        if self.exchange_rate is not None:
+            return self.exchange_rate
+        return DECISION_EXCHANGE_RATE if objective == "decision" else DEFAULT_EXCHANGE_RATE
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,8 @@ class Suggestion:
     separates: list[str]
     why: str
     asked_by: list[str]
+    why_details: str = ""
+    """The technical side of ``why``: which answer moves which cause, with the figures."""
 
 
 @dataclass
@@ -61,6 +84,9 @@ class NextQuestions:
     leader: str
     leader_probability: float
     cause_probabilities: dict[str, float] = field(default_factory=dict)
+    stop_details: str = ""
+    """The technical side of ``stop_reason``: the figures and the threshold that stopped it."""
+    objective: Objective = DEFAULT_OBJECTIVE
 
 
 def _posterior_after(prior: float, p_answer_given_cause: float, p_answer: float) -> float:
@@ -77,8 +103,15 @@ def _explain(
     probabilities: dict[str, float],
     leaders: list[str],
     lang: str,
-) -> tuple[list[str], str]:
-    """Which leading causes the answers pull apart, and a sentence saying how."""
+    action: str | None = None,
+) -> tuple[list[str], str, str]:
+    """Which leading causes the answers pull apart, a plain sentence for staff, and the figures.
+
+    The plain sentence names causes, never numbers: "this tells apart the two leading causes, A and
+    B", "a 'yes' would point to A", "this tells whether R is the repair to make" (``action``: the
+    repair action whose hypothesis the answers move most), "it checks A". The details keep the old
+    figures.
+    """
     answers = kb.questions[question].answers
     moves: dict[str, list[float]] = {}
     for cause in leaders:
@@ -95,18 +128,45 @@ def _explain(
         ]
     separates = [c for c, after in moves.items() if max(after) - min(after) >= SEPARATION_FLOOR]
     phrases = []
+    raised: dict[str, str] = {}
     for k, answer in enumerate(answers):
         if not moves:
             break
         best = max(moves, key=lambda c: moves[c][k] - probabilities[c])
         if moves[best][k] - probabilities[best] >= SEPARATION_FLOOR:
-            title = kb.causes[best].title.get(lang)
+            raised.setdefault(answer, best)
             phrases.append(
-                f"'{answer}' ({answer_probs[k]:.0%} likely) would raise {title} "
+                f"'{answer}' ({answer_probs[k]:.0%} likely) would raise {kb.causes[best].title.get(lang)} "
                 f"from {probabilities[best]:.0%} to {moves[best][k]:.0%}"
             )
-    why = "; ".join(phrases) if phrases else "its answers would barely move the leading causes"
-    return separates, why
+    details = "; ".join(phrases) if phrases else "its answers would barely move the leading causes"
+
+    def title(cause: str) -> str:
+        return kb.causes[cause].title.get(lang)
+
+    front = [c for c in leaders[:2] if c in moves]
+    if len(front) == 2 and set(front) <= set(separates) and any(
+            (moves[front[0]][k] - probabilities[front[0]]) * (moves[front[1]][k] - probabilities[front[1]]) < 0
+            for k in range(len(answers))):
+        why = f"this tells apart the two leading causes, {title(front[0])} and {title(front[1])}"
+    elif len(set(raised.values())) >= 2:
+        pointers = [f"'{a}' would point to {title(c)}" for a, c in raised.items()]
+        why = "; ".join(pointers)
+    elif raised:
+        answer, cause = next(iter(raised.items()))
+        why = f"a '{answer}' would point to {title(cause)}; otherwise it rules it down"
+    elif action is not None:
+        why = f"this tells whether '{kb.fixes[action].title.get(lang)}' is the repair to make"
+    elif separates:
+        why = f"it checks {title(separates[0])}, one of the leading causes"
+    else:
+        why = "it checks causes outside the current front-runners"
+    return separates, why, details
+
+
+def _leading_combination(kb: KnowledgeBase, evidence: Evidence, ordered: list[str]) -> tuple[tuple[str, ...], float]:
+    top = combinations(kb, evidence, ordered, 1)[0]
+    return top.causes, top.probability
 
 
 def next_questions(
@@ -118,13 +178,13 @@ def next_questions(
     limit: int = 5,
     lang: str = "en",
     skip: Collection[str] = (),
-    objective: Objective = "all",
+    objective: Objective = DEFAULT_OBJECTIVE,
 ) -> NextQuestions:
     """Rank unanswered questions by gain per minute, for one role, plus the best hand-off.
 
     ``skip`` holds questions the user put aside ("can't check that now"): they are neither suggested
     nor handed off, so the next best ones come up, and the stop rule judges what is left.
-    ``objective`` says which causes the gain is about (see the module docstring).
+    ``objective`` says what the gain is about (see the module docstring).
     """
     for question in skip:
         check_question(kb, question)
@@ -134,26 +194,39 @@ def next_questions(
     tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
-    if objective == "leading":
-        posterior = tree.propagate(likelihoods, 1, targets=causes)  # impossible evidence: raised below
+    gains: dict[str, float] = {}
+    risk_drops: dict[str, float] = {}
+    actions: dict[str, str] = {}
+    if objective == "all":
+        scored = causes
+    else:
+        posterior = tree.propagate(likelihoods, 1, targets=causes)
+        if posterior.impossible[0]:
+            raise ContradictionError(find_contradiction(kb, evidence))
         probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
         scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
-    else:
-        scored = causes
+    if objective == "decision" and candidates:
+        look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
+        gains = {q: float(decision.information(look, q)[0]) for q in candidates}
+        actions = decision.moved_actions(look, SEPARATION_FLOOR)
+        risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
     voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     if objective == "all":
         probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
+    if objective != "decision":
+        gains = {q: float(voi.gain[q][0]) for q in candidates}
     ordered = sorted(causes, key=lambda c: -probabilities[c])
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0]
 
     suggestions = []
     for question in candidates:
         spec = kb.questions[question]
-        gain = max(0.0, float(voi.gain[question][0]))
+        gain = max(0.0, gains[question])
         answer_probs = voi.answer_probs[question][0]
-        separates, why = _explain(kb, question, answer_probs, voi, probabilities, leaders, lang)
+        separates, why, details = _explain(kb, question, answer_probs, voi, probabilities, leaders, lang,
+                                           actions.get(question))
         suggestions.append(
             Suggestion(
                 id=question,
@@ -165,6 +238,7 @@ def next_questions(
                 separates=separates,
                 why=why,
                 asked_by=list(spec.asked_by),
+                why_details=details,
             )
         )
     suggestions.sort(key=lambda s: (-s.gain_per_minute, s.id))
@@ -172,18 +246,10 @@ def next_questions(
     others = [s for s in suggestions if role is not None and role not in s.asked_by]
 
     leader = ordered[0]
-    top = combinations(kb, evidence, ordered, 1)[0]
-    stop, reason = False, ""
-    if probabilities[leader] >= policy.probability:
-        stop, reason = True, f"the leading cause is {probabilities[leader]:.0%} likely"
-    elif top.causes and top.probability >= policy.probability:
-        stop, reason = True, f"the leading combination ({' + '.join(top.causes)}) is {top.probability:.0%} likely"
-    elif not mine:
-        stop, reason = True, ("no unanswered question is left for this role"
-                              + (" except those skipped" if skip else ""))
-    elif mine[0].gain_per_minute < policy.exchange_rate:
-        stop, reason = True, (f"the best question gives {mine[0].gain_per_minute:.4f} bits per minute, below the "
-                              f"exchange rate of {policy.exchange_rate} bits per minute")
+    combination, combination_probability = _leading_combination(kb, evidence, ordered)
+    best_risk_drop = max((risk_drops.get(s.id, 0.0) / s.cost_minutes for s in mine), default=0.0)
+    stop, reason, details = _stop(kb, policy, objective, probabilities[leader], leader, combination,
+                                  combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
         questions=mine[:limit],
         handoff=[s for s in others if not mine or s.gain_per_minute > mine[0].gain_per_minute][:1],
@@ -192,4 +258,42 @@ def next_questions(
         leader=leader,
         leader_probability=probabilities[leader],
         cause_probabilities=probabilities,
+        stop_details=details,
+        objective=objective,
     )
+
+
+def _stop(kb: KnowledgeBase, policy: StopPolicy, objective: Objective, leader_probability: float, leader: str,
+          combination: tuple[str, ...], combination_probability: float, mine: list[Suggestion], skipped: bool,
+          lang: str, best_risk_drop: float = 0.0) -> tuple[bool, str, str]:
+    """Whether to stop asking, the plain reason for staff, and the figures behind it.
+
+    "Enough evidence" is said only when the leader (or the leading combination) is likely enough to
+    act on; running out of questions worth their minutes says so and names what leads, because acting
+    then is a judgement on thinner evidence, not a conclusion. Under the decision objective a
+    question is also worth asking while it may lower the chance of acting on a wrong cause by the
+    exchange rate per minute (``best_risk_drop``).
+    """
+    def title(cause: str) -> str:
+        return kb.causes[cause].title.get(lang)
+
+    about = "this decision" if objective == "decision" else "the causes"
+    if leader_probability >= policy.probability:
+        return True, f"Enough evidence: act on {title(leader)}", (
+            f"the leading cause is {leader_probability:.0%} likely (stop at {policy.probability:.0%})")
+    if combination and combination_probability >= policy.probability:
+        return True, f"Enough evidence: act on {' together with '.join(title(c) for c in combination)}", (
+            f"the leading combination ({' + '.join(combination)}) is {combination_probability:.0%} likely "
+            f"(stop at {policy.probability:.0%})")
+    if not mine:
+        return True, ("No question is left to ask in this role" + (" except those set aside" if skipped else "")
+                      + f"; the best lead so far is {title(leader)}, not yet certain"), (
+            "no unanswered question is left for this role" + (" except those skipped" if skipped else ""))
+    if mine[0].gain_per_minute < policy.rate(objective) and best_risk_drop < policy.rate(objective):
+        return True, (f"No remaining question is worth its minutes for {about}; the best lead is "
+                      f"{title(leader)}, not yet certain: act on it with care or hand the case on"), (
+            f"the best question gives {mine[0].gain_per_minute:.4f} bits per minute, below the "
+            f"exchange rate of {policy.rate(objective)} bits per minute"
+            + (f", and lowers the risk of acting on a wrong cause by at most {best_risk_drop:.4f} per minute"
+               if objective == "decision" else ""))
+    return False, "", ""
