@@ -142,13 +142,13 @@ def test_decision_objective_tells_apart_the_leading_hypotheses_after_the_first_a
     """After the seed's first answers the path-MTU causes lead, and the default objective asks what
     settles them (the tracepath check), with a why that names the decision, not the long tail."""
     kb = service.kb(PACK)
-    out = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=50)
+    out = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=len(kb.questions))
     assert out.objective == "decision"
     assert out.questions[0].id == "path_mtu_reduced", [q.id for q in out.questions[:5]]
     assert "front-runners" not in out.questions[0].why
     rates = [q.gain_per_minute for q in out.questions]
     assert rates == sorted(rates, reverse=True)
-    every = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=50, objective="all")
+    every = next_questions(kb, build_evidence(kb, FIRST_ANSWERS), limit=len(kb.questions), objective="all")
     assert {q.id for q in every.questions} == {q.id for q in out.questions}
 
 

@@ -225,7 +225,7 @@ def next_question(
     exchange_rate: Annotated[float | None, typer.Option(
         help="stop when the best question gives fewer bits per minute (default: 0.001 for the decision, "
              "which also weighs the risk of acting on a wrong cause; 0.005 for all or leading causes)")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100, help="how many questions to list")] = 5,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="how many questions to list")] = 5,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="a question put aside for now (repeatable): not suggested, not handed off")] = None,
     objective: Annotated[str, typer.Option(
