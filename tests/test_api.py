@@ -402,3 +402,14 @@ def test_extract_lists_the_error_like_lines_it_did_not_understand(client: TestCl
         "quota_exceeded_logged", "rfc_x_2_2", None)
     assert body["unmatched"] == [{"line_number": 2,
                                   "text": "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for <redacted> refused"}]
+
+
+@pytest.mark.parametrize("raw", ['{"kb": "mail_delivery", "evidence": {"attachment_mail_fails": ' + "9" * 5001 + "}}",
+                                 "[" * 100_000 + "]" * 100_000,
+                                 '{"kb": "mail_delivery", "evidence": {"attachment_mail_fails": 1e999}}'],
+                         ids=["5001-digit number", "nesting 100,000 deep", "infinite number"])
+def test_hostile_json_bodies_are_clear_client_errors(client: TestClient, keys: dict[str, str], raw: str) -> None:
+    response = client.post("/v1/diagnose", content=raw, headers={**auth(keys["agent"]),
+                                                                 "Content-Type": "application/json"})
+    assert response.status_code in (400, 422), response.text
+    assert_problem(response, response.status_code)
