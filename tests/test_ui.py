@@ -162,7 +162,25 @@ def test_author_pages_stay_locked_without_a_token(database: str) -> None:
         assert not at.dataframe, page
 
 
-def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def authored_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Quality page evaluates the bundled case folder; here, only its authored cases (not the
+    blind ones), so that an evaluation in the page takes seconds, not the minutes of the full set."""
+    import shutil
+
+    from engine.bundled import cases_dir
+    from engine.learn import cases as case_module
+
+    folder = tmp_path / "cases" / "mail_delivery"
+    folder.mkdir(parents=True)
+    for path in sorted((cases_dir() / "mail_delivery").glob("*.yaml")):
+        if "mapped: blind" not in path.read_text(encoding="utf-8"):
+            shutil.copy(path, folder / path.name)
+    monkeypatch.setattr(case_module, "default_case_dir", lambda pack: tmp_path / "cases" / pack)
+    return folder
+
+
+def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPatch, authored_cases: Path) -> None:
     from engine.learn.cases import Case
     from engine.store.models import utc_now
 
@@ -223,8 +241,8 @@ def test_pasted_log_fills_answers_with_the_matching_line(database: str) -> None:
     assert all(answered.loc[answered["id"].isin(used), "source"].str.len() > 0)
 
 
-def test_quality_page_shows_the_frozen_split_beside_cross_validation(database: str,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quality_page_shows_the_frozen_split_beside_cross_validation(database: str, monkeypatch: pytest.MonkeyPatch,
+                                                                     authored_cases: Path) -> None:
     monkeypatch.setenv("ROOTWARD_AUTHOR_TOKEN", TOKEN)
     at = _app().run()
     at.switch_page("screens/quality.py").run()
