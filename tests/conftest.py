@@ -32,6 +32,18 @@ def _isolated_user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
 
 
 @pytest.fixture
+def database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The default database of the UI (and any face that reads the settings) on a fresh SQLite file."""
+    from engine.settings import get_settings
+
+    monkeypatch.setenv("ROOTWARD_DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("ROOTWARD_AUTHOR_TOKEN", raising=False)
+    get_settings.cache_clear()
+    yield sqlite_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file in the test's temporary directory."""
     return f"sqlite:///{tmp_path / 'rootward.db'}"

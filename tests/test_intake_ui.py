@@ -6,24 +6,10 @@ count once recorded. Each test gets its own SQLite database, so the answers reac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_intake import SEED_EN, SEED_JA, SEED_SIX
 from tests.test_ui import APP, TIMEOUT, _no_exceptions, _ranking, _table
-
-
-@pytest.fixture
-def database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from engine.settings import get_settings
-
-    monkeypatch.setenv("ROOTWARD_DATABASE_URL", sqlite_url)
-    monkeypatch.delenv("ROOTWARD_AUTHOR_TOKEN", raising=False)
-    get_settings.cache_clear()
-    yield sqlite_url
-    get_settings.cache_clear()
 
 
 def _read(at: AppTest, text: str) -> None:

@@ -7,7 +7,6 @@ Every test gets its own SQLite database, so sessions and draft cases written by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -24,17 +23,6 @@ APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
 TIMEOUT = 120
 MTU_CAUSES = {"mtu_mru_mismatch", "pmtud_blackhole"}
 TOKEN = "test-author-token-0123456789"
-
-
-@pytest.fixture
-def database(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from engine.settings import get_settings
-
-    monkeypatch.setenv("ROOTWARD_DATABASE_URL", sqlite_url)
-    monkeypatch.delenv("ROOTWARD_AUTHOR_TOKEN", raising=False)
-    get_settings.cache_clear()
-    yield sqlite_url
-    get_settings.cache_clear()
 
 
 def _app() -> AppTest:
