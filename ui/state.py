@@ -227,6 +227,20 @@ def record_answers(diagnosis: Diagnosis, found: Iterable[tuple[str, str, str | N
         record_answer(diagnosis, question, answer, source)
 
 
+def confirm_answers(diagnosis: Diagnosis, chosen: Iterable[tuple[str, str, str | None]], pending_key: str) -> None:
+    """Record the answers a person confirmed, forget the proposals they came from, and redraw.
+
+    A rejected answer is shown as a message and the proposals stay, so nothing confirmed is lost.
+    """
+    try:
+        record_answers(diagnosis, chosen)
+    except ACTION_ERRORS as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(pending_key, None)
+    st.rerun()
+
+
 def undo(diagnosis: Diagnosis) -> None:
     if not diagnosis.history:
         return

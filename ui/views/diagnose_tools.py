@@ -66,13 +66,7 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
     if st.button(t("apply_found", lang), type="primary", key="paste_apply"):
         chosen = [(row["question"], row["answer"], findings[i].line)
                   for i, row in enumerate(edited.to_dict("records")) if row["use"]]
-        try:
-            state.record_answers(diagnosis, chosen)
-        except state.ACTION_ERRORS as exc:
-            st.error(str(exc))
-            return
-        st.session_state.pop(FOUND_KEY, None)
-        st.rerun()
+        state.confirm_answers(diagnosis, chosen, FOUND_KEY)
 
 
 def _render_unmatched(lines: list[tuple[int, str]], lang: str, expanded: bool) -> None:

@@ -65,13 +65,8 @@ def _proposals(kb: KnowledgeBase, diagnosis: state.Diagnosis, reading: IntakeOut
         if st.button(t("intake_confirm", lang), type="primary", key="intake_confirm"):
             chosen = [(row["question"], row["answer"], f"“{row['words']}”")
                       for row in edited.to_dict("records") if row["use"]]
-            try:
-                state.record_answers(diagnosis, chosen)
-            except state.ACTION_ERRORS as exc:
-                st.error(str(exc))
-                return
-            st.session_state.pop(READING_KEY, None)
-            st.rerun()
+            state.confirm_answers(diagnosis, chosen, READING_KEY)
+            return
     if reading.unmatched:
         st.caption(t("intake_unmatched", lang) + " " + " · ".join(f"“{clause}”" for clause in reading.unmatched))
 
