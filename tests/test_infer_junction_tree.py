@@ -268,3 +268,17 @@ def test_gathered_broadcasts_and_their_cache_budget_change_no_result(monkeypatch
     np.testing.assert_allclose(gathered.log_evidence, plain.log_evidence, atol=1e-12, rtol=0)
     for name in network.names:
         np.testing.assert_allclose(gathered.marginal(name), plain.marginal(name), atol=1e-12, rtol=0, err_msg=name)
+
+
+def test_row_normalisation_holds_for_any_memory_order() -> None:
+    """A root belief in Fortran order (as broadcasting can produce) is normalised itself, not a copy."""
+    from engine.infer.junction_tree import _normalise_rows
+
+    rng = np.random.default_rng(7)
+    belief = np.asfortranarray(rng.random((5, 2, 3, 2, 2)))
+    belief[2] = 0.0
+    expected_totals = belief.reshape(5, -1).sum(axis=1)
+    totals = _normalise_rows(belief)
+    np.testing.assert_allclose(totals, expected_totals)
+    sums = belief.reshape(5, -1).sum(axis=1)
+    np.testing.assert_allclose(sums, [1.0, 1.0, 0.0, 1.0, 1.0], atol=1e-15)

@@ -568,10 +568,8 @@ class JunctionTree:
                     if owned:  # a belief that is still the shared static table must not be updated in place
                         mine.add(step.clique)
             assert root_belief is not None
-            flat = root_belief.reshape(root_belief.shape[0], -1)
-            total = flat.sum(axis=1)
+            total = _normalise_rows(root_belief)
             possible = total > 0
-            np.divide(flat, total[:, None], out=flat, where=possible[:, None])
             beliefs[schedule.root] = root_belief
 
             marginals: dict[int, FloatArray] = {}
@@ -790,6 +788,20 @@ def _expansion_index(shape: tuple[int, ...], tail: tuple[int, ...]) -> NDArray[n
         cached -= 0 if evicted is None else evicted.size
     _expansion_indices[key] = index
     return index
+
+
+def _normalise_rows(belief: FloatArray) -> FloatArray:
+    """Scale each batch row of ``belief`` in place to sum to one (all-zero rows stay zero); returns the sums.
+
+    A product of broadcast operands can come out in a non-C memory order, and reshaping such an
+    array copies: dividing a reshaped view in place would then leave the belief itself unnormalised
+    (answer probabilities summing to 1.7 on a 65,536-entry root clique of the mail pack). So the sum
+    reads a reshape, and the division broadcasts over the belief itself.
+    """
+    total = belief.reshape(belief.shape[0], -1).sum(axis=1)
+    divisor = np.where(total > 0, total, 1.0).reshape((-1,) + (1,) * (belief.ndim - 1))
+    np.divide(belief, divisor, out=belief)
+    return np.asarray(total, dtype=np.float64)
 
 
 def _peak(message: FloatArray) -> FloatArray:
