@@ -48,7 +48,11 @@ class KbRef(BaseModel):
 class CauseOut(BaseModel):
     id: str
     title: str
-    probability: float
+    probability: float = Field(description="P(the cause is present | answers)")
+    at_work: float = Field(
+        description="P(present and able to produce the complaint | answers), the order of the list: below "
+                    "probability only for causes that act only together with another condition",
+    )
     refines: str | None = Field(
         default=None, description="the broader cause this one refines, so that a case confirmed as it counts this one"
     )
@@ -124,7 +128,7 @@ def rank_out(kb: KnowledgeBase, ranking: Ranking, lang: str = "en", actions: lis
         kb=kb_ref(kb),
         causes=[
             CauseOut(id=c.id, title=kb.causes[c.id].title.get(lang), probability=round(c.probability, 12),
-                     refines=kb.causes[c.id].refines)
+                     at_work=round(c.at_work, 12), refines=kb.causes[c.id].refines)
             for c in ranking.causes
         ],
         combinations=[

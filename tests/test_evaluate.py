@@ -63,11 +63,12 @@ def test_no_case_is_scored_by_a_model_that_learned_from_it(monkeypatch: pytest.M
         trained_on[id(result.network)] = {c.id for c in cases}
         return result
 
-    def recording_score(network: DiscreteNetwork, cases: Any, causes: Any, fold: int) -> list[ScoredCase]:
+    def recording_score(network: DiscreteNetwork, cases: Any, causes: Any, fold: int,
+                        **kwargs: Any) -> list[ScoredCase]:
         for case in cases:
             assert case.id not in scored_by, "a case was scored twice"
             scored_by[case.id] = id(network)
-        return real_score(network, cases, causes, fold)
+        return real_score(network, cases, causes, fold, **kwargs)
 
     monkeypatch.setattr(evaluation_module, "fit", recording_fit)
     monkeypatch.setattr(evaluation_module, "score_cases", recording_score)

@@ -159,7 +159,7 @@ def test_identical_across_cli_api_sessions_and_service(service: Service, client:
                   client.get(f"/v1/sessions/{session}/next").json()]
     for document in documents:
         assert {f: document[f] for f in fields} == want
-        assert all(set(c) == {"id", "title", "probability", "refines"} for c in document.get("causes", []))
+        assert all(set(c) == {"id", "title", "probability", "at_work", "refines"} for c in document.get("causes", []))
     report = client.get(f"/v1/sessions/{session}/report").text
     assert "moved the ranking away from the usual causes" in report
 

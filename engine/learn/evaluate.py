@@ -15,12 +15,13 @@ with a confirmed cause that the pack has a node for; a case whose root cause the
 it as ``unmodelled_cause`` and counts against coverage only: it cannot be ranked, so the accuracy
 figures are over covered cases, and top-k × coverage is the share of *all* cases with a top-k hit.
 
-Metrics: top-1 / top-3 hit rates (a hit is any confirmed cause within the first k), the Brier score
-and log loss of P(cause present) over every (case, cause) pair whose truth is known (confirmed
+Metrics: top-1 / top-3 hit rates (a hit is any confirmed cause, or a cause that refines one, within
+the first k of the ranking by P(at work) that ``rank`` shows), the Brier score and log loss of
+P(cause present) over every (case, cause) pair whose truth is known (confirmed
 causes are present; with ``causes_complete`` the others are absent; otherwise they are left out),
 a calibration table (and plot), the most frequent confusions, and a sensitivity table: which single
-prior or CPD entry, with its odds halved or doubled, changes the leading cause of which cases under
-the expert model. That is the KB-MODELLING honesty check made mechanical: a conclusion that flips
+prior or CPD entry, with its odds halved or doubled, changes the leading cause (by P(present)) of
+which cases under the expert model. That is the KB-MODELLING honesty check made mechanical: a conclusion that flips
 when one number moves by a factor of two was never supported by the evidence.
 """
 
@@ -30,7 +31,7 @@ import datetime as dt
 import itertools
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,10 +40,11 @@ import numpy as np
 
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case
+from engine.learn.cases import Case, refinement_map
 from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
 from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray
+from engine.reason.at_work import at_work_scores, conjunction_requirements
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -65,15 +67,21 @@ class ScoredCase:
     fold: int
     confirmed: list[str]
     ranking: list[tuple[str, float]]
+    """(cause, P(present)) in ranking order: by P(at work), as ``rank`` orders them."""
+    credited: frozenset[str] = frozenset()
+    """Causes that count as a hit: the confirmed ones and every cause that refines one of them."""
 
     @property
     def ranked_ids(self) -> list[str]:
         return [c for c, _ in self.ranking]
 
+    def hits(self) -> frozenset[str]:
+        return self.credited | frozenset(self.confirmed)
+
     def rank_of_confirmed(self) -> int:
-        """1-based rank of the best-ranked confirmed cause."""
-        ids = self.ranked_ids
-        return min(ids.index(c) + 1 for c in self.confirmed)
+        """1-based rank of the best-ranked confirmed cause (or cause refining one)."""
+        hits = self.hits()
+        return min(i + 1 for i, c in enumerate(self.ranked_ids) if c in hits)
 
 
 @dataclass
@@ -106,7 +114,7 @@ class Evaluation:
 
     def top(self, k: int) -> float:
         """Share of cases with a top-k hit (any confirmed cause within the first k)."""
-        hits = [any(c in s.confirmed for c in s.ranked_ids[:k]) for s in self.scored]
+        hits = [any(c in s.hits() for c in s.ranked_ids[:k]) for s in self.scored]
         return float(np.mean(hits)) if hits else 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,21 +174,43 @@ def cause_posteriors(network: DiscreteNetwork, tree: JunctionTree, cases: Sequen
     return np.stack([1.0 - result.marginal(c)[:, 0] for c in causes], axis=1)
 
 
-def score_cases(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequence[str], fold: int) -> list[ScoredCase]:
-    """Rank every cause for each case under ``network``."""
+def score_cases(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequence[str], fold: int, *,
+                kb: KnowledgeBase) -> list[ScoredCase]:
+    """Rank every cause for each case under ``network`` as ``rank`` does: by P(at work), with causes
+    that refine a confirmed cause counting as hits. ``kb`` supplies the structure ``network`` shares."""
     if not cases:
         return []
-    probabilities = cause_posteriors(network, JunctionTree.compile(network), cases, causes)
-    return _ranked(cases, probabilities, causes, fold)
+    tree = JunctionTree.compile(network)
+    probabilities = cause_posteriors(network, tree, cases, causes)
+    working = at_work_scores(tree, answer_likelihoods(network, cases), probabilities, causes,
+                             conjunction_requirements(kb))
+    return _ranked(cases, probabilities, working, causes, fold, refinement_map(kb))
 
 
-def _ranked(cases: Sequence[Case], probabilities: FloatArray, causes: Sequence[str], fold: int) -> list[ScoredCase]:
-    """Causes by decreasing probability, ties by id (as ``rank`` orders them)."""
+def credited_causes(confirmed: Sequence[str], refines: Mapping[str, str | None]) -> frozenset[str]:
+    """The confirmed causes and every cause whose chain of ``refines`` reaches one of them (as
+    ``engine.learn.cases.top_k_hit`` credits them)."""
+    credited = set(confirmed)
+    for cause in refines:
+        current, seen = refines.get(cause), {cause}
+        while current is not None and current not in seen:
+            if current in confirmed:
+                credited.add(cause)
+                break
+            seen.add(current)
+            current = refines.get(current)
+    return frozenset(credited)
+
+
+def _ranked(cases: Sequence[Case], probabilities: FloatArray, order_by: FloatArray, causes: Sequence[str],
+            fold: int, refines: Mapping[str, str | None]) -> list[ScoredCase]:
+    """Causes by decreasing ``order_by`` (P(at work)), then P(present), then id, as ``rank`` orders them."""
     scored = []
-    for case, row in zip(cases, probabilities, strict=True):
-        order = sorted(range(len(causes)), key=lambda i: (-row[i], causes[i]))
+    for case, row, key in zip(cases, probabilities, order_by, strict=True):
+        order = sorted(range(len(causes)), key=lambda i: (-key[i], -row[i], causes[i]))
         scored.append(ScoredCase(case.id, fold, list(case.confirmed_causes),
-                                 [(causes[i], float(row[i])) for i in order]))
+                                 [(causes[i], float(row[i])) for i in order],
+                                 credited_causes(case.confirmed_causes, refines)))
     return scored
 
 
@@ -228,7 +258,7 @@ def confusion_table(scored: Sequence[ScoredCase], top: int = TOP_CONFUSIONS) -> 
     pairs: dict[tuple[str, str], list[str]] = {}
     for item in scored:
         leader = item.ranked_ids[0]
-        if leader in item.confirmed:
+        if leader in item.hits():
             continue
         actual = min(item.confirmed, key=item.ranked_ids.index)
         pairs.setdefault((leader, actual), []).append(item.id)
@@ -253,7 +283,7 @@ def _rounded(value: float, digits: int) -> float | None:
 def figures(scored: Sequence[ScoredCase], by_id: dict[str, Case]) -> dict[str, Any]:
     """n, top-1, top-3, Brier and log loss of some scored cases (``None`` where there are none)."""
     brier, log_loss = scores(*labelled_pairs(scored, by_id))
-    hits = {k: [any(c in s.confirmed for c in s.ranked_ids[:k]) for s in scored] for k in (1, 3)}
+    hits = {k: [any(c in s.hits() for c in s.ranked_ids[:k]) for s in scored] for k in (1, 3)}
     return {"n_cases": len(scored),
             "top1": round(float(np.mean(hits[1])), 4) if scored else None,
             "top3": round(float(np.mean(hits[3])), 4) if scored else None,
@@ -320,7 +350,7 @@ def cross_validate(
         held_out = [c for c in learning if fold_of[c.id] == fold and c.covered]
         training[fold] = sorted(c.id for c in train)
         model = fit(expert, train, causes=causes, learnable=learnable, ess=ess).network
-        scored.extend(score_cases(model, held_out, causes, fold))
+        scored.extend(score_cases(model, held_out, causes, fold, kb=kb))
     by_id = {c.id: c for c in learning}
     scored.sort(key=lambda s: s.id)
     predicted, truth = labelled_pairs(scored, by_id)
@@ -332,7 +362,7 @@ def cross_validate(
         test_training=sorted(c.id for c in learning),
     )
     frozen_model = fit(expert, learning, causes=causes, learnable=learnable, ess=ess).network
-    frozen_scored = score_cases(frozen_model, [c for c in test if c.covered], causes, FROZEN_SPLIT_FOLD)
+    frozen_scored = score_cases(frozen_model, [c for c in test if c.covered], causes, FROZEN_SPLIT_FOLD, kb=kb)
     evaluation.test_split = frozen_split_report(kb, frozen_scored, test, len(learning))
     if sensitivity:
         evaluation.sensitivity = sensitivity_table(kb, expert, learning)

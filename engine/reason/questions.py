@@ -24,6 +24,7 @@ import numpy as np
 from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
+from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import ContradictionError, Evidence, check_question
 from engine.reason.inference import evidence_likelihoods
 from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
@@ -204,7 +205,8 @@ def next_questions(
         if posterior.impossible[0]:
             raise ContradictionError(find_contradiction(kb, evidence))
         probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
-        scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+        working = at_work(kb, evidence, probabilities)
+        scored = order_by_at_work(working, probabilities)[:LEADING_CAUSES]
     if objective == "decision" and candidates:
         look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
         gains = {q: float(decision.information(look, q)[0]) for q in candidates}
@@ -215,9 +217,10 @@ def next_questions(
         raise ContradictionError(find_contradiction(kb, evidence))
     if objective == "all":
         probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
+        working = at_work(kb, evidence, probabilities)
     if objective != "decision":
         gains = {q: float(voi.gain[q][0]) for q in candidates}
-    ordered = sorted(causes, key=lambda c: -probabilities[c])
+    ordered = order_by_at_work(working, probabilities)
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0]
 
     suggestions = []
@@ -248,7 +251,7 @@ def next_questions(
     leader = ordered[0]
     combination, combination_probability = _leading_combination(kb, evidence, ordered)
     best_risk_drop = max((risk_drops.get(s.id, 0.0) / s.cost_minutes for s in mine), default=0.0)
-    stop, reason, details = _stop(kb, policy, objective, probabilities[leader], leader, combination,
+    stop, reason, details = _stop(kb, policy, objective, working[leader], leader, combination,
                                   combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
         questions=mine[:limit],
@@ -256,7 +259,7 @@ def next_questions(
         stop=stop,
         stop_reason=reason,
         leader=leader,
-        leader_probability=probabilities[leader],
+        leader_probability=working[leader],
         cause_probabilities=probabilities,
         stop_details=details,
         objective=objective,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.kb.knowledge import KnowledgeBase
+from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import ContradictionError, Evidence
 from engine.reason.inference import propagate
 
@@ -31,6 +32,8 @@ class CauseScore:
     id: str
     probability: float
     """P(cause is not in its normal first state | evidence); for binary causes P(present)."""
+    at_work: float
+    """P(present and able to produce the complaint | evidence), the ranking key (``engine.reason.at_work``)."""
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,10 @@ def rank(kb: KnowledgeBase, evidence: Evidence, *, top_combinations: int = 5, ex
     if result.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     probabilities = {c: float(abnormal_probability(result.marginal(c))[0]) for c in kb.causes}
-    ordered = sorted(probabilities, key=lambda c: (-probabilities[c], c))
+    working = at_work(kb, evidence, probabilities)
+    ordered = order_by_at_work(working, probabilities)
     return Ranking(
-        causes=[CauseScore(c, probabilities[c]) for c in ordered],
+        causes=[CauseScore(c, probabilities[c], working[c]) for c in ordered],
         combinations=combinations(kb, evidence, ordered, top_combinations),
         explanations=weights_of_evidence(kb, evidence, ordered[:explain], probabilities),
         log_evidence=float(result.log_evidence[0]),
