@@ -209,6 +209,9 @@ ENGLISH_PHRASINGS = [
     ('We see "Client host rejected" in the logs.', {"policy_reject_logged": "yes"}),
     ("tracepath shows pmtu 1424.", {"path_mtu_reduced": "yes"}),
     ("The router has an MRU of 1424.", {"router_mtu_mru_differs": "yes"}),
+    ("Our newsletters end up in the recipients' spam folder.", {"lands_in_spam_folder": "yes"}),
+    ("Customers say our invoices go to junk.", {"lands_in_spam_folder": "yes"}),
+    ("It is not in the junk folder either.", {"lands_in_spam_folder": "no"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -258,6 +261,7 @@ JAPANESE_PHRASINGS = [
     ("ある大学だけでなく、他の大学からの添付も届きません。",
      {"attachment_mail_fails": "yes", "single_sender_affected": "no", "other_senders_large_mail_ok": "no"}),
     ("添付ファイルだけでなく普通のメールも届かない。", {"attachment_mail_fails": "no"}),
+    ("お客様に送ったメールが迷惑メールフォルダに入ってしまいます。", {"lands_in_spam_folder": "yes"}),
 ]
 
 
@@ -338,7 +342,8 @@ def test_the_checklist_is_the_cheap_helpdesk_questions_in_the_documented_order()
     items = Service().checklist(PACK, "ja")
     assert [i.id for i in items] == [
         "all_mail_fails", "attachment_mail_fails", "single_sender_affected", "other_senders_large_mail_ok",
-        "problem_intermittent", "mail_arrives_late", "users_cannot_send", "bounces_for_unsent_mail",
+        "problem_intermittent", "mail_arrives_late", "lands_in_spam_folder", "users_cannot_send",
+        "bounces_for_unsent_mail",
         "web_down_at_bare_domain",
     ]
     for item in items:
