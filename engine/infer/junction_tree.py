@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ CPT_ROW_TOLERANCE = 1e-3
 # A cached prior message this close to all-ones is treated as exactly one and skipped.
 UNIT_TOLERANCE = 1e-12
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+RESTRICTED_TREES = 32
+"""Barren-pruned sub-trees kept per tree: a diagnosis turn touches three or four kept sets, and a
+handful of recent turns is what recurs; each is small (the mail pack's are 2-40k entries)."""
 
 Edge = tuple[int, int]
 
@@ -170,6 +174,8 @@ class JunctionTree:
     _positive: dict[Edge, bool] = field(init=False, repr=False)
     _schedules: dict[tuple[frozenset[int], frozenset[int], bool], _Schedule] = field(init=False, repr=False)
     _restricted: dict[frozenset[int], JunctionTree] = field(init=False, repr=False)
+    _restricted_lock: threading.Lock = field(init=False, repr=False)
+    _quiet_leaves: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {n: i for i, n in enumerate(self.names)}
@@ -195,6 +201,10 @@ class JunctionTree:
         self._positive = {e: bool(np.all(m > 0)) for e, m in self.prior_messages.items()}
         self._schedules = {}
         self._restricted = {}
+        self._restricted_lock = threading.Lock()
+        has_children = {p for family in self.families for p in family[:-1]}
+        self._quiet_leaves = tuple(v for v, family in enumerate(self.families)
+                                   if v not in has_children and len(family) <= 2)
 
     # ------------------------------------------------------------------ introspection
 
@@ -419,7 +429,8 @@ class JunctionTree:
         ``prune=False`` forces a full two-pass propagation over every clique, without the cached
         prior messages; it exists to check the pruned path against the textbook one.
         ``barren=True`` drops every variable that is neither evidence, target nor an ancestor of one
-        (barren: it sums out to one) and runs on a junction tree compiled for the rest. That tree is
+        (barren: it sums out to one), except childless ones with at most one kept parent, which cost
+        nothing (see ``_with_quiet_leaves``), and runs on a junction tree compiled for the rest. That tree is
         cached per kept set, so it pays when the same query shape comes back, and when the barren part
         sits inside big cliques that the Steiner-subtree pruning alone cannot shrink (MUNIN).
         Batches whose clique tables exceed ``max_bytes`` are split into chunks.
@@ -449,19 +460,38 @@ class JunctionTree:
                     stack.append(p)
         return frozenset(keep)
 
+    def _with_quiet_leaves(self, keep: frozenset[int]) -> frozenset[int]:
+        """``keep`` plus every childless variable whose one parent (if any) is kept.
+
+        Such a leaf only ever shares a clique with its parent, so keeping it grows no other clique,
+        and the Steiner pruning skips it unless it is asked about. Keeping them all makes queries
+        that differ only in which of them is observed share one sub-tree (a diagnosis session
+        answers mostly single-parent questions), so the sub-tree is compiled once, not per answer.
+        """
+        extra = [v for v in self._quiet_leaves if v not in keep and all(p in keep for p in self.families[v][:-1])]
+        return keep | frozenset(extra) if extra else keep
+
     def _restricted_to(self, keep: frozenset[int]) -> JunctionTree:
-        """The junction tree of the ancestral sub-network ``keep`` (compiled once, then cached)."""
-        sub = self._restricted.get(keep)
-        if sub is None:
-            kept = sorted(keep)  # global order is topological, so the sub-network's is too
-            local = {v: i for i, v in enumerate(kept)}
-            sub = JunctionTree._build(
-                tuple(self.names[v] for v in kept),
-                tuple(self.states[v] for v in kept),
-                tuple(tuple(local[u] for u in self.families[v]) for v in kept),
-                tuple(self.cpts[v] for v in kept),
-            )
-            if len(self._restricted) >= 8:
+        """The junction tree of the ancestral sub-network ``keep`` (compiled once, then cached).
+
+        The most recent ``RESTRICTED_TREES`` are kept, oldest out first; a lock keeps concurrent
+        requests (the API serves from a thread pool) from evicting under each other's feet.
+        """
+        with self._restricted_lock:
+            sub = self._restricted.pop(keep, None)
+            if sub is not None:
+                self._restricted[keep] = sub  # most recent last
+                return sub
+        kept = sorted(keep)  # global order is topological, so the sub-network's is too
+        local = {v: i for i, v in enumerate(kept)}
+        sub = JunctionTree._build(
+            tuple(self.names[v] for v in kept),
+            tuple(self.states[v] for v in kept),
+            tuple(tuple(local[u] for u in self.families[v]) for v in kept),
+            tuple(self.cpts[v] for v in kept),
+        )
+        with self._restricted_lock:
+            while len(self._restricted) >= RESTRICTED_TREES:
                 self._restricted.pop(next(iter(self._restricted)))
             self._restricted[keep] = sub
         return sub
@@ -509,7 +539,7 @@ class JunctionTree:
     ) -> Result:
         """Propagation on validated likelihoods keyed by variable index (rows already in [0, 1])."""
         if barren:
-            keep = self._ancestral(frozenset(lams) | targets)
+            keep = self._with_quiet_leaves(self._ancestral(frozenset(lams) | targets))
             if len(keep) < len(self.names):
                 sub = self._restricted_to(keep)
                 local = {name: i for i, name in enumerate(sub.names)}

@@ -112,7 +112,7 @@ def requirement_probabilities(
             clamp = np.ones((rows, len(on))) if known is None else np.broadcast_to(known, (rows, len(on))).copy()
             clamp[1 + r::width] *= np.asarray(on)
             expanded[node] = clamp
-    logs = tree.propagate(expanded, rows, targets=[]).log_evidence.reshape(batch, width)
+    logs = tree.propagate(expanded, rows, targets=[], barren=True).log_evidence.reshape(batch, width)
     base = logs[:, :1]
     with np.errstate(invalid="ignore"):
         ratio = np.where(np.isneginf(logs[:, 1:]) | np.isneginf(base), 0.0, np.exp(logs[:, 1:] - base))

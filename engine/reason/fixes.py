@@ -108,7 +108,7 @@ def resolve_probabilities(
     Fixes whose upper bound is below ``floor`` are left out (they could not be recommended); with
     ``floor=0`` every fix asked for is computed.
     """
-    result = propagate(kb, [evidence])
+    result = propagate(kb, [evidence], targets=list(kb.causes))
     if result.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     causes = {c: float(1.0 - result.marginal(c)[0, 0]) for c in kb.causes}

@@ -101,9 +101,12 @@ def propagate(
     """One batched pass over evidence variants, times optional clamps (e.g. on causes).
 
     A clamp multiplies what is already known about its node (fix attempts can weigh on causes
-    too), so clamping a cause never discards an attempt's evidence about it.
+    too), so clamping a cause never discards an attempt's evidence about it. With ``targets``
+    given, the questions nobody answered are barren (they sum out to one) and the pass runs on the
+    sub-tree without them: on the mail pack a turn's tree shrinks from 166k to about 12k entries,
+    because the big cliques come from questions whose parents moralisation marries.
     """
     tree, _, likelihoods = evidence_likelihoods(kb, variants)
     for node, clamp in (extra or {}).items():
         _times(likelihoods, node, clamp)
-    return tree.propagate(likelihoods, len(variants), targets)
+    return tree.propagate(likelihoods, len(variants), targets, barren=targets is not None)

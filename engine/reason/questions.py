@@ -201,7 +201,7 @@ def next_questions(
     if objective == "all":
         scored = causes
     else:
-        posterior = tree.propagate(likelihoods, 1, targets=causes)
+        posterior = tree.propagate(likelihoods, 1, targets=causes, barren=True)
         if posterior.impossible[0]:
             raise ContradictionError(find_contradiction(kb, evidence))
         probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}

@@ -69,7 +69,7 @@ def find_contradiction(kb: KnowledgeBase, evidence: Evidence) -> dict[str, str]:
     keep = dict(evidence.answers)
     for question in list(keep):
         trial = {q: a for q, a in keep.items() if q != question}
-        if propagate(kb, [Evidence(trial, evidence.soft, evidence.tried)]).impossible[0]:
+        if propagate(kb, [Evidence(trial, evidence.soft, evidence.tried)], targets=[]).impossible[0]:
             keep = trial
     return keep or dict(evidence.answers)
 
@@ -174,7 +174,7 @@ def weights_of_evidence(
     observed = sorted(evidence.observed())
     if not observed:
         return {c: [] for c in causes}
-    result = propagate(kb, [evidence.without(q) for q in observed])
+    result = propagate(kb, [evidence.without(q) for q in observed], targets=causes)
     explanations: dict[str, list[AnswerWeight]] = {}
     for cause in causes:
         without = abnormal_probability(result.marginal(cause))
@@ -188,7 +188,7 @@ def weights_of_evidence(
 
 
 def rank(kb: KnowledgeBase, evidence: Evidence, *, top_combinations: int = 5, explain: int = 5) -> Ranking:
-    result = propagate(kb, [evidence])
+    result = propagate(kb, [evidence], targets=list(kb.causes))
     if result.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     probabilities = {c: float(abnormal_probability(result.marginal(c))[0]) for c in kb.causes}
