@@ -26,11 +26,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from engine.case_schema import Case, CaseAnswer, CaseSource, FixAttempt
 from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
-from engine.learn.cases import Case, CaseAnswer, CaseSource, FixAttempt
 from engine.reason.evidence import EvidenceError, check_answer, check_tried
 from engine.reason.questions import DEFAULT_OBJECTIVE, Objective
 from engine.service import Service

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.case_schema import Case
 from engine.kb.validate import load_kb
 from engine.learn.cases import (
-    Case,
     CaseError,
     case_files,
     case_yaml,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from engine.learn.cases import Case
+from engine.case_schema import Case
 from engine.store import (
     AuditRepository,
     CaseRepository,

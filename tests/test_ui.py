@@ -169,7 +169,7 @@ def authored_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPatch, authored_cases: Path) -> None:
-    from engine.learn.cases import Case
+    from engine.case_schema import Case
     from engine.store.models import utc_now
 
     monkeypatch.setenv("ROOTWARD_AUTHOR_TOKEN", TOKEN)

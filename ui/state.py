@@ -292,7 +292,7 @@ def diagnose(diagnosis: Diagnosis, role: str) -> DiagnoseOut:
 
 def resolve(diagnosis: Diagnosis, request: ResolveIn, author: str) -> str:
     """Save the diagnosis as a draft case; answers read from pasted text keep their log line."""
-    from engine.learn.cases import CaseAnswer
+    from engine.case_schema import CaseAnswer
     from engine.store import CaseRepository
 
     sessions = _session(diagnosis)

@@ -52,9 +52,9 @@ from engine.api.models import (
     SessionIn,
 )
 from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError, problem_response
+from engine.case_schema import Case
 from engine.contracts import AssessOut, NextOut, RankOut
 from engine.kb.loader import bundled_pack_names
-from engine.learn.cases import Case
 from engine.service import DiagnoseOut, IntakeOut
 from engine.sessions import ExtractOut, ResolveIn, SessionOut, extract_evidence, known_pack
 from engine.store import ApiKeyRecord, AuditRepository, CaseRepository, KeyRepository

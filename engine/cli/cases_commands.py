@@ -19,7 +19,7 @@ from engine.cli.app import CliError, Format, FormatOption, app, emit_json, handl
 from engine.kb.knowledge import KnowledgeBase
 
 if TYPE_CHECKING:  # the case model and the store stay off the import path of rank and next
-    from engine.learn.cases import Case, CaseStatus
+    from engine.case_schema import Case, CaseStatus
     from engine.store import Store
 
 cases_app = typer.Typer(help="Resolved cases: add, import, export, list, review.", no_args_is_help=True)

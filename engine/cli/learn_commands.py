@@ -15,7 +15,7 @@ from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_j
 from engine.kb.knowledge import KnowledgeBase
 
 if TYPE_CHECKING:  # the case model stays off the import path of rank and next
-    from engine.learn.cases import Case
+    from engine.case_schema import Case
 
 
 class ReportFormat(StrEnum):

@@ -48,11 +48,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.case_schema import Case
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import LEARNED_FILE, pack_files
 from engine.kb.schema import Cause
-from engine.learn.cases import Case
 from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray, Variable
 

@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.case_schema import Case
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case
 from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
 from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray

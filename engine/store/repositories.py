@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.learn.cases import Case, CaseStatus
+from engine.case_schema import Case, CaseStatus
 from engine.store.db import StoreError
 from engine.store.models import (
     ApiKeyRow,
