@@ -19,10 +19,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from engine.contracts import AssessOut, NextOut
-from engine.kb.problems import KbError
-from engine.reason.evidence import ContradictionError, EvidenceError
+from engine.errors import ContradictionError, EvidenceError, KbError, UnknownPackError
 from engine.service import DiagnoseOut, IntakeOut, Service
-from engine.sessions import ExtractOut, UnknownPackError, known_pack
+from engine.sessions import ExtractOut, known_pack
 from engine.sessions import extract_evidence as extract_findings
 
 INSTRUCTIONS = (

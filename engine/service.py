@@ -189,8 +189,8 @@ class Service:
         ``lang`` is the complaint's language; phrases of both languages are always tried, since
         Japanese complaints quote English log lines. Texts over ``MAX_INTAKE_CHARS`` are refused.
         """
+        from engine.errors import EvidenceError
         from engine.evidence.intake import MAX_INTAKE_CHARS, read_complaint
-        from engine.reason.evidence import EvidenceError
 
         if len(text) > MAX_INTAKE_CHARS:
             raise EvidenceError(f"the text has {len(text)} characters; intake reads at most {MAX_INTAKE_CHARS}",
@@ -214,7 +214,7 @@ class Service:
     def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:
         """Assess a known fix by id, or an anecdote by the fixes its words name."""
-        from engine.reason.evidence import EvidenceError
+        from engine.errors import EvidenceError
 
         if (fix is None) == (text is None):
             raise EvidenceError("give exactly one of 'fix' (an id) or 'text' (an anecdote)", {})

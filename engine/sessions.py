@@ -28,34 +28,23 @@ from pydantic import BaseModel, Field
 
 from engine.case_schema import Case, CaseAnswer, CaseSource, FixAttempt
 from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
+from engine.errors import ConflictError, EvidenceError, NotFoundError, StoreError, UnknownPackError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
-from engine.reason.evidence import EvidenceError, check_answer, check_tried
+from engine.reason.evidence import check_answer, check_tried
 from engine.reason.questions import DEFAULT_OBJECTIVE, Objective
 from engine.service import Service
 from engine.store import (
     AuditRepository,
     CaseRepository,
-    ConflictError,
     EventRecord,
     KbVersionRepository,
-    NotFoundError,
     SessionRepository,
     Store,
-    StoreError,
     effective_answers,
 )
 from engine.store.repositories import EventKind
-
-
-class UnknownPackError(LookupError):
-    """A pack name that is not bundled; carries the valid names for the error message."""
-
-    def __init__(self, name: str, valid: list[str]) -> None:
-        super().__init__(f"no knowledge pack '{name}'; valid packs: {', '.join(valid) or 'none'}")
-        self.name = name
-        self.valid = valid
 
 
 def known_pack(name: str) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
+from engine.errors import StoreError
 from engine.service import DiagnoseOut, Service
 from engine.sessions import ResolveIn, SessionService, SessionState
-from engine.store import StoreError
 from ui.settings import UiSettings
 
 DIAGNOSIS_KEY = "diagnosis"
@@ -167,7 +167,7 @@ def current() -> Diagnosis:
 
 def _restore(session_id: str) -> Diagnosis | None:
     """Rebuild a diagnosis from the stored event log; ``None`` for an id the store does not know."""
-    from engine.store import NotFoundError
+    from engine.errors import NotFoundError
 
     access = store_access()
     if access.sessions is None:

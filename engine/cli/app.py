@@ -14,9 +14,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel
 
+from engine.errors import ContradictionError, EvidenceError, KbError
 from engine.inputs import MAX_EVIDENCE_FILE_BYTES, InputFileError, decode_utf8, printable, read_regular_file
-from engine.kb.problems import KbError
-from engine.reason.evidence import ContradictionError, EvidenceError
 
 app = typer.Typer(
     name="rootward",

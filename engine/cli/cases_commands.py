@@ -49,8 +49,7 @@ def operator() -> str:
 @contextmanager
 def case_errors() -> Iterator[None]:
     """Store and case failures as the CLI's one-line errors (``handled`` prints them)."""
-    from engine.learn.cases import CaseError
-    from engine.store import ConflictError, NotFoundError, StoreError
+    from engine.errors import CaseError, ConflictError, NotFoundError, StoreError
 
     try:
         yield
@@ -93,7 +92,8 @@ def add(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Validate one case file against its pack and add it; an existing id is an error."""
-    from engine.learn.cases import CaseError, check_case, read_case_file
+    from engine.errors import CaseError
+    from engine.learn.cases import check_case, read_case_file
     from engine.store import AuditRepository, CaseRepository, open_store
 
     with handled(fmt), case_errors():

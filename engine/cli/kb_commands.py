@@ -25,9 +25,9 @@ from engine.cli.app import (
     kb_app,
     read_evidence_file,
 )
+from engine.errors import KbError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names
-from engine.kb.problems import KbError
 
 
 def load(name: str) -> KnowledgeBase:

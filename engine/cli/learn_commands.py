@@ -36,7 +36,7 @@ EssOption = Annotated[
 def learning_errors() -> Iterator[None]:
     """Case, store and learning failures as one-line CLI errors."""
     from engine.cli.cases_commands import case_errors
-    from engine.learn.em import LearnError
+    from engine.errors import LearnError
 
     with case_errors():
         try:
@@ -47,7 +47,8 @@ def learning_errors() -> Iterator[None]:
 
 def reviewed_db_cases(kb: KnowledgeBase) -> list[Case]:
     """Reviewed cases of this pack from the store, checked against the current pack."""
-    from engine.learn.cases import CaseError, LoadedCase, check_case
+    from engine.errors import CaseError
+    from engine.learn.cases import LoadedCase, check_case
     from engine.store import CaseRepository, open_store
 
     with open_store().transaction() as session:

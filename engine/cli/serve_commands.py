@@ -30,7 +30,8 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs); the database is ROOTWARD_DATABASE_URL, migrated on first use."""
     import uvicorn
 
-    from engine.store import StoreError, open_store
+    from engine.errors import StoreError
+    from engine.store import open_store
 
     try:
         open_store()  # migrate once here, so workers do not all start by racing for the migration lock

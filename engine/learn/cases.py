@@ -9,7 +9,6 @@ valid ids, because a silently dropped answer would quietly change what the model
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine import bundled
 from engine.case_schema import Case, CaseAnswer, CaseSource, FixAttempt
+from engine.errors import CaseError, CaseProblem
 from engine.inputs import MAX_CASE_FILE_BYTES, InputFileError, decode_utf8, read_regular_file
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import SourceMap
@@ -49,38 +49,6 @@ def top_k_hit(case: Case, ranked_causes: Sequence[str], k: int,
 def refinement_map(kb: KnowledgeBase) -> dict[str, str | None]:
     """Each cause of ``kb`` with the broader cause it refines (``None`` when it refines none)."""
     return {cause_id: cause.refines for cause_id, cause in kb.causes.items()}
-
-
-@dataclass(frozen=True)
-class CaseProblem:
-    """One reason a case cannot be used, located precisely enough to fix without searching."""
-
-    file: str
-    line: int | None
-    field: str
-    message: str
-    valid: list[str] = dataclasses.field(default_factory=list)
-
-    def render(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        shown = ""
-        if self.valid:
-            listed = ", ".join(self.valid[:40])
-            shown = f"; valid: {listed}" + (", …" if len(self.valid) > 40 else "")
-        return f"{where} [{self.field}]: {self.message}{shown}"
-
-    def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message,
-                "valid": self.valid}
-
-
-class CaseError(ValueError):
-    """Raised with every problem of one or more cases; the first one is the message."""
-
-    def __init__(self, problems: list[CaseProblem]) -> None:
-        self.problems = problems
-        extra = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        super().__init__((problems[0].render() if problems else "invalid case") + extra)
 
 
 @dataclass(frozen=True)

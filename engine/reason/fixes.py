@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.compiled.cache import TwinTooLarge
+from engine.errors import ContradictionError, EvidenceError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
-from engine.reason.evidence import ContradictionError, Evidence, EvidenceError, reported_symptoms
+from engine.reason.evidence import Evidence, reported_symptoms
 from engine.reason.inference import evidence_likelihoods, propagate
 from engine.reason.ranking import find_contradiction, weights_of_evidence
 

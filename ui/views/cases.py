@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from engine.errors import CaseError, NotFoundError, StoreError
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, CaseError, case_yaml, check_case, parse_case
-from engine.store import AuditRepository, CaseRepository, NotFoundError, Store, StoreError, import_cases
+from engine.learn.cases import Case, case_yaml, check_case, parse_case
+from engine.store import AuditRepository, CaseRepository, Store, import_cases
 from ui import state
 from ui.auth import require_author
 

@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.contracts import AssessOut
+from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError
 from ui import state
 from ui.text import t
 

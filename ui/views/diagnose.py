@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.contracts import QuestionOut
+from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError
 from engine.service import DiagnoseOut
 from ui import state
 from ui.charts import ranking_figure

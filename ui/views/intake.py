@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engine.errors import EvidenceError
 from engine.evidence.intake import MAX_INTAKE_CHARS
 from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import EvidenceError
 from engine.service import IntakeOut
 from ui import state
 from ui.text import t

@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engine.errors import CaseError, LearnError, StoreError
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, CaseError
-from engine.learn.em import LearnError
-from engine.store import AuditRepository, CaseRepository, StoreError
+from engine.learn.cases import Case
+from engine.store import AuditRepository, CaseRepository
 from ui import state
 from ui.auth import require_author
 from ui.charts import calibration_figure
