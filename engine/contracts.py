@@ -84,6 +84,55 @@ class RankOut(BaseModel):
     enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
 
 
+class FindingOut(BaseModel):
+    """One answer read from a pasted artifact, with the line that says so."""
+
+    question: str
+    answer: str
+    strength: float = Field(description="1 - P(line | other answers) / P(line | this answer)")
+    source_line: str = Field(description="the matching line; e-mail addresses redacted unless configured")
+    line_number: int
+    extractor: str
+    signature: str | None = Field(default=None, description="the signature that matched; null for checks by "
+                                  "logic and for reply-code findings")
+    reply_code: str | None = Field(default=None, description="the reply_codes.yaml entry behind a soft "
+                                   "finding read from an SMTP reply code alone")
+
+
+class UnmatchedOut(BaseModel):
+    """A line that looks like an error but that no signature or reply code understood."""
+
+    line_number: int
+    text: str = Field(description="the line; e-mail addresses redacted unless configured")
+
+
+class SoftOut(BaseModel):
+    question: str
+    likelihood: dict[str, float]
+
+
+class ExtractOut(BaseModel):
+    """Findings, and what they become: hard answers and soft likelihoods (the text itself is not kept)."""
+
+    kb: KbRef
+    findings: list[FindingOut]
+    answers: dict[str, str]
+    soft: list[SoftOut]
+    unmatched: list[UnmatchedOut] = Field(default_factory=list,
+                                          description="error-like lines nothing understood (at most 1000)")
+    recorded: list[str] = Field(default_factory=list,
+                                description="questions answered in the session by this extraction")
+
+
+class ArtifactsOut(BaseModel):
+    """Several artifacts read together (``rootward extract``): each text's reading, and their joint evidence."""
+
+    kb: KbRef
+    texts: list[ExtractOut]
+    answers: dict[str, str]
+    soft: list[SoftOut]
+
+
 class ErrorBody(BaseModel):
     type: str
     message: str

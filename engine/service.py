@@ -7,10 +7,10 @@ framework, so the core stays testable without one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -18,13 +18,18 @@ from engine.contracts import (
     ENOUGH_EVIDENCE_DESCRIPTION,
     UNMODELLED_DESCRIPTION,
     ActionOut,
+    ArtifactsOut,
     AssessOut,
     CauseOut,
     CombinationOut,
+    ExtractOut,
+    FindingOut,
     KbRef,
     NextOut,
     QuestionOut,
     RankOut,
+    SoftOut,
+    UnmatchedOut,
     WeightOut,
     assess_out,
     kb_ref,
@@ -32,12 +37,17 @@ from engine.contracts import (
     not_in_kb_out,
     rank_out,
 )
+from engine.errors import EvidenceError, KbError, Problem
+from engine.inputs import read_prefix
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
 from engine.reason.fixes import ActionScore, recommended_actions
-from engine.reason.questions import DEFAULT_OBJECTIVE, Objective, StopPolicy
+from engine.reason.questions import DEFAULT_OBJECTIVE, DEFAULT_STOP_PROBABILITY, OBJECTIVES, Objective, StopPolicy
 from engine.reason.uncertainty import assess_uncertainty
+
+if TYPE_CHECKING:
+    from engine.evidence import Extraction
 
 
 def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
@@ -102,11 +112,34 @@ class ChecklistItemOut(BaseModel):
     answers: list[str]
 
 
+@dataclass(frozen=True)
+class PackCheck:
+    """What ``validate`` found: every problem, and the pack's id, hash and size when it is usable."""
+
+    problems: list[Problem]
+    id: str | None = None
+    hash: str | None = None
+    size: dict[str, int] | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def read_artifact(path: Path) -> str:
+    """A user's artifact file as text, bounded to the extractor's input limit; bad bytes become U+FFFD."""
+    from engine.evidence import MAX_INPUT_CHARS
+
+    return read_prefix(path, MAX_INPUT_CHARS, "artifact").decode("utf-8", errors="replace")
+
+
 @dataclass
 class Service:
     """Caches each pack by directory and content hash; a changed pack is reloaded, never mixed."""
 
     packs: dict[Path, KnowledgeBase] = field(default_factory=dict)
+    objectives: ClassVar[tuple[str, ...]] = OBJECTIVES
+    """What ``next`` and ``diagnose`` can make the questions' gain about."""
 
     def kb(self, pack: str) -> KnowledgeBase:
         from engine.kb.validate import load_kb
@@ -119,14 +152,52 @@ class Service:
         self.packs[directory] = kb
         return kb
 
+    @staticmethod
+    def pack_names() -> list[str]:
+        """The bundled packs, by name (what ``--kb`` and the UI's pack picker offer)."""
+        return bundled_pack_names()
+
+    def summary(self, pack: str) -> dict[str, Any]:
+        """A pack's id, English title, version, hash and how many causes, questions and fixes it has."""
+        kb = self.kb(pack)
+        return {"id": kb.id, "title": kb.pack.title.en, "version": kb.pack.version, "hash": kb.version_hash,
+                "causes": len(kb.causes), "questions": len(kb.questions), "fixes": len(kb.fixes)}
+
     def list_kbs(self) -> list[dict[str, Any]]:
-        rows = []
-        for name in bundled_pack_names():
-            kb = self.kb(name)
-            rows.append({"id": kb.id, "title": kb.pack.title.en, "version": kb.pack.version,
-                         "hash": kb.version_hash, "causes": len(kb.causes), "questions": len(kb.questions),
-                         "fixes": len(kb.fixes)})
-        return rows
+        return [self.summary(name) for name in bundled_pack_names()]
+
+    def validate(self, pack: str, *, identifiability: bool = True) -> PackCheck:
+        """Every problem of a pack (schema, references, graph, CPDs and, optionally, identifiability).
+
+        Always freshly read (never the cached pack): authors run this right after editing.
+        """
+        from engine.kb.validate import validate
+
+        try:
+            kb, raw = validate(pack, identifiability=identifiability)
+        except KbError as exc:
+            return PackCheck(exc.problems)
+        if kb is None:
+            return PackCheck(raw.problems)
+        size = {"causes": len(kb.causes), "mechanisms": len(kb.mechanisms), "questions": len(kb.questions),
+                "fixes": len(kb.fixes), "signatures": len(kb.signatures)}
+        return PackCheck(raw.problems, kb.id, kb.version_hash, size)
+
+    @staticmethod
+    def import_network(path: Path, out: Path, pack_id: str | None = None) -> Path:
+        """Write a pack for a BIF/XMLBIF network (roots become causes, leaves questions); its directory."""
+        from engine.model.importer import import_network
+
+        return import_network(path, out, pack_id)
+
+    def simulate(self, pack: str, runs: int, *, seed: int = 0, faults: int = 1,
+                 stop_probability: float = DEFAULT_STOP_PROBABILITY, exchange_rate: float | None = None,
+                 progress: Callable[[], None] | None = None, workers: int = 1) -> dict[str, object]:
+        """Our question policies beside fixed, cheapest-first and random order on simulated sessions."""
+        from engine.learn.simulate import simulate
+
+        return simulate(self.kb(pack), runs, seed=seed, faults=faults,
+                        policy=StopPolicy(stop_probability, exchange_rate), progress=progress, workers=workers)
 
     def describe(self, pack: str, lang: str = "en") -> dict[str, Any]:
         return describe(self.kb(pack), lang)
@@ -137,28 +208,44 @@ class Service:
         answers: Mapping[str, str],
         tried: Mapping[str, str] | Iterable[tuple[str, str]] = (),
         soft: Iterable[SoftAnswer] = (),
+        artifacts: Sequence[str] = (),
     ) -> Evidence:
+        """Answers, fixes tried, and what the ``artifacts`` (texts of logs, bounces, ...) say.
+
+        A typed answer, ``unknown`` included, overrides what an artifact says about the same question.
+        """
         attempts = list(tried.items()) if isinstance(tried, Mapping) else list(tried)
+        soft = list(soft)
+        if artifacts:
+            from engine.evidence import extract, to_evidence
+
+            found = [answer for text in artifacts for answer in extract(text, kb)]
+            extracted, read_soft = to_evidence(found, kb)
+            soft += [s for s in read_soft if s.question not in answers]
+            answers = {**extracted, **answers}
         return build_evidence(kb, answers, soft=soft, tried=attempts)
 
     def rank(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-             lang: str = "en") -> RankOut:
+             lang: str = "en", artifacts: Sequence[str] = ()) -> RankOut:
         from engine.reason.ranking import rank
 
         kb = self.kb(pack)
-        evidence = self.evidence(kb, answers, tried or {})
+        evidence = self.evidence(kb, answers, tried or {}, artifacts=artifacts)
         ranking = rank(kb, evidence)
         return rank_out(kb, ranking, lang, actions_for(kb, evidence, lang),
                         uncertainty=assess_uncertainty(kb, evidence))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-             role: str | None = None, lang: str = "en", policy: StopPolicy | None = None,
-             skip: Collection[str] = (), objective: Objective = DEFAULT_OBJECTIVE) -> NextOut:
+             role: str | None = None, lang: str = "en", skip: Collection[str] = (),
+             objective: Objective = DEFAULT_OBJECTIVE, *, stop_probability: float = DEFAULT_STOP_PROBABILITY,
+             exchange_rate: float | None = None, limit: int = 5, artifacts: Sequence[str] = ()) -> NextOut:
+        """The questions worth most per minute; ``exchange_rate`` None means the objective's own."""
         from engine.reason.questions import next_questions
 
         kb = self.kb(pack)
-        evidence = self.evidence(kb, answers, tried or {})
-        result = next_questions(kb, evidence, role=role, policy=policy, lang=lang, skip=skip, objective=objective)
+        evidence = self.evidence(kb, answers, tried or {}, artifacts=artifacts)
+        result = next_questions(kb, evidence, role=role, policy=StopPolicy(stop_probability, exchange_rate),
+                                limit=limit, lang=lang, skip=skip, objective=objective)
         return next_out(kb, result, actions_for(kb, evidence, lang), uncertainty=assess_uncertainty(kb, evidence))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
@@ -189,7 +276,6 @@ class Service:
         ``lang`` is the complaint's language; phrases of both languages are always tried, since
         Japanese complaints quote English log lines. Texts over ``MAX_INTAKE_CHARS`` are refused.
         """
-        from engine.errors import EvidenceError
         from engine.evidence.intake import MAX_INTAKE_CHARS, read_complaint
 
         if len(text) > MAX_INTAKE_CHARS:
@@ -212,15 +298,59 @@ class Service:
                                  answers=[*kb.questions[q].answers, "unknown"]) for q in checklist(kb)]
 
     def assess(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
-               fix: str | None = None, text: str | None = None, lang: str = "en") -> AssessOut:
+               fix: str | None = None, text: str | None = None, lang: str = "en",
+               artifacts: Sequence[str] = ()) -> AssessOut:
         """Assess a known fix by id, or an anecdote by the fixes its words name."""
-        from engine.errors import EvidenceError
-
         if (fix is None) == (text is None):
             raise EvidenceError("give exactly one of 'fix' (an id) or 'text' (an anecdote)", {})
         kb = self.kb(pack)
-        return assess_proposal(kb, self.evidence(kb, answers, tried or {}), fix=fix, text=text, lang=lang)
+        return assess_proposal(kb, self.evidence(kb, answers, tried or {}, artifacts=artifacts), fix=fix, text=text,
+                               lang=lang)
 
+    def extract(self, pack: str, text: str, keep_emails: bool = False) -> ExtractOut:
+        """Answers read from a pasted artifact, each with its matching line; nothing is stored."""
+        from engine.evidence import read
+
+        kb = self.kb(pack)
+        return reading_out(kb, read(text, kb), keep_emails, digits=6)
+
+    def read_artifacts(self, pack: str, texts: Sequence[str], keep_emails: bool = False) -> ArtifactsOut:
+        """Each text's findings and unmatched lines (strengths unrounded), and the evidence of all together.
+
+        The joint evidence is not the union of the texts' answers: two files may disagree, and
+        ``to_evidence`` settles that over all findings at once.
+        """
+        from engine.evidence import read, to_evidence
+
+        kb = self.kb(pack)
+        readings = [read(text, kb) for text in texts]
+        hard, soft = to_evidence([f for r in readings for f in r.found], kb)
+        return ArtifactsOut(kb=kb_ref(kb), texts=[reading_out(kb, r, keep_emails) for r in readings],
+                            answers=hard, soft=[SoftOut(question=s.question, likelihood=s.likelihood) for s in soft])
+
+
+def reading_out(kb: KnowledgeBase, reading: Extraction, keep_emails: bool, digits: int | None = None
+                ) -> ExtractOut:
+    """One text's findings, the evidence they give, and the error-like lines nothing understood.
+
+    E-mail addresses are redacted from the quoted lines unless ``keep_emails``; ``digits`` rounds the
+    strengths (the API's JSON), None keeps them exact (the CLI's ``extract``).
+    """
+    from engine.evidence import redact, to_evidence
+
+    def shown(line: str) -> str:
+        return line if keep_emails else redact(line)
+
+    hard, soft = to_evidence(reading.found, kb)
+    return ExtractOut(
+        kb=kb_ref(kb),
+        findings=[FindingOut(question=f.question, answer=f.answer,
+                             strength=f.strength if digits is None else round(f.strength, digits),
+                             source_line=shown(f.source_line), line_number=f.line_number, extractor=f.extractor,
+                             signature=f.signature_id, reply_code=f.reply_code) for f in reading.found],
+        answers=hard, soft=[SoftOut(question=s.question, likelihood=s.likelihood) for s in soft],
+        unmatched=[UnmatchedOut(line_number=u.line_number, text=shown(u.text)) for u in reading.unmatched],
+    )
 
 def actions_for(kb: KnowledgeBase, evidence: Evidence, lang: str) -> list[ActionScore]:
     """Recommended actions, for packs that have fixes and a complaint to assess them against."""

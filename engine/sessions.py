@@ -27,9 +27,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from engine.case_schema import Case, CaseAnswer, CaseSource, FixAttempt
-from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
+from engine.contracts import AssessOut, ExtractOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
 from engine.errors import ConflictError, EvidenceError, NotFoundError, StoreError, UnknownPackError
-from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
 from engine.reason.evidence import check_answer, check_tried
@@ -89,65 +88,6 @@ class ResolveIn(UnicodeCheckedIn):
     resolution: str = Field(default="", max_length=10_000)
     reference: str | None = Field(default=None, min_length=3, max_length=500,
                                   description="ticket id or URL; defaults to the session id")
-
-
-class FindingOut(BaseModel):
-    """One answer read from a pasted artifact, with the line that says so."""
-
-    question: str
-    answer: str
-    strength: float = Field(description="1 - P(line | other answers) / P(line | this answer)")
-    source_line: str = Field(description="the matching line; e-mail addresses redacted unless configured")
-    line_number: int
-    extractor: str
-    signature: str | None = Field(default=None, description="the signature that matched; null for checks by "
-                                  "logic and for reply-code findings")
-    reply_code: str | None = Field(default=None, description="the reply_codes.yaml entry behind a soft "
-                                   "finding read from an SMTP reply code alone")
-
-
-class UnmatchedOut(BaseModel):
-    """A line that looks like an error but that no signature or reply code understood."""
-
-    line_number: int
-    text: str = Field(description="the line; e-mail addresses redacted unless configured")
-
-
-class SoftOut(BaseModel):
-    question: str
-    likelihood: dict[str, float]
-
-
-class ExtractOut(BaseModel):
-    """Findings, and what they become: hard answers and soft likelihoods (the text itself is not kept)."""
-
-    kb: KbRef
-    findings: list[FindingOut]
-    answers: dict[str, str]
-    soft: list[SoftOut]
-    unmatched: list[UnmatchedOut] = Field(default_factory=list,
-                                          description="error-like lines nothing understood (at most 1000)")
-    recorded: list[str] = Field(default_factory=list,
-                                description="questions answered in the session by this extraction")
-
-
-def extract_evidence(kb: KnowledgeBase, text: str, keep_emails: bool = False) -> ExtractOut:
-    """Read answers out of logs, bounces, zone files or tool output pasted as ``text``."""
-    from engine.evidence import read, redact, to_evidence
-
-    def shown(line: str) -> str:
-        return line if keep_emails else redact(line)
-
-    result = read(text, kb)
-    hard, soft = to_evidence(result.found, kb)
-    return ExtractOut(
-        kb=KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash),
-        findings=[FindingOut(question=f.question, answer=f.answer, strength=round(f.strength, 6),
-                             source_line=shown(f.source_line), line_number=f.line_number, extractor=f.extractor,
-                             signature=f.signature_id, reply_code=f.reply_code) for f in result.found],
-        answers=hard, soft=[SoftOut(question=s.question, likelihood=s.likelihood) for s in soft],
-        unmatched=[UnmatchedOut(line_number=u.line_number, text=shown(u.text)) for u in result.unmatched],
-    )
 
 
 @dataclass
@@ -320,8 +260,7 @@ class SessionService:
         findings are returned for display but not recorded (an event holds one definite answer).
         """
         state = self.state(session_id)
-        kb = self.service.kb(self.pack_ref(state.pack, state.kb_hash))
-        result = extract_evidence(kb, text, keep_emails)
+        result = self.service.extract(self.pack_ref(state.pack, state.kb_hash), text, keep_emails)
         new = {q: a for q, a in result.answers.items() if q not in state.answers}
         lines = {f.question: f for f in result.findings if new.get(f.question) == f.answer}
         with self.store.transaction() as session:

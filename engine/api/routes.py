@@ -53,10 +53,10 @@ from engine.api.models import (
 )
 from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError, problem_response
 from engine.case_schema import Case
-from engine.contracts import AssessOut, NextOut, RankOut
+from engine.contracts import AssessOut, ExtractOut, NextOut, RankOut
 from engine.kb.loader import bundled_pack_names
 from engine.service import DiagnoseOut, IntakeOut
-from engine.sessions import ExtractOut, ResolveIn, SessionOut, extract_evidence, known_pack
+from engine.sessions import ResolveIn, SessionOut, known_pack
 from engine.store import ApiKeyRecord, AuditRepository, CaseRepository, KeyRepository
 
 IdempotencyKey = Annotated[
@@ -135,7 +135,7 @@ def intake(body: IntakeIn, _: Agent, service: ServiceDep) -> IntakeOut:
 @v1.post("/evidence/extract", response_model=ExtractOut, tags=["diagnose"])
 def extract(body: ExtractIn, _: Agent, service: ServiceDep, settings: SettingsDep) -> ExtractOut:
     """Answers read from a pasted artifact, each with its matching line; nothing is stored."""
-    return extract_evidence(service.kb(known_pack(body.kb)), body.text, settings.keep_emails)
+    return service.extract(known_pack(body.kb), body.text, settings.keep_emails)
 
 
 @v1.get("/kbs", response_model=KbListOut, tags=["knowledge"])

@@ -111,19 +111,6 @@ def build_evidence(
     return Evidence(checked, soft_by_question, check_tried(kb, tried))
 
 
-def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``QUESTION=ANSWER`` strings from the command line."""
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        question, sep, answer = pair.partition("=")
-        if not sep or not question.strip() or not answer.strip():
-            raise EvidenceError(
-                f"'{pair}' is not QUESTION=ANSWER", {"given": pair, "example": "attachment_mail_fails=yes"}
-            )
-        parsed[question.strip()] = answer.strip()
-    return parsed
-
-
 def complaint_clamp(kb: KnowledgeBase) -> dict[str, np.ndarray]:
     """Everyone who consults the engine has the problem: the complaint node is observed present.
 
