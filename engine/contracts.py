@@ -5,6 +5,7 @@ These are documented in the README and only ever extended, never renamed: chatbo
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -131,6 +132,42 @@ class ArtifactsOut(BaseModel):
     texts: list[ExtractOut]
     answers: dict[str, str]
     soft: list[SoftOut]
+
+
+class KeyOut(BaseModel):
+    id: str
+    role: str
+    label: str
+    created: dt.datetime
+    revoked: dt.datetime | None = None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="the secret; shown once, only its hash is stored")
+
+
+class LearnPreviewOut(BaseModel):
+    """What EM would learn from reviewed cases, before anything is written (``learn --dry-run``, the UI)."""
+
+    pack: str
+    hash: str = Field(description="the content hash of the pack the parameters were fitted to")
+    ess: float
+    cases: int
+    ticket_cases: int
+    held_out: int = Field(description="cases of the frozen test split left out, as always")
+    iterations: int
+    converged: bool
+    changes: list[dict[str, Any]] = Field(description="the largest parameter changes, largest first")
+    parameters: dict[str, Any] = Field(description="the learned.yaml document these changes would write")
+
+
+class EvaluationOut(BaseModel):
+    """``rootward evaluate`` and the Quality page: the report's data, its Markdown and its summary tables."""
+
+    data: dict[str, Any]
+    markdown: str
+    comparison: list[dict[str, str]] = Field(description="cross-validation beside the frozen test split")
+    families: list[dict[str, Any]] = Field(description="the same figures per family of the confirmed cause")
 
 
 class ErrorBody(BaseModel):

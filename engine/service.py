@@ -22,9 +22,11 @@ from engine.contracts import (
     AssessOut,
     CauseOut,
     CombinationOut,
+    EvaluationOut,
     ExtractOut,
     FindingOut,
     KbRef,
+    LearnPreviewOut,
     NextOut,
     QuestionOut,
     RankOut,
@@ -47,6 +49,9 @@ from engine.reason.questions import DEFAULT_OBJECTIVE, DEFAULT_STOP_PROBABILITY,
 from engine.reason.uncertainty import assess_uncertainty
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from engine.case_schema import Case
     from engine.evidence import Extraction
 
 
@@ -198,6 +203,79 @@ class Service:
 
         return simulate(self.kb(pack), runs, seed=seed, faults=faults,
                         policy=StopPolicy(stop_probability, exchange_rate), progress=progress, workers=workers)
+
+    # ----------------------------------------------------------------------- learning and evaluation
+
+    @staticmethod
+    def split_rule() -> str:
+        """The fixed rule on case ids that puts a case in the frozen test split (nothing learns from it)."""
+        from engine.learn.split import SPLIT_RULE
+
+        return SPLIT_RULE
+
+    @staticmethod
+    def outside_test_split(cases: Sequence[Case]) -> list[Case]:
+        """The cases learning and cross-validation may use: those outside the frozen test split."""
+        from engine.learn.split import split_cases
+
+        return split_cases(cases)[0]
+
+    def case_directory(self, pack: str) -> Path:
+        """Where the pack's bundled cases are (``data/cases/<pack id>/``, shipped in the wheel)."""
+        from engine.learn.cases import default_case_dir
+
+        return default_case_dir(self.kb(pack).id)
+
+    def case_files(self, pack: str, directory: Path | None = None) -> list[Case]:
+        """The cases of a directory (default: the pack's bundled ones), checked against the pack; none if absent."""
+        from engine.learn.cases import load_case_dir
+
+        source = directory or self.case_directory(pack)
+        return load_case_dir(self.kb(pack), source) if source.is_dir() else []
+
+    def learn(self, pack: str, cases: Sequence[Case], ess: float, top: int = 20) -> LearnPreviewOut:
+        """Fit the CPTs to reviewed cases by EM (expert CPDs as the prior); nothing is written."""
+        from engine.learn.em import learn, learned_parameters, parameter_changes
+
+        kb = self.kb(pack)
+        result, expert = learn(kb, list(cases), ess=ess)
+        return LearnPreviewOut(
+            pack=kb.id, hash=kb.version_hash, ess=ess, cases=result.cases, ticket_cases=result.ticket_cases,
+            held_out=result.held_out, iterations=result.iterations, converged=result.converged,
+            changes=[c.as_dict() for c in parameter_changes(expert, result, top=top)],
+            parameters=learned_parameters(kb, result, ess).model_dump(mode="json"))
+
+    def write_learned(self, pack: str, preview: LearnPreviewOut) -> Path:
+        """Write a preview's parameters as the pack's ``learned.yaml`` (atomically); its path."""
+        from engine.learn.em import LearnedParameters, write_learned
+
+        return write_learned(self.kb(pack).directory, LearnedParameters.model_validate(preview.parameters))
+
+    def evaluate(self, pack: str, cases: Sequence[Case], folds: int, ess: float, plot: Path | None = None
+                 ) -> EvaluationOut:
+        """The frozen test split beside k-fold cross-validation; ``plot`` also writes the calibration PNG."""
+        from engine.learn.evaluate import (
+            calibration_plot,
+            comparison_rows,
+            cross_validate,
+            family_rows,
+            markdown_report,
+        )
+
+        evaluation = cross_validate(self.kb(pack), list(cases), folds=folds, ess=ess)
+        if plot is not None:
+            evaluation.plot = str(calibration_plot(evaluation, plot))
+        data = evaluation.as_dict()
+        return EvaluationOut(data=data, markdown=markdown_report(evaluation), comparison=comparison_rows(data),
+                             families=family_rows(data))
+
+    @staticmethod
+    def calibration_figure(bins: Sequence[dict[str, Any]], title: str, *, reference_colour: str = "grey",
+                           line_colour: str | None = None) -> Figure:
+        """The reliability diagram of an evaluation's ``calibration`` bins (the one drawing of it)."""
+        from engine.learn.evaluate import calibration_figure
+
+        return calibration_figure(bins, title, reference_colour=reference_colour, line_colour=line_colour)
 
     def describe(self, pack: str, lang: str = "en") -> dict[str, Any]:
         return describe(self.kb(pack), lang)

@@ -90,6 +90,26 @@ class ResolveIn(UnicodeCheckedIn):
                                   description="ticket id or URL; defaults to the session id")
 
 
+def keep_kb_version(store: Store, service: Service, pack: str) -> tuple[str, str]:
+    """Store a pack's current files under its content hash; returns ``(pack id, hash)``.
+
+    Files are decoded from bytes (not read as text) so that newline translation cannot make the
+    stored content hash differently from the files it came from. An author saving the pack
+    between loading and reading would pair one version's hash with another's files, so the hash
+    is checked again after reading.
+    """
+    for _ in range(3):
+        kb = service.kb(pack)
+        files = {p.name: p.read_bytes().decode("utf-8") for p in pack_files(kb.directory)}
+        if content_hash(kb.directory) == kb.version_hash:
+            break
+    else:
+        raise StoreError(f"pack '{pack}' keeps changing while it is read; try again when the edit is saved")
+    with store.transaction() as session:
+        KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
+    return kb.id, kb.version_hash
+
+
 @dataclass
 class SessionState:
     """A session replayed from its log."""
@@ -116,24 +136,8 @@ class SessionService:
     # ------------------------------------------------------------------------------- KB versions
 
     def store_version(self, pack: str) -> tuple[str, str]:
-        """Keep the bundled pack's current content under its hash; returns ``(pack id, hash)``.
-
-        Files are decoded from bytes (not read as text) so that newline translation cannot make the
-        stored content hash differently from the files it came from. An author saving the pack
-        between loading and reading would pair one version's hash with another's files, so the hash
-        is checked again after reading.
-        """
-        directory = known_pack(pack)
-        for _ in range(3):
-            kb = self.service.kb(directory)
-            files = {p.name: p.read_bytes().decode("utf-8") for p in pack_files(kb.directory)}
-            if content_hash(kb.directory) == kb.version_hash:
-                break
-        else:
-            raise StoreError(f"pack '{pack}' keeps changing while it is read; try again when the edit is saved")
-        with self.store.transaction() as session:
-            KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
-        return kb.id, kb.version_hash
+        """Keep the bundled pack's current content under its hash (see ``keep_kb_version``)."""
+        return keep_kb_version(self.store, self.service, known_pack(pack))
 
     def pack_ref(self, pack: str, kb_hash: str) -> str:
         """What to hand ``Service``: the bundled directory while it has this hash, else the stored version's."""
