@@ -170,6 +170,68 @@ class EvaluationOut(BaseModel):
     families: list[dict[str, Any]] = Field(description="the same figures per family of the confirmed cause")
 
 
+class QuestionView(BaseModel):
+    text: str
+    short: str
+    answers: list[str] = Field(description="the pack's answers, without 'unknown' (always allowed)")
+    how_to_check: str
+
+
+class FixView(BaseModel):
+    title: str
+    folklore: bool = Field(description="a fix people often suggest that rarely helps")
+
+
+class PackView(BaseModel):
+    """One pack in one language, as the UI shows it: titles and texts by id, and the graph's edges."""
+
+    id: str
+    version: str
+    hash: str
+    title: str
+    causes: dict[str, str] = Field(description="cause id -> title, in the pack's order")
+    mechanisms: dict[str, str] = Field(description="mechanism id -> title, in the pack's order")
+    questions: dict[str, QuestionView]
+    fixes: dict[str, FixView]
+    parents: dict[str, list[str]] = Field(description="mechanism or question id -> its parents in the graph")
+    signatures: int
+
+    def title_of(self, node: str) -> str:
+        """A cause's or mechanism's title, or a question's text."""
+        if node in self.questions:
+            return self.questions[node].text
+        return self.causes.get(node) or self.mechanisms[node]
+
+
+class ReferenceOut(BaseModel):
+    title: str
+    url: str | None = None
+    section: str | None = None
+
+
+class NodeDetailsOut(BaseModel):
+    """What an author reviewing one node needs: where its numbers come from, and its place in the graph."""
+
+    id: str
+    kind: str
+    title: str
+    status: str
+    author: str
+    date: str
+    description: str | None = None
+    facts: dict[str, Any]
+    cpd: dict[str, Any] | None = Field(default=None, description="the CPD as written (mechanisms and questions)")
+    references: list[ReferenceOut]
+
+
+class PackFindingsOut(BaseModel):
+    """The validator's problems and the pairs of causes no question separates, with pack.yaml's explanation."""
+
+    problems: list[dict[str, Any]]
+    identifiability: list[tuple[str, str, str, str]] = Field(
+        description="(cause, indistinguishable cause, what comes closest to separating them, explanation or '')")
+
+
 class ErrorBody(BaseModel):
     type: str
     message: str

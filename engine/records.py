@@ -178,6 +178,11 @@ class Records:
             raise CaseError(problems)
         return cases
 
+    def audit(self, who: str, action: str, target: str, details: dict[str, Any]) -> None:
+        """Record an action taken outside the store (e.g. writing ``learned.yaml``) in the audit log."""
+        with self.store.transaction() as session:
+            AuditRepository(session).record(who, action, target, details)
+
     # --------------------------------------------------------------------------------------- keys
 
     def api_keys(self) -> list[KeyOut]:

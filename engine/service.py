@@ -25,11 +25,17 @@ from engine.contracts import (
     EvaluationOut,
     ExtractOut,
     FindingOut,
+    FixView,
     KbRef,
     LearnPreviewOut,
     NextOut,
+    NodeDetailsOut,
+    PackFindingsOut,
+    PackView,
     QuestionOut,
+    QuestionView,
     RankOut,
+    ReferenceOut,
     SoftOut,
     UnmatchedOut,
     WeightOut,
@@ -43,7 +49,8 @@ from engine.errors import EvidenceError, KbError, Problem
 from engine.inputs import read_prefix
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
-from engine.reason.evidence import Evidence, SoftAnswer, build_evidence
+from engine.kb.schema import Cause, Mechanism, Question
+from engine.reason.evidence import Evidence, SoftAnswer, build_evidence, check_answer, check_tried
 from engine.reason.fixes import ActionScore, recommended_actions
 from engine.reason.questions import DEFAULT_OBJECTIVE, DEFAULT_STOP_PROBABILITY, OBJECTIVES, Objective, StopPolicy
 from engine.reason.uncertainty import assess_uncertainty
@@ -147,6 +154,7 @@ class Service:
     """What ``next`` and ``diagnose`` can make the questions' gain about."""
 
     def kb(self, pack: str) -> KnowledgeBase:
+        """The loaded pack, for the service layer itself; faces read it through ``pack_view`` and the rest."""
         from engine.kb.validate import load_kb
 
         directory = resolve_pack_dir(pack).resolve()
@@ -203,6 +211,88 @@ class Service:
 
         return simulate(self.kb(pack), runs, seed=seed, faults=faults,
                         policy=StopPolicy(stop_probability, exchange_rate), progress=progress, workers=workers)
+
+    # ----------------------------------------------------------------------------- pack views
+
+    def pack_view(self, pack: str, lang: str = "en") -> PackView:
+        """The pack's texts in ``lang`` and its graph, for pages that show names rather than ids."""
+        kb = self.kb(pack)
+        return PackView(
+            id=kb.id, version=kb.pack.version, hash=kb.version_hash, title=kb.pack.title.get(lang),
+            causes={c: cause.title.get(lang) for c, cause in kb.causes.items()},
+            mechanisms={m: mechanism.title.get(lang) for m, mechanism in kb.mechanisms.items()},
+            questions={q: QuestionView(text=question.text.get(lang), short=question.short.get(lang),
+                                       answers=list(question.answers), how_to_check=question.how_to_check.get(lang))
+                       for q, question in kb.questions.items()},
+            fixes={f: FixView(title=fix.title.get(lang), folklore=fix.folklore) for f, fix in kb.fixes.items()},
+            parents={n: kb.parents(n) for n in [*kb.mechanisms, *kb.questions]},
+            signatures=len(kb.signatures),
+        )
+
+    def node_details(self, pack: str, node: str, lang: str = "en") -> NodeDetailsOut:
+        """One cause, mechanism or question as an author reviews it: basis, sources, provenance, neighbours."""
+        kb = self.kb(pack)
+        spec = kb.node(node)
+        children = [n for n in [*kb.mechanisms, *kb.questions] if node in kb.parents(n)]
+        facts: dict[str, Any] = {}
+        description: str | None = None
+        cpd: dict[str, Any] | None = None
+        if isinstance(spec, Cause):
+            kind, title, description = "cause", spec.title.get(lang), spec.description.get(lang)
+            facts["prior"] = spec.prior if spec.prior is not None else spec.distribution
+            facts["prior basis"] = spec.prior_basis
+            facts["category"] = spec.category
+            facts["how to confirm"] = spec.confirm.get(lang)
+            facts["fixed by"] = ", ".join(f"{f} ({e:.0%})" for f, fix in kb.fixes.items()
+                                          for c, e in fix.removes.items() if c == node) or "no fix in the pack"
+        else:
+            assert isinstance(spec, Mechanism | Question)
+            if isinstance(spec, Mechanism):
+                kind, title, description = "mechanism", spec.title.get(lang), spec.description.get(lang)
+            else:
+                kind, title = "question", spec.text.get(lang)
+                facts["how to check"] = spec.how_to_check.get(lang)
+                facts["cost"] = f"{spec.cost_minutes:g} min, asked by {', '.join(spec.asked_by)}"
+                facts["answers"] = ", ".join(spec.answers)
+                facts["answered by signatures"] = ", ".join(s.id for s in kb.signatures.values()
+                                                            if s.question == node) or "none"
+            facts["CPD"] = spec.cpd.type
+            facts["parents"] = ", ".join(kb.parents(node))
+            facts["basis"] = spec.basis
+            cpd = spec.cpd.model_dump(mode="json")
+        facts["children"] = ", ".join(children) or "none"
+        provenance = spec.provenance
+        return NodeDetailsOut(
+            id=node, kind=kind, title=title, status=provenance.status, author=provenance.author,
+            date=str(provenance.date), description=description, facts=facts, cpd=cpd,
+            references=[ReferenceOut(title=r.title, url=r.url, section=r.section) for r in spec.references])
+
+    def findings(self, pack: str) -> PackFindingsOut:
+        """The validator's problems, and the pairs of causes no question can tell apart."""
+        from engine.kb.identifiability import identifiability_warnings
+        from engine.kb.validate import validate
+
+        kb, raw = validate(self.kb(pack).directory, identifiability=False)
+        pairs = identifiability_warnings(kb) if kb is not None else []
+        notes = {frozenset(n.causes): n.note for n in kb.pack.identifiability_notes} if kb is not None else {}
+        return PackFindingsOut(problems=[p.as_dict() for p in raw.problems],
+                               identifiability=[(first, second, detail, notes.get(frozenset((first, second)), ""))
+                                                for first, second, detail in pairs])
+
+    def check_answer(self, pack: str, question: str, answer: str) -> None:
+        """``EvidenceError`` naming the valid ids unless the pack has this question and answer."""
+        check_answer(self.kb(pack), question, answer)
+
+    def check_tried(self, pack: str, fix: str, outcome: str) -> None:
+        """``EvidenceError`` naming the valid ids unless the pack has this fix and the outcome is known."""
+        check_tried(self.kb(pack), [(fix, outcome)])
+
+    @staticmethod
+    def hard_strength() -> float:
+        """How strong a finding must be to count as a hard answer (weaker ones become soft evidence)."""
+        from engine.evidence import HARD_STRENGTH
+
+        return HARD_STRENGTH
 
     # ----------------------------------------------------------------------- learning and evaluation
 
@@ -366,6 +456,13 @@ class Service:
             answers=[IntakeAnswerOut(question=a.question, answer=a.answer, matched=a.matched) for a in reading.answers],
             unmatched=reading.unmatched,
         )
+
+    @staticmethod
+    def intake_limit() -> int:
+        """The longest complaint ``intake`` reads, in characters (a text box's limit)."""
+        from engine.evidence.intake import MAX_INTAKE_CHARS
+
+        return MAX_INTAKE_CHARS
 
     def checklist(self, pack: str, lang: str = "en") -> list[ChecklistItemOut]:
         """The pack's short intake checklist of cheap symptom questions, in its documented order."""

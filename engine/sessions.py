@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,8 +313,13 @@ class SessionService:
         return self.service.assess(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
                                    fix=fix, text=text, lang=lang)
 
-    def resolve(self, session_id: str, request: ResolveIn, author: str) -> Case:
-        """Turn the session into a draft case (authors review it before learning uses it)."""
+    def resolve(self, session_id: str, request: ResolveIn, author: str, sources: Mapping[str, str] | None = None
+                ) -> Case:
+        """Turn the session into a draft case (authors review it before learning uses it).
+
+        ``sources`` maps questions answered from pasted text to the log line that answered them; the
+        case keeps that line as the answer's provenance.
+        """
         from engine.store.models import utc_now
 
         state = self.state(session_id)
@@ -328,7 +333,9 @@ class SessionService:
             id=f"session-{state.id}", pack=state.pack, kb_hash=state.kb_hash, title=request.title, status="draft",
             source=CaseSource(kind="ticket", reference=request.reference or f"session:{state.id}"),
             author=author, created=now, updated=now,
-            evidence={q: CaseAnswer(answer=a, provenance="typed") for q, a in state.answers.items()},
+            evidence={q: CaseAnswer(answer=a, provenance="extracted", source_line=(sources or {})[q])
+                      if q in (sources or {}) else CaseAnswer(answer=a, provenance="typed")
+                      for q, a in state.answers.items()},
             confirmed_causes=list(dict.fromkeys(request.confirmed_causes)), causes_complete=request.causes_complete,
             fixes_tried=[FixAttempt(fix=f, outcome=o) for f, o in state.tried],  # type: ignore[arg-type]
             resolution=request.resolution,

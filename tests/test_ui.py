@@ -379,8 +379,8 @@ def _status_script(stop: bool, enough_evidence: bool, lang: str) -> None:
 
     service = Service()
     out = service.diagnose("mail_delivery", {"attachment_mail_fails": "yes"}, role="admin")
-    _status(service.kb("mail_delivery"), out.model_copy(update={"stop": stop, "enough_evidence": enough_evidence}),
-            lang)
+    _status(service.pack_view("mail_delivery", lang),
+            out.model_copy(update={"stop": stop, "enough_evidence": enough_evidence}), lang)
 
 
 @pytest.mark.parametrize(("stop", "enough_evidence"), [(False, False), (True, False), (False, True), (True, True)])

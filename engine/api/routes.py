@@ -89,7 +89,7 @@ def readyz(request: Request, state: StateDep, caller: MaybeCaller) -> ReadyOut |
         database, database_kind = state.records().database()
         names = Service.pack_names()
         for name in names:
-            state.service.kb(name)
+            state.service.summary(name)
     except Exception:
         logger.exception("not ready")
         return problem_response(request, 503, "not-ready", "Not ready",
