@@ -18,9 +18,12 @@ FACES = ("engine.cli", "engine.api", "engine.mcp", "ui")
 """The command line, the HTTP API, the MCP tools and the Streamlit UI."""
 
 SERVICE_LAYER = {
-    "engine.service": "the one façade: every query and command a face runs, returning contracts",
+    "engine.service": "the façade: every query and command a face runs, returning contracts",
+    "engine.sessions": "the façade's diagnosis sessions on the store, apart so stateless turns never load SQLAlchemy",
+    "engine.records": "the façade's cases, API keys, rate limits and audit log on the store (author and admin paths)",
     "engine.contracts": "the JSON-ready pydantic models the service returns and accepts",
     "engine.errors": "the error types the service raises, defined below every layer so faces can catch them",
+    "engine.case_schema": "the resolved-case record faces submit and show (the API's case JSON); pydantic only",
     "engine.settings": "face-neutral: settings read from the environment (database URL, author token)",
     "engine.bundled": "face-neutral: where the bundled packs, cases and samples live, checkout or wheel",
     "engine.inputs": "face-neutral: bounded, checked reading of files and text that users name or paste",
@@ -28,7 +31,7 @@ SERVICE_LAYER = {
 """What a face may import besides other faces, each with the reason it is allowed."""
 
 CORE = ("engine.kb", "engine.model", "engine.compiled", "engine.infer", "engine.reason", "engine.evidence",
-        "engine.learn", "engine.store", "engine.case_schema")
+        "engine.learn", "engine.store")
 """The reasoning core and its storage: none of it may know that a face exists."""
 
 
@@ -65,6 +68,7 @@ def imported_modules(module: str, path: Path, node: ast.Import | ast.ImportFrom,
 
 
 def import_edges() -> list[Edge]:
+    """Each (module, imported module, line) once, in file order (``from a import b, c`` is one edge)."""
     modules = project_modules()
     known = set(modules)
     edges: list[Edge] = []
@@ -73,7 +77,7 @@ def import_edges() -> list[Edge]:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 edges += [Edge(module, target, node.lineno) for target in imported_modules(module, path, node, known)
                           if target.split(".")[0] in PACKAGES and target != module]
-    return edges
+    return sorted(set(edges), key=lambda e: (e.source, e.line, e.target))
 
 
 def within(module: str, packages: tuple[str, ...] | dict[str, str]) -> bool:
@@ -96,13 +100,21 @@ def test_faces_import_only_the_service_layer() -> None:
                            "instead):\n" + "\n".join(offending))
 
 
+def test_what_faces_may_import_besides_the_facade_is_no_back_door_into_the_core() -> None:
+    """Errors and the face-neutral utilities stand alone; the case record needs only the pack's ``unknown``."""
+    allowed = {"engine.errors": set(), "engine.settings": set(), "engine.bundled": set(), "engine.inputs": set(),
+               "engine.case_schema": {"engine.kb.schema"}}
+    offending = [str(e) for e in import_edges() if e.source in allowed and e.target not in allowed[e.source]]
+    assert not offending, "a module faces may import pulls in more of the project:\n" + "\n".join(offending)
+
+
 def test_the_service_layer_imports_no_face() -> None:
     offending = [str(e) for e in import_edges() if e.source in SERVICE_LAYER and within(e.target, FACES)]
     assert not offending, "the service layer must not know its faces:\n" + "\n".join(offending)
 
 
 def test_the_core_imports_no_face_and_no_service() -> None:
-    above = (*FACES, "engine.service", "engine.contracts")
+    above = (*FACES, "engine.service", "engine.sessions", "engine.records", "engine.contracts")
     offending = [str(e) for e in import_edges() if within(e.source, CORE) and within(e.target, above)]
     assert not offending, "the core imports a layer above it:\n" + "\n".join(offending)
 
