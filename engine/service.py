@@ -1,8 +1,12 @@
-"""The one façade every face (CLI, HTTP API, MCP tools, Streamlit UI) calls.
+"""The façade every face (CLI, HTTP API, MCP tools, Streamlit UI) calls.
 
 Faces deal in plain ids and JSON-ready pydantic models; the service loads and caches knowledge
 packs by content hash, validates evidence, and calls the reasoning core. It never imports a web
-framework, so the core stays testable without one.
+framework, so the core stays testable without one, and never the store, so a stateless turn
+(``rootward rank``, ``POST /v1/diagnose``) does not load SQLAlchemy. What needs the store is the
+rest of the service layer: ``engine.sessions`` (diagnoses in progress) and ``engine.records``
+(cases, keys, audit log). Faces import nothing below these three, their contracts and
+``engine.errors`` (``tests/test_layers.py``).
 """
 
 from __future__ import annotations

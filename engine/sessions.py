@@ -1,5 +1,9 @@
 """Stateful diagnosis sessions on top of the store: an append-only event log tied to a KB version.
 
+Part of the service layer beside ``engine.service``, and a module of its own because it needs the
+store: keeping it apart is what lets the stateless service (and ``rootward rank``) run without
+SQLAlchemy. Faces open it through ``engine.records.Records.sessions``.
+
 Why a log and not a row of current answers: every acknowledged request becomes one committed event,
 so a server killed at any point loses nothing it acknowledged, any worker can serve the next request
 (the current answers are a replay of the log, never process memory), and a retried request carrying
