@@ -76,8 +76,7 @@ def test_ticket_markdown_lists_answers_ranking_and_the_lines_behind_extracted_an
     state = SessionState(id="s1", pack="mail_delivery", kb_hash=kb.version_hash, created="", events=[],
                          answers=answers, tried=[("restart_postfix", "persisted")])
     line = "Nov 18 09:36:45 mx1 postfix/smtpd[20502]: timeout after DATA (14480 bytes) from x[192.0.2.7]"
-    text = ticket_markdown(service.pack_view("mail_delivery", "en"), state, out, "en",
-                           {"data_phase_timeout_logged": line})
+    text = ticket_markdown(service.pack_view("mail_delivery", "en"), state, out, {"data_phase_timeout_logged": line})
     assert text.startswith("# Rootward diagnosis")
     assert out.causes[0].id in text
     assert "restart_postfix" in text and "persisted" in text

@@ -12,8 +12,8 @@ from engine.service import DiagnoseOut
 from engine.sessions import SessionState, render_report
 
 
-def ticket_markdown(pack: PackView, state: SessionState, out: DiagnoseOut, lang: str,
-                    sources: dict[str, str]) -> str:
+def ticket_markdown(pack: PackView, state: SessionState, out: DiagnoseOut, sources: dict[str, str]) -> str:
+    """The report in ``pack``'s language (a ``PackView`` is in one), plus the log lines behind answers."""
     ranked = RankOut(kb=KbRef(**out.kb), causes=out.causes, combinations=out.combinations,
                      explanations=out.explanations, recommended_actions=out.recommended_actions,
                      unmodelled_probability=out.unmodelled_probability, enough_evidence=out.enough_evidence)

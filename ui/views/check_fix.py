@@ -26,7 +26,7 @@ def render() -> None:
     pack = state.pack_view(diagnosis.ref)
     st.title(t("check_fix", lang))
     given = diagnosis.given
-    summary = "; ".join(f"{_question_label(pack, q, lang)}: {_answer_label(a, lang)}" for q, a in given.items())
+    summary = "; ".join(f"{_question_label(pack, q)}: {_answer_label(a, lang)}" for q, a in given.items())
     tried = "; ".join(f"{pack.fixes[f].title if f in pack.fixes else f}: {t(o, lang)}"
                       for f, o in diagnosis.tried)
     st.caption(f"{t('against', lang)}: {summary or t('no_answers_priors', lang)}"
@@ -63,7 +63,7 @@ def render() -> None:
     _show(result, lang)
 
 
-def _question_label(pack: PackView, question: str, lang: str) -> str:
+def _question_label(pack: PackView, question: str) -> str:
     return pack.questions[question].short if question in pack.questions else question
 
 

@@ -148,7 +148,7 @@ def render_resolve(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut,
 
 
 def render_ticket(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
-    text = ticket_markdown(pack, state.session_state(diagnosis), out, lang, diagnosis.sources)
+    text = ticket_markdown(pack, state.session_state(diagnosis), out, diagnosis.sources)
     st.caption(t("ticket_help", lang))
     st.code(text, language="markdown")
 
