@@ -5,6 +5,7 @@ These are documented in the README and only ever extended, never renamed: chatbo
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -86,6 +87,153 @@ class RankOut(BaseModel):
     recommended_actions: list[ActionOut] = Field(default_factory=list)
     unmodelled_probability: float | None = Field(default=None, description=UNMODELLED_DESCRIPTION)
     enough_evidence: bool = Field(default=False, description=ENOUGH_EVIDENCE_DESCRIPTION)
+
+
+class FindingOut(BaseModel):
+    """One answer read from a pasted artifact, with the line that says so."""
+
+    question: str
+    answer: str
+    strength: float = Field(description="1 - P(line | other answers) / P(line | this answer)")
+    source_line: str = Field(description="the matching line; e-mail addresses redacted unless configured")
+    line_number: int
+    extractor: str
+    signature: str | None = Field(default=None, description="the signature that matched; null for checks by "
+                                  "logic and for reply-code findings")
+    reply_code: str | None = Field(default=None, description="the reply_codes.yaml entry behind a soft "
+                                   "finding read from an SMTP reply code alone")
+
+
+class UnmatchedOut(BaseModel):
+    """A line that looks like an error but that no signature or reply code understood."""
+
+    line_number: int
+    text: str = Field(description="the line; e-mail addresses redacted unless configured")
+
+
+class SoftOut(BaseModel):
+    question: str
+    likelihood: dict[str, float]
+
+
+class ExtractOut(BaseModel):
+    """Findings, and what they become: hard answers and soft likelihoods (the text itself is not kept)."""
+
+    kb: KbRef
+    findings: list[FindingOut]
+    answers: dict[str, str]
+    soft: list[SoftOut]
+    unmatched: list[UnmatchedOut] = Field(default_factory=list,
+                                          description="error-like lines nothing understood (at most 1000)")
+    recorded: list[str] = Field(default_factory=list,
+                                description="questions answered in the session by this extraction")
+
+
+class ArtifactsOut(BaseModel):
+    """Several artifacts read together (``rootward extract``): each text's reading, and their joint evidence."""
+
+    kb: KbRef
+    texts: list[ExtractOut]
+    answers: dict[str, str]
+    soft: list[SoftOut]
+
+
+class KeyOut(BaseModel):
+    id: str
+    role: str
+    label: str
+    created: dt.datetime
+    revoked: dt.datetime | None = None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="the secret; shown once, only its hash is stored")
+
+
+class LearnPreviewOut(BaseModel):
+    """What EM would learn from reviewed cases, before anything is written (``learn --dry-run``, the UI)."""
+
+    pack: str
+    hash: str = Field(description="the content hash of the pack the parameters were fitted to")
+    ess: float
+    cases: int
+    ticket_cases: int
+    held_out: int = Field(description="cases of the frozen test split left out, as always")
+    iterations: int
+    converged: bool
+    changes: list[dict[str, Any]] = Field(description="the largest parameter changes, largest first")
+    parameters: dict[str, Any] = Field(description="the learned.yaml document these changes would write")
+
+
+class EvaluationOut(BaseModel):
+    """``rootward evaluate`` and the Quality page: the report's data, its Markdown and its summary tables."""
+
+    data: dict[str, Any]
+    markdown: str
+    comparison: list[dict[str, str]] = Field(description="cross-validation beside the frozen test split")
+    families: list[dict[str, Any]] = Field(description="the same figures per family of the confirmed cause")
+
+
+class QuestionView(BaseModel):
+    text: str
+    short: str
+    answers: list[str] = Field(description="the pack's answers, without 'unknown' (always allowed)")
+    how_to_check: str
+
+
+class FixView(BaseModel):
+    title: str
+    folklore: bool = Field(description="a fix people often suggest that rarely helps")
+
+
+class PackView(BaseModel):
+    """One pack in one language, as the UI shows it: titles and texts by id, and the graph's edges."""
+
+    id: str
+    version: str
+    hash: str
+    title: str
+    causes: dict[str, str] = Field(description="cause id -> title, in the pack's order")
+    mechanisms: dict[str, str] = Field(description="mechanism id -> title, in the pack's order")
+    questions: dict[str, QuestionView]
+    fixes: dict[str, FixView]
+    parents: dict[str, list[str]] = Field(description="mechanism or question id -> its parents in the graph")
+    signatures: int
+
+    def title_of(self, node: str) -> str:
+        """A cause's or mechanism's title, or a question's text."""
+        if node in self.questions:
+            return self.questions[node].text
+        return self.causes.get(node) or self.mechanisms[node]
+
+
+class ReferenceOut(BaseModel):
+    title: str
+    url: str | None = None
+    section: str | None = None
+
+
+class NodeDetailsOut(BaseModel):
+    """What an author reviewing one node needs: where its numbers come from, and its place in the graph."""
+
+    id: str
+    kind: str
+    title: str
+    status: str
+    author: str
+    date: str
+    description: str | None = None
+    facts: dict[str, Any]
+    cpd: dict[str, Any] | None = Field(default=None, description="the CPD as written (mechanisms and questions)")
+    references: list[ReferenceOut]
+
+
+class PackFindingsOut(BaseModel):
+    """The validator's problems and the pairs of causes no question separates, with pack.yaml's explanation."""
+
+    problems: list[dict[str, Any]]
+    identifiability: list[tuple[str, str, str, str]] = Field(
+        description="(cause, indistinguishable cause, what comes closest to separating them, explanation or '')")
 
 
 class ErrorBody(BaseModel):

@@ -18,12 +18,10 @@ from typing import Any, Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from engine.contracts import AssessOut, NextOut
-from engine.kb.problems import KbError
-from engine.reason.evidence import ContradictionError, EvidenceError
+from engine.contracts import AssessOut, ExtractOut, NextOut
+from engine.errors import ContradictionError, EvidenceError, KbError, UnknownPackError
 from engine.service import DiagnoseOut, IntakeOut, Service
-from engine.sessions import ExtractOut, UnknownPackError, known_pack
-from engine.sessions import extract_evidence as extract_findings
+from engine.sessions import known_pack
 
 INSTRUCTIONS = (
     "Rootward ranks the root causes of IT problems with a Bayesian network. Call kb_questions to learn a "
@@ -107,7 +105,7 @@ def server(service: Service | None = None) -> MCPServer:
         """Read answers out of pasted logs, bounces, zone files or tracepath/ping output; each finding
         quotes its line (e-mail addresses redacted). Pass `answers` on as evidence to diagnose."""
         with tool_errors():
-            return extract_findings(service.kb(known_pack(kb)), text)
+            return service.extract(known_pack(kb), text)
 
     @mcp.tool(structured_output=True)
     def kb_questions(kb: str, lang: Literal["en", "ja"] = "en") -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Stateful diagnosis sessions on top of the store: an append-only event log tied to a KB version.
 
+Part of the service layer beside ``engine.service``, and a module of its own because it needs the
+store: keeping it apart is what lets the stateless service (and ``rootward rank``) run without
+SQLAlchemy. Faces open it through ``engine.records.Records.sessions``.
+
 Why a log and not a row of current answers: every acknowledged request becomes one committed event,
 so a server killed at any point loses nothing it acknowledged, any worker can serve the next request
 (the current answers are a replay of the log, never process memory), and a retried request carrying
@@ -20,42 +24,30 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from engine.contracts import AssessOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
-from engine.kb.knowledge import KnowledgeBase
+from engine.case_schema import Case, CaseAnswer, CaseSource, FixAttempt
+from engine.contracts import AssessOut, ExtractOut, KbRef, NextOut, RankOut, UnicodeCheckedIn, uncertainty_text
+from engine.errors import ConflictError, EvidenceError, NotFoundError, StoreError, UnknownPackError
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
-from engine.learn.cases import Case, CaseAnswer, CaseSource, FixAttempt
-from engine.reason.evidence import EvidenceError, check_answer, check_tried
+from engine.reason.evidence import check_answer, check_tried
 from engine.reason.questions import DEFAULT_OBJECTIVE, Objective
 from engine.service import Service
 from engine.store import (
     AuditRepository,
     CaseRepository,
-    ConflictError,
     EventRecord,
     KbVersionRepository,
-    NotFoundError,
     SessionRepository,
     Store,
-    StoreError,
     effective_answers,
 )
 from engine.store.repositories import EventKind
-
-
-class UnknownPackError(LookupError):
-    """A pack name that is not bundled; carries the valid names for the error message."""
-
-    def __init__(self, name: str, valid: list[str]) -> None:
-        super().__init__(f"no knowledge pack '{name}'; valid packs: {', '.join(valid) or 'none'}")
-        self.name = name
-        self.valid = valid
 
 
 def known_pack(name: str) -> str:
@@ -102,63 +94,24 @@ class ResolveIn(UnicodeCheckedIn):
                                   description="ticket id or URL; defaults to the session id")
 
 
-class FindingOut(BaseModel):
-    """One answer read from a pasted artifact, with the line that says so."""
+def keep_kb_version(store: Store, service: Service, pack: str) -> tuple[str, str]:
+    """Store a pack's current files under its content hash; returns ``(pack id, hash)``.
 
-    question: str
-    answer: str
-    strength: float = Field(description="1 - P(line | other answers) / P(line | this answer)")
-    source_line: str = Field(description="the matching line; e-mail addresses redacted unless configured")
-    line_number: int
-    extractor: str
-    signature: str | None = Field(default=None, description="the signature that matched; null for checks by "
-                                  "logic and for reply-code findings")
-    reply_code: str | None = Field(default=None, description="the reply_codes.yaml entry behind a soft "
-                                   "finding read from an SMTP reply code alone")
-
-
-class UnmatchedOut(BaseModel):
-    """A line that looks like an error but that no signature or reply code understood."""
-
-    line_number: int
-    text: str = Field(description="the line; e-mail addresses redacted unless configured")
-
-
-class SoftOut(BaseModel):
-    question: str
-    likelihood: dict[str, float]
-
-
-class ExtractOut(BaseModel):
-    """Findings, and what they become: hard answers and soft likelihoods (the text itself is not kept)."""
-
-    kb: KbRef
-    findings: list[FindingOut]
-    answers: dict[str, str]
-    soft: list[SoftOut]
-    unmatched: list[UnmatchedOut] = Field(default_factory=list,
-                                          description="error-like lines nothing understood (at most 1000)")
-    recorded: list[str] = Field(default_factory=list,
-                                description="questions answered in the session by this extraction")
-
-
-def extract_evidence(kb: KnowledgeBase, text: str, keep_emails: bool = False) -> ExtractOut:
-    """Read answers out of logs, bounces, zone files or tool output pasted as ``text``."""
-    from engine.evidence import read, redact, to_evidence
-
-    def shown(line: str) -> str:
-        return line if keep_emails else redact(line)
-
-    result = read(text, kb)
-    hard, soft = to_evidence(result.found, kb)
-    return ExtractOut(
-        kb=KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash),
-        findings=[FindingOut(question=f.question, answer=f.answer, strength=round(f.strength, 6),
-                             source_line=shown(f.source_line), line_number=f.line_number, extractor=f.extractor,
-                             signature=f.signature_id, reply_code=f.reply_code) for f in result.found],
-        answers=hard, soft=[SoftOut(question=s.question, likelihood=s.likelihood) for s in soft],
-        unmatched=[UnmatchedOut(line_number=u.line_number, text=shown(u.text)) for u in result.unmatched],
-    )
+    Files are decoded from bytes (not read as text) so that newline translation cannot make the
+    stored content hash differently from the files it came from. An author saving the pack
+    between loading and reading would pair one version's hash with another's files, so the hash
+    is checked again after reading.
+    """
+    for _ in range(3):
+        kb = service.kb(pack)
+        files = {p.name: p.read_bytes().decode("utf-8") for p in pack_files(kb.directory)}
+        if content_hash(kb.directory) == kb.version_hash:
+            break
+    else:
+        raise StoreError(f"pack '{pack}' keeps changing while it is read; try again when the edit is saved")
+    with store.transaction() as session:
+        KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
+    return kb.id, kb.version_hash
 
 
 @dataclass
@@ -187,24 +140,8 @@ class SessionService:
     # ------------------------------------------------------------------------------- KB versions
 
     def store_version(self, pack: str) -> tuple[str, str]:
-        """Keep the bundled pack's current content under its hash; returns ``(pack id, hash)``.
-
-        Files are decoded from bytes (not read as text) so that newline translation cannot make the
-        stored content hash differently from the files it came from. An author saving the pack
-        between loading and reading would pair one version's hash with another's files, so the hash
-        is checked again after reading.
-        """
-        directory = known_pack(pack)
-        for _ in range(3):
-            kb = self.service.kb(directory)
-            files = {p.name: p.read_bytes().decode("utf-8") for p in pack_files(kb.directory)}
-            if content_hash(kb.directory) == kb.version_hash:
-                break
-        else:
-            raise StoreError(f"pack '{pack}' keeps changing while it is read; try again when the edit is saved")
-        with self.store.transaction() as session:
-            KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
-        return kb.id, kb.version_hash
+        """Keep the bundled pack's current content under its hash (see ``keep_kb_version``)."""
+        return keep_kb_version(self.store, self.service, known_pack(pack))
 
     def pack_ref(self, pack: str, kb_hash: str) -> str:
         """What to hand ``Service``: the bundled directory while it has this hash, else the stored version's."""
@@ -331,8 +268,7 @@ class SessionService:
         findings are returned for display but not recorded (an event holds one definite answer).
         """
         state = self.state(session_id)
-        kb = self.service.kb(self.pack_ref(state.pack, state.kb_hash))
-        result = extract_evidence(kb, text, keep_emails)
+        result = self.service.extract(self.pack_ref(state.pack, state.kb_hash), text, keep_emails)
         new = {q: a for q, a in result.answers.items() if q not in state.answers}
         lines = {f.question: f for f in result.findings if new.get(f.question) == f.answer}
         with self.store.transaction() as session:
@@ -381,8 +317,13 @@ class SessionService:
         return self.service.assess(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
                                    fix=fix, text=text, lang=lang)
 
-    def resolve(self, session_id: str, request: ResolveIn, author: str) -> Case:
-        """Turn the session into a draft case (authors review it before learning uses it)."""
+    def resolve(self, session_id: str, request: ResolveIn, author: str, sources: Mapping[str, str] | None = None
+                ) -> Case:
+        """Turn the session into a draft case (authors review it before learning uses it).
+
+        ``sources`` maps questions answered from pasted text to the log line that answered them; the
+        case keeps that line as the answer's provenance.
+        """
         from engine.store.models import utc_now
 
         state = self.state(session_id)
@@ -396,7 +337,9 @@ class SessionService:
             id=f"session-{state.id}", pack=state.pack, kb_hash=state.kb_hash, title=request.title, status="draft",
             source=CaseSource(kind="ticket", reference=request.reference or f"session:{state.id}"),
             author=author, created=now, updated=now,
-            evidence={q: CaseAnswer(answer=a, provenance="typed") for q, a in state.answers.items()},
+            evidence={q: CaseAnswer(answer=a, provenance="extracted", source_line=(sources or {})[q])
+                      if q in (sources or {}) else CaseAnswer(answer=a, provenance="typed")
+                      for q, a in state.answers.items()},
             confirmed_causes=list(dict.fromkeys(request.confirmed_causes)), causes_complete=request.causes_complete,
             fixes_tried=[FixAttempt(fix=f, outcome=o) for f, o in state.tried],  # type: ignore[arg-type]
             resolution=request.resolution,

@@ -14,8 +14,8 @@ import pytest
 from engine.bundled import samples_dir
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
-from engine.learn.cases import refinement_map
-from engine.learn.evaluate import ScoredCase, credited_causes
+from engine.learn.cases import credited_causes, refinement_map
+from engine.learn.evaluate import ScoredCase
 from engine.reason.at_work import conjunction_requirements
 from engine.reason.evidence import Evidence, build_evidence
 from engine.reason.inference import propagate

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.compiled import cache
+from engine.compiled.cache import twin_model
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
-from engine.model import cache
-from engine.model.cache import twin_model
 from engine.reason.attempts import MAX_STOPPED_WORLDS
 from engine.reason.evidence import Evidence, build_evidence, likelihood_batch, reported_symptoms
 from engine.reason.ranking import rank

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.case_schema import Case
+from engine.errors import CaseError
 from engine.kb.validate import load_kb
 from engine.learn.cases import (
-    Case,
-    CaseError,
     case_files,
     case_yaml,
     default_case_dir,

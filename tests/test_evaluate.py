@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.case_schema import Case, CaseAnswer
+from engine.errors import LearnError
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.learn import evaluate as evaluation_module
-from engine.learn.cases import Case, CaseAnswer
-from engine.learn.em import LearnError, learn
+from engine.learn.em import learn
 from engine.learn.evaluate import (
     ScoredCase,
     calibration_table,

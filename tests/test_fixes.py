@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.compiled.cache import compiled_model, twin_model
 from engine.kb.validate import load_kb
-from engine.model.cache import compiled_model, twin_model
 from engine.reason.evidence import build_evidence, likelihood_batch
 from engine.reason.fixes import assess_fix, match_fix_text, resolve_probabilities
 from engine.reason.ranking import rank

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from engine.bundled import networks_dir
+from engine.compiled.cache import inference_network
 from engine.kb.validate import load_kb
 from engine.learn.simulate import POLICIES, fano_lower_bound, simulate
-from engine.model.cache import inference_network
 from engine.model.compile import compile_network
 from engine.model.importer import read_network
 from engine.model.pgmpy_bridge import to_pgmpy

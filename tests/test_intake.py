@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.errors import EvidenceError
 from engine.evidence.intake import MAX_INTAKE_CHARS, checklist, read_complaint
 from engine.kb.loader import BUNDLED_KB_DIR
 from engine.kb.validate import load_kb, validate
-from engine.reason.evidence import EvidenceError
 from engine.service import Service
 
 PACK = "mail_delivery"

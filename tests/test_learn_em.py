@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.case_schema import Case
+from engine.errors import LearnError
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.validate import load_kb
-from engine.learn.cases import Case
 from engine.learn.em import (
-    LearnError,
     apply_learned,
     expert_hash,
     family_posteriors,

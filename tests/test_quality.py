@@ -31,7 +31,7 @@ def test_importing_the_reasoning_path_stays_light() -> None:
     probe = (
         "import sys, engine.cli, engine.reason.ranking, engine.reason.questions, engine.reason.fixes;"
         "heavy = [m for m in ('pgmpy', 'networkx', 'pandas', 'sqlalchemy', 'torch', 'ruamel.yaml',"
-        " 'engine.learn.cases', 'engine.learn.em', 'engine.store') if m in sys.modules];"
+        " 'engine.case_schema', 'engine.learn.cases', 'engine.learn.em', 'engine.store') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)

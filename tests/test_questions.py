@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from engine.reason.evidence import EvidenceError, build_evidence
+from engine.errors import EvidenceError
+from engine.reason.evidence import build_evidence
 from engine.reason.questions import StopPolicy, next_questions
 from engine.service import Service
 from tests.test_seed_incident import FIRST_ANSWERS, WITH_PATH_MTU

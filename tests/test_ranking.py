@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.errors import ContradictionError, EvidenceError
 from engine.kb.validate import load_kb
 from engine.model.compile import compile_network
 from engine.model.pgmpy_bridge import to_pgmpy
-from engine.reason.evidence import ContradictionError, EvidenceError, build_evidence
+from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
 from tests.packgen import write_random_pack
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from engine.bundled import samples_dir
+from engine.errors import ContradictionError
 from engine.kb.loader import BUNDLED_KB_DIR
 from engine.kb.validate import load_kb
 from engine.model.compile import compile_network
 from engine.model.pgmpy_bridge import to_pgmpy
-from engine.reason.evidence import ContradictionError, build_evidence
+from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
 
 # "first": what the admin in the seed story could tell at once; "then": what the path-MTU check showed.

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import ConflictError, EvidenceError, NotFoundError, UnknownPackError
 from engine.kb.loader import BUNDLED_KB_DIR, content_hash, pack_files
-from engine.reason.evidence import EvidenceError
 from engine.service import Service
-from engine.sessions import SessionService, UnknownPackError
-from engine.store import ConflictError, KbVersionRepository, NotFoundError, SessionRepository, open_store
+from engine.sessions import SessionService
+from engine.store import KbVersionRepository, SessionRepository, open_store
 
 PACK = "mail_delivery"
 

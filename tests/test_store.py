@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from engine.learn.cases import Case
+from engine.case_schema import Case
+from engine.errors import ConflictError, NotFoundError
 from engine.store import (
     AuditRepository,
     CaseRepository,
-    ConflictError,
     KbVersionRepository,
     KeyRepository,
-    NotFoundError,
     SessionRepository,
     effective_answers,
     import_cases,
@@ -286,7 +285,7 @@ def test_default_database_is_a_sqlite_file_in_the_xdg_data_dir(monkeypatch: pyte
 
 
 def test_a_bad_url_is_one_clear_error() -> None:
-    from engine.store import StoreError
+    from engine.errors import StoreError
 
     with pytest.raises(StoreError, match="invalid database URL"):
         open_store("not a url")

@@ -169,7 +169,7 @@ def authored_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_author_reviews_a_draft_case(database: str, monkeypatch: pytest.MonkeyPatch, authored_cases: Path) -> None:
-    from engine.learn.cases import Case
+    from engine.case_schema import Case
     from engine.store.models import utc_now
 
     monkeypatch.setenv("ROOTWARD_AUTHOR_TOKEN", TOKEN)
@@ -379,8 +379,8 @@ def _status_script(stop: bool, enough_evidence: bool, lang: str) -> None:
 
     service = Service()
     out = service.diagnose("mail_delivery", {"attachment_mail_fails": "yes"}, role="admin")
-    _status(service.kb("mail_delivery"), out.model_copy(update={"stop": stop, "enough_evidence": enough_evidence}),
-            lang)
+    _status(service.pack_view("mail_delivery", lang),
+            out.model_copy(update={"stop": stop, "enough_evidence": enough_evidence}), lang)
 
 
 @pytest.mark.parametrize(("stop", "enough_evidence"), [(False, False), (True, False), (False, True), (True, True)])

@@ -47,8 +47,9 @@ def test_pasted_text_yields_findings_with_redacted_lines() -> None:
     maillog = samples_dir() / "seed" / "maillog"
     if not maillog.is_file():
         pytest.skip(f"{maillog} is not in this checkout")
-    kb = Service().kb("mail_delivery")
-    pasted = read_paste(maillog.read_text(encoding="utf-8"), kb)
+    service = Service()
+    kb = service.kb("mail_delivery")
+    pasted = read_paste(maillog.read_text(encoding="utf-8"), "mail_delivery", service)
     assert pasted is not None
     findings = pasted.findings
     assert findings, "the seed maillog answers at least one question"
@@ -56,8 +57,9 @@ def test_pasted_text_yields_findings_with_redacted_lines() -> None:
     assert not any("@" in f.line for f in findings), "addresses are redacted before display and storage"
     keys = [(f.question, f.answer) for f in findings]
     assert len(keys) == len(set(keys)), "one finding per question and answer"
-    assert read_paste("nothing to see here", kb) == Pasted([], [])
-    unknown = read_paste("Nov 28 10:00:00 mx frobd[1]: error: flux capacitor for jane@example.jp refused", kb)
+    assert read_paste("nothing to see here", "mail_delivery", service) == Pasted([], [])
+    unknown = read_paste("Nov 28 10:00:00 mx frobd[1]: error: flux capacitor for jane@example.jp refused",
+                         "mail_delivery", service)
     assert unknown is not None and unknown.findings == []
     assert unknown.unmatched == [(1, "Nov 28 10:00:00 mx frobd[1]: error: flux capacitor for <redacted> refused")]
 
@@ -74,7 +76,7 @@ def test_ticket_markdown_lists_answers_ranking_and_the_lines_behind_extracted_an
     state = SessionState(id="s1", pack="mail_delivery", kb_hash=kb.version_hash, created="", events=[],
                          answers=answers, tried=[("restart_postfix", "persisted")])
     line = "Nov 18 09:36:45 mx1 postfix/smtpd[20502]: timeout after DATA (14480 bytes) from x[192.0.2.7]"
-    text = ticket_markdown(kb, state, out, "en", {"data_phase_timeout_logged": line})
+    text = ticket_markdown(service.pack_view("mail_delivery", "en"), state, out, {"data_phase_timeout_logged": line})
     assert text.startswith("# Rootward diagnosis")
     assert out.causes[0].id in text
     assert "restart_postfix" in text and "persisted" in text

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from engine.errors import ContradictionError
 from engine.kb.validate import load_kb
 from engine.model.compile import compile_network
 from engine.model.pgmpy_bridge import to_pgmpy
-from engine.reason.evidence import ContradictionError, build_evidence
+from engine.reason.evidence import build_evidence
 from engine.reason.ranking import rank
 from engine.reason.uncertainty import ENOUGH_EVIDENCE_BITS, assess_uncertainty
 from engine.service import Service

@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from engine.kb.knowledge import KnowledgeBase
+from engine.contracts import PackView
+from engine.service import Service
 
 INK = "#1f2933"
 MUTED = "#9aa5b1"
@@ -82,7 +83,7 @@ def ranking_figure(titles: Sequence[str], probabilities: Sequence[float], width:
     return figure
 
 
-def network_figure(kb: KnowledgeBase, highlight: str | None = None) -> Figure:
+def network_figure(pack: PackView, highlight: str | None = None) -> Figure:
     """Causes on top, mechanisms in the middle, questions below, edges pointing downwards.
 
     A layered drawing follows the causal direction, which is how authors reason about the pack;
@@ -92,13 +93,13 @@ def network_figure(kb: KnowledgeBase, highlight: str | None = None) -> Figure:
     import networkx as nx
 
     graph = nx.DiGraph()
-    layers: dict[str, list[str]] = {"cause": list(kb.causes), "mechanism": _mechanisms_in_order(kb),
-                                    "question": list(kb.questions)}
+    layers: dict[str, list[str]] = {"cause": list(pack.causes), "mechanism": _mechanisms_in_order(pack),
+                                    "question": list(pack.questions)}
     for kind, nodes in layers.items():
         for node in nodes:
             graph.add_node(node, kind=kind)
-    for node in [*kb.mechanisms, *kb.questions]:
-        for parent in kb.parents(node):
+    for node in [*pack.mechanisms, *pack.questions]:
+        for parent in pack.parents.get(node, []):
             graph.add_edge(parent, node)
     positions: dict[str, tuple[float, float]] = {}
     for level, nodes in enumerate(layers.values()):
@@ -133,13 +134,13 @@ def network_figure(kb: KnowledgeBase, highlight: str | None = None) -> Figure:
     return figure
 
 
-def _mechanisms_in_order(kb: KnowledgeBase) -> list[str]:
+def _mechanisms_in_order(pack: PackView) -> list[str]:
     """Mechanisms ordered by the mean position of their cause ancestors, to shorten edges."""
-    cause_index = {c: i for i, c in enumerate(kb.causes)}
+    cause_index = {c: i for i, c in enumerate(pack.causes)}
 
     def causes_of(node: str, seen: frozenset[str] = frozenset()) -> list[int]:
         found: list[int] = []
-        for parent in kb.parents(node):
+        for parent in pack.parents.get(node, []):
             if parent in cause_index:
                 found.append(cause_index[parent])
             elif parent not in seen:
@@ -150,11 +151,9 @@ def _mechanisms_in_order(kb: KnowledgeBase) -> list[str]:
         indices = causes_of(node)
         return sum(indices) / len(indices) if indices else float(len(cause_index))
 
-    return sorted(kb.mechanisms, key=centre)
+    return sorted(pack.mechanisms, key=centre)
 
 
 def calibration_figure(bins: Sequence[dict[str, Any]], title: str) -> Figure:
     """The engine's reliability diagram in the UI's colours."""
-    from engine.learn.evaluate import calibration_figure as draw
-
-    return draw(bins, title, reference_colour=MUTED, line_colour=OTHERS)
+    return Service.calibration_figure(bins, title, reference_colour=MUTED, line_colour=OTHERS)

@@ -1,6 +1,6 @@
 """Pasted logs, bounces, zone files and tool output → proposed answers, each with the line behind it.
 
-A thin adapter over ``engine.evidence.read`` so the page deals in one small shape and can say
+A thin adapter over ``Service.read_artifacts`` so the page deals in one small shape and can say
 plainly when the extractor is not installed, instead of failing on import.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.kb.knowledge import KnowledgeBase
+from engine.service import Service
 
 
 @dataclass(frozen=True)
@@ -33,25 +33,27 @@ class Pasted:
     """(line number, redacted line): shown as "these lines were not understood" rather than nothing."""
 
 
-def read_paste(text: str, kb: KnowledgeBase) -> Pasted | None:
+def read_paste(text: str, pack: str, service: Service | None = None) -> Pasted | None:
     """The strongest finding per (question, answer), in order of first appearance; None without extractor.
 
     Repeats of one log line add nothing for staff to review, so only the strongest is kept; two
     different answers to one question are both shown, because that conflict is what staff must judge.
     E-mail addresses are redacted from the lines, since they are shown and may be stored in cases.
     """
+    service = service or Service()
     try:
-        from engine.evidence import HARD_STRENGTH, read, redact
+        reading = service.read_artifacts(pack, [text], keep_emails=False).texts[0]
+        hard = service.hard_strength()
     except ImportError:
         return None
-    result = read(text, kb)
+    questions = service.pack_view(pack).questions
     best: dict[tuple[str, str], Finding] = {}
-    for item in result.found:
-        if item.question not in kb.questions:
+    for item in reading.findings:
+        if item.question not in questions:
             continue
-        finding = Finding(item.question, item.answer, float(item.strength), redact(item.source_line),
-                          item.line_number, item.strength >= HARD_STRENGTH)
+        finding = Finding(item.question, item.answer, float(item.strength), item.source_line, item.line_number,
+                          item.strength >= hard)
         key = (item.question, item.answer)
         if key not in best or finding.strength > best[key].strength:
             best[key] = finding
-    return Pasted(list(best.values()), [(line.line_number, redact(line.text)) for line in result.unmatched])
+    return Pasted(list(best.values()), [(line.line_number, line.text) for line in reading.unmatched])

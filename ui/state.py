@@ -3,8 +3,9 @@
 The service compiles models (seconds on a cold machine), so it lives in ``st.cache_resource`` and is
 shared by every browser tab. Each user's diagnosis lives in ``st.session_state``; when the store is
 reachable it is also written, event by event, to a persistent session through
-``engine.sessions.SessionService``, so a reload (the ``?session=`` link) or another face can pick it
-up, and the diagnosis finishes on the knowledge-base version it started with.
+``engine.sessions.SessionService`` (opened with ``engine.records.Records``), so a reload (the ``?session=``
+link) or another face can pick it up, and the diagnosis finishes on the knowledge-base version it
+started with.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 import streamlit as st
 
+from engine.contracts import PackView
+from engine.errors import StoreError
+from engine.records import Records
 from engine.service import DiagnoseOut, Service
 from engine.sessions import ResolveIn, SessionService, SessionState
-from engine.store import StoreError
 from ui.settings import UiSettings
 
 DIAGNOSIS_KEY = "diagnosis"
@@ -39,20 +42,20 @@ def service() -> Service:
 
 @dataclass(frozen=True)
 class StoreAccess:
-    """The session service, or why there is none (the UI then keeps diagnoses in memory only)."""
+    """The session service and the case records, or why there are none (diagnoses then stay in memory)."""
 
     sessions: SessionService | None
+    records: Records | None
     problem: str = ""
 
 
 @st.cache_resource(show_spinner="Opening the database…")
 def _store_access(database_url: str) -> StoreAccess:
-    from engine.store import open_store
-
     try:
-        return StoreAccess(SessionService(open_store(database_url), service()))
+        records = Records.open(database_url, service())
     except StoreError as exc:
-        return StoreAccess(None, str(exc))
+        return StoreAccess(None, None, str(exc))
+    return StoreAccess(records.sessions(), records)
 
 
 def store_access() -> StoreAccess:
@@ -69,6 +72,11 @@ def pack() -> str:
 
 def lang() -> str:
     return str(st.session_state.get("lang") or "en")
+
+
+def pack_view(ref: str | None = None) -> PackView:
+    """The texts of the pack a page shows (``ref``: a diagnosis' own version), in the chosen language."""
+    return service().pack_view(ref or pack(), lang())
 
 
 @dataclass
@@ -167,7 +175,7 @@ def current() -> Diagnosis:
 
 def _restore(session_id: str) -> Diagnosis | None:
     """Rebuild a diagnosis from the stored event log; ``None`` for an id the store does not know."""
-    from engine.store import NotFoundError
+    from engine.errors import NotFoundError
 
     access = store_access()
     if access.sessions is None:
@@ -210,9 +218,7 @@ def record_answer(diagnosis: Diagnosis, question: str, answer: str, source: str 
     if sessions is not None and diagnosis.session_id is not None:
         sessions.answer(diagnosis.session_id, question, answer)
     else:
-        from engine.reason.evidence import check_answer
-
-        check_answer(service().kb(diagnosis.ref), question, answer)
+        service().check_answer(diagnosis.ref, question, answer)
     diagnosis.history.append((question, answer))
     if source is None:
         diagnosis.sources.pop(question, None)
@@ -257,16 +263,14 @@ def record_attempt(diagnosis: Diagnosis, fix: str, outcome: str) -> None:
     if sessions is not None and diagnosis.session_id is not None:
         sessions.attempt(diagnosis.session_id, fix, outcome)
     else:
-        from engine.reason.evidence import check_tried
-
-        check_tried(service().kb(diagnosis.ref), [(fix, outcome)])
+        service().check_tried(diagnosis.ref, fix, outcome)
     diagnosis.tried.append((fix, outcome))
 
 
 def session_state(diagnosis: Diagnosis) -> SessionState:
     """The diagnosis in the session shape the shared Markdown report renders."""
     return SessionState(id=diagnosis.session_id or "not saved", pack=diagnosis.pack,
-                        kb_hash=service().kb(diagnosis.ref).version_hash, created="", events=[],
+                        kb_hash=service().summary(diagnosis.ref)["hash"], created="", events=[],
                         answers=diagnosis.given, tried=list(diagnosis.tried))
 
 
@@ -285,25 +289,16 @@ def diagnose(diagnosis: Diagnosis, role: str) -> DiagnoseOut:
     """Skipped questions, and those nobody could answer, go to the engine as ``skip``: the next best
     ones come up instead, and the stop rule judges what is left."""
     answers, tried = diagnosis.key()
-    kb_hash = service().kb(diagnosis.ref).version_hash
+    kb_hash = service().summary(diagnosis.ref)["hash"]
     skipped = tuple(sorted({*diagnosis.skipped, *(q for q, a in answers if a == "unknown")}))
     return DiagnoseOut.model_validate(_diagnose(diagnosis.ref, kb_hash, answers, tried, skipped, role, lang()))
 
 
 def resolve(diagnosis: Diagnosis, request: ResolveIn, author: str) -> str:
     """Save the diagnosis as a draft case; answers read from pasted text keep their log line."""
-    from engine.learn.cases import CaseAnswer
-    from engine.store import CaseRepository
-
     sessions = _session(diagnosis)
     if sessions is None or diagnosis.session_id is None:
         raise ValueError(f"saving cases needs the database: {store_access().problem}")
-    case = sessions.resolve(diagnosis.session_id, request, author)
-    extracted = {q: line for q, line in diagnosis.sources.items() if q in case.evidence}
-    if extracted:
-        evidence = {q: CaseAnswer(answer=a.answer, provenance="extracted", source_line=extracted[q])
-                    if q in extracted else a for q, a in case.evidence.items()}
-        with sessions.store.transaction() as session:
-            CaseRepository(session).upsert(case.model_copy(update={"evidence": evidence}))
+    case = sessions.resolve(diagnosis.session_id, request, author, sources=diagnosis.sources)
     diagnosis.case_id = case.id
     return case.id

@@ -7,21 +7,20 @@ answered questions, which exist only where text was pasted.
 
 from __future__ import annotations
 
-from engine.contracts import KbRef, RankOut
-from engine.kb.knowledge import KnowledgeBase
+from engine.contracts import KbRef, PackView, RankOut
 from engine.service import DiagnoseOut
 from engine.sessions import SessionState, render_report
 
 
-def ticket_markdown(kb: KnowledgeBase, state: SessionState, out: DiagnoseOut, lang: str,
-                    sources: dict[str, str]) -> str:
+def ticket_markdown(pack: PackView, state: SessionState, out: DiagnoseOut, sources: dict[str, str]) -> str:
+    """The report in ``pack``'s language (a ``PackView`` is in one), plus the log lines behind answers."""
     ranked = RankOut(kb=KbRef(**out.kb), causes=out.causes, combinations=out.combinations,
                      explanations=out.explanations, recommended_actions=out.recommended_actions,
                      unmodelled_probability=out.unmodelled_probability, enough_evidence=out.enough_evidence)
     text = render_report(
-        state, kb.pack.title.get(lang), ranked,
-        {q: kb.questions[q].short.get(lang) for q in state.answers if q in kb.questions},
-        {f: kb.fixes[f].title.get(lang) for f, _ in state.tried if f in kb.fixes},
+        state, pack.title, ranked,
+        {q: pack.questions[q].short for q in state.answers if q in pack.questions},
+        {f: pack.fixes[f].title for f, _ in state.tried if f in pack.fixes},
     )
     evidence = {q: line for q, line in sources.items() if q in state.answers}
     if evidence:

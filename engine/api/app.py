@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api import problems, routes
-from engine.api.deps import AppState, RateLimiter
+from engine.api.deps import AppState
 from engine.api.problems import PROBLEM_MEDIA_TYPE, problem_response
 from engine.api.settings import ApiSettings
+from engine.records import RateLimiter
 from engine.service import Service
 
 logger = logging.getLogger("rootward.api")

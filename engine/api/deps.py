@@ -1,6 +1,6 @@
-"""FastAPI dependencies: the store, the session service, the caller's API key, and its rate limit.
+"""FastAPI dependencies: the records, the session service, the caller's API key, and its rate limit.
 
-The store and the services live on ``app.state`` and are opened on first use, so ``/healthz``
+The services live on ``app.state`` and the store behind them is opened on first use, so ``/healthz``
 answers even when the database is down, and every worker opens (and migrates) it by itself.
 Keys are checked against the database on every request: a revoked key stops working in every
 worker at once, with no cache to invalidate.
@@ -9,7 +9,6 @@ worker at once, with no cache to invalidate.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -19,9 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.api.problems import ProblemError
 from engine.api.settings import ApiSettings
+from engine.records import RateLimiter, Records
 from engine.service import Service
 from engine.sessions import SessionService
-from engine.store import KeyRepository, RateCounterRepository, Store, open_store
 
 ROLES = ("agent", "author", "admin")
 """Each role can do everything the roles before it can."""
@@ -44,48 +43,6 @@ class Principal:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-class RateLimiter:
-    """A one-minute sliding window per bucket, counted in the shared database.
-
-    Every worker increments the same row, so N workers admit the limit, not N times it. The window
-    is the usual two-counter estimate: this minute's count plus the previous minute's, weighted by
-    the part of it that still lies within the last 60 seconds. Rejected requests count too, so a
-    client that keeps hammering stays limited instead of getting every other request through.
-    """
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.time) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-
-    def _window(self) -> tuple[int, float]:
-        now = self.clock()
-        return int(now // 60), (now % 60) / 60.0
-
-    def _estimate(self, counters: RateCounterRepository, bucket: str, minute: int, current: int,
-                  elapsed: float) -> float:
-        return current + counters.count(bucket, minute - 1) * (1.0 - elapsed)
-
-    def hit(self, store: Store, bucket: str) -> float | None:
-        """Count a request; None when it is within the limit, else the seconds to wait."""
-        if self.per_minute <= 0:
-            return None
-        minute, elapsed = self._window()
-        with store.transaction() as session:
-            counters = RateCounterRepository(session)
-            estimate = self._estimate(counters, bucket, minute, counters.hit(bucket, minute), elapsed)
-        return None if estimate <= self.per_minute else 60.0 * (1.0 - elapsed)
-
-    def exceeded(self, store: Store, bucket: str) -> float | None:
-        """Whether the bucket is over its limit already (nothing counted): the seconds to wait, or None."""
-        if self.per_minute <= 0:
-            return None
-        minute, elapsed = self._window()
-        with store.transaction() as session:
-            counters = RateCounterRepository(session)
-            estimate = self._estimate(counters, bucket, minute, counters.count(bucket, minute), elapsed)
-        return None if estimate < self.per_minute else 60.0 * (1.0 - elapsed)
-
-
 @dataclass
 class AppState:
     """Per-process services; the database behind them is the only authoritative state."""
@@ -95,17 +52,17 @@ class AppState:
     service: Service
     limiter: RateLimiter
     failed_logins: RateLimiter
-    _store: Store | None = None
+    _records: Records | None = None
     _sessions: SessionService | None = None
 
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = open_store(self.database_url)
-        return self._store
+    def records(self) -> Records:
+        if self._records is None:
+            self._records = Records.open(self.database_url, self.service)
+        return self._records
 
     def sessions(self) -> SessionService:
         if self._sessions is None:
-            self._sessions = SessionService(self.store(), self.service)
+            self._sessions = self.records().sessions()
         return self._sessions
 
 
@@ -114,8 +71,8 @@ def app_state(request: Request) -> AppState:
     return state
 
 
-def get_store(state: Annotated[AppState, Depends(app_state)]) -> Store:
-    return state.store()
+def get_records(state: Annotated[AppState, Depends(app_state)]) -> Records:
+    return state.records()
 
 
 def get_sessions(state: Annotated[AppState, Depends(app_state)]) -> SessionService:
@@ -148,21 +105,18 @@ def authenticated(state: AppState, request: Request, credentials: HTTPAuthorizat
     """
     address = request.client.host if request.client is not None else "unknown"
     bucket = f"login-failures:{address}"
-    store = state.store()
-    wait = state.failed_logins.exceeded(store, bucket)
+    records = state.records()
+    wait = state.failed_logins.exceeded(records, bucket)
     if wait is not None:
         raise too_many(wait, f"more than {state.failed_logins.per_minute} failed key checks in a minute from "
                        f"{address}")
-    record = None
-    if credentials.scheme.lower() == "bearer":
-        with store.transaction() as session:
-            record = KeyRepository(session).authenticate(credentials.credentials)
+    record = records.authenticate(credentials.credentials) if credentials.scheme.lower() == "bearer" else None
     if record is None:
-        state.failed_logins.hit(store, bucket)
+        state.failed_logins.hit(records, bucket)
         if credentials.scheme.lower() != "bearer":
             raise unauthorized("use the Bearer scheme: `Authorization: Bearer KEY`")
         raise unauthorized("unknown or revoked API key")
-    wait = state.limiter.hit(store, f"key:{record.id}")
+    wait = state.limiter.hit(records, f"key:{record.id}")
     if wait is not None:
         raise too_many(wait, f"more than {state.limiter.per_minute} requests in a minute with this key")
     return Principal(key_id=record.id, role=record.role)
@@ -228,5 +182,5 @@ OwnSession = Annotated[str, Depends(own_session)]
 StateDep = Annotated[AppState, Depends(app_state)]
 MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 ServiceDep = Annotated[Service, Depends(get_service)]
-StoreDep = Annotated[Store, Depends(get_store)]
+RecordsDep = Annotated[Records, Depends(get_records)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

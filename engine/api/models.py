@@ -105,18 +105,6 @@ class KeyIn(_In):
     label: str = Field(default="", max_length=200)
 
 
-class KeyOut(BaseModel):
-    id: str
-    role: str
-    label: str
-    created: dt.datetime
-    revoked: dt.datetime | None = None
-
-
-class KeyCreatedOut(KeyOut):
-    key: str = Field(description="the secret; shown once, only its hash is stored")
-
-
 class KbSummary(BaseModel):
     id: str
     title: str

@@ -16,11 +16,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine.errors import (
+    ConflictError,
+    ContradictionError,
+    EvidenceError,
+    KbError,
+    NotFoundError,
+    StoreError,
+    UnknownPackError,
+)
 from engine.inputs import printable
-from engine.kb.problems import KbError
-from engine.reason.evidence import ContradictionError, EvidenceError
-from engine.sessions import UnknownPackError
-from engine.store import ConflictError, NotFoundError, StoreError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:rootward:problem:"

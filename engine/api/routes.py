@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
 
 from engine.api.deps import (
     Admin,
@@ -19,11 +18,11 @@ from engine.api.deps import (
     Author,
     MaybeCaller,
     OwnSession,
+    RecordsDep,
     ServiceDep,
     Sessions,
     SettingsDep,
     StateDep,
-    StoreDep,
 )
 from engine.api.models import (
     AnswerIn,
@@ -41,9 +40,7 @@ from engine.api.models import (
     KbProblemOut,
     KbQualityOut,
     KbSummary,
-    KeyCreatedOut,
     KeyIn,
-    KeyOut,
     Lang,
     ReadyOut,
     ReviewIn,
@@ -52,12 +49,10 @@ from engine.api.models import (
     SessionIn,
 )
 from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError, problem_response
-from engine.contracts import AssessOut, NextOut, RankOut
-from engine.kb.loader import bundled_pack_names
-from engine.learn.cases import Case
-from engine.service import DiagnoseOut, IntakeOut
-from engine.sessions import ExtractOut, ResolveIn, SessionOut, extract_evidence, known_pack
-from engine.store import ApiKeyRecord, AuditRepository, CaseRepository, KeyRepository
+from engine.case_schema import Case
+from engine.contracts import AssessOut, ExtractOut, KeyCreatedOut, KeyOut, NextOut, RankOut
+from engine.service import DiagnoseOut, IntakeOut, Service
+from engine.sessions import ResolveIn, SessionOut, known_pack
 
 IdempotencyKey = Annotated[
     str | None,
@@ -90,22 +85,18 @@ def readyz(request: Request, state: StateDep, caller: MaybeCaller) -> ReadyOut |
     uses is for its callers, not for anyone who can reach the port. The reason for "not ready"
     goes to the server log.
     """
-    from engine.store.db import redact
-
     try:
-        store = state.store()
-        with store.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        names = bundled_pack_names()
+        database, database_kind = state.records().database()
+        names = Service.pack_names()
         for name in names:
-            state.service.kb(name)
+            state.service.summary(name)
     except Exception:
         logger.exception("not ready")
         return problem_response(request, 503, "not-ready", "Not ready",
                                 "not ready to serve yet; the server log says why")
     if caller is None:
         return ReadyOut(status="ready")
-    return ReadyOut(status="ready", database=redact(store.url), database_kind=store.engine.dialect.name, kbs=names)
+    return ReadyOut(status="ready", database=database, database_kind=database_kind, kbs=names)
 
 
 # ------------------------------------------------------------------------------------------- stateless
@@ -135,7 +126,7 @@ def intake(body: IntakeIn, _: Agent, service: ServiceDep) -> IntakeOut:
 @v1.post("/evidence/extract", response_model=ExtractOut, tags=["diagnose"])
 def extract(body: ExtractIn, _: Agent, service: ServiceDep, settings: SettingsDep) -> ExtractOut:
     """Answers read from a pasted artifact, each with its matching line; nothing is stored."""
-    return extract_evidence(service.kb(known_pack(body.kb)), body.text, settings.keep_emails)
+    return service.extract(known_pack(body.kb), body.text, settings.keep_emails)
 
 
 @v1.get("/kbs", response_model=KbListOut, tags=["knowledge"])
@@ -152,13 +143,11 @@ def describe_kb(pack: Annotated[str, Path(max_length=64)], _: Agent, service: Se
 
 
 @v1.get("/kbs/{pack}/quality", response_model=KbQualityOut, tags=["knowledge"])
-def kb_quality(pack: Annotated[str, Path(max_length=64)], _: Author) -> KbQualityOut:
+def kb_quality(pack: Annotated[str, Path(max_length=64)], _: Author, service: ServiceDep) -> KbQualityOut:
     """Validator findings for authors, including causes no question can tell apart."""
-    from engine.kb.validate import validate
-
-    kb, raw = validate(known_pack(pack), identifiability=True)
-    return KbQualityOut(kb=pack, hash=kb.version_hash if kb else "",
-                        problems=[KbProblemOut.model_validate(p.as_dict()) for p in raw.problems])
+    check = service.validate(known_pack(pack), identifiability=True)
+    return KbQualityOut(kb=pack, hash=check.hash or "",
+                        problems=[KbProblemOut.model_validate(p.as_dict()) for p in check.problems])
 
 
 # -------------------------------------------------------------------------------------------- sessions
@@ -268,66 +257,46 @@ def _summary(case: Case) -> CaseSummaryOut:
 
 
 @v1.get("/cases", response_model=CaseListOut, tags=["cases"])
-def list_cases(_: Author, store: StoreDep, kb: Annotated[str | None, Query(max_length=64)] = None,
+def list_cases(_: Author, records: RecordsDep, kb: Annotated[str | None, Query(max_length=64)] = None,
                status: Annotated[Literal["draft", "reviewed"] | None, Query()] = None) -> CaseListOut:
     """Cases of one pack (or of every bundled pack), optionally only drafts or reviewed ones."""
     if kb is not None:
         known_pack(kb)
-    packs = [kb] if kb is not None else bundled_pack_names()
-    with store.transaction() as session:
-        repository = CaseRepository(session)
-        cases = [case for pack in packs for case in repository.list(pack, status)]
+    cases = records.cases([kb] if kb is not None else Service.pack_names(), status)
     return CaseListOut(cases=[_summary(c) for c in cases])
 
 
 @v1.get("/cases/{case_id}", response_model=Case, tags=["cases"])
-def get_case(case_id: Annotated[str, Path(max_length=128)], _: Author, store: StoreDep) -> Case:
-    with store.transaction() as session:
-        return CaseRepository(session).get(case_id)
+def get_case(case_id: Annotated[str, Path(max_length=128)], _: Author, records: RecordsDep) -> Case:
+    return records.case(case_id)
 
 
 @v1.post("/cases/{case_id}/review", response_model=Case, tags=["cases"])
 def review_case(case_id: Annotated[str, Path(max_length=128)], body: ReviewIn, caller: Author,
-                store: StoreDep) -> Case:
+                records: RecordsDep) -> Case:
     """Mark a case reviewed (admits it to learning) or back to draft; audited."""
-    with store.transaction() as session:
-        case = CaseRepository(session).review(case_id, body.status)
-        AuditRepository(session).record(caller.who, "case.review", case_id, {"status": body.status})
-    return case
+    return records.set_status(case_id, body.status, caller.who)
 
 
 # ------------------------------------------------------------------------------------------------ keys
 
 
-def _key_out(record: ApiKeyRecord) -> KeyOut:
-    return KeyOut(id=record.id, role=record.role, label=record.label, created=record.created,
-                  revoked=record.revoked)
-
-
 @v1.get("/keys", response_model=list[KeyOut], tags=["keys"])
-def list_keys(_: Admin, store: StoreDep) -> list[KeyOut]:
+def list_keys(_: Admin, records: RecordsDep) -> list[KeyOut]:
     """Every key's id, role and state (never the secret: only its hash is stored)."""
-    with store.transaction() as session:
-        return [_key_out(r) for r in KeyRepository(session).list()]
+    return records.api_keys()
 
 
 @v1.post("/keys", response_model=KeyCreatedOut, status_code=201, tags=["keys"])
-def create_key(body: KeyIn, caller: Admin, store: StoreDep) -> KeyCreatedOut:
+def create_key(body: KeyIn, caller: Admin, records: RecordsDep) -> KeyCreatedOut:
     """A new key; the secret is in this response only."""
-    with store.transaction() as session:
-        key_id, plaintext = KeyRepository(session).create(body.role, body.label)
-        record = next(r for r in KeyRepository(session).list() if r.id == key_id)
-        AuditRepository(session).record(caller.who, "key.create", key_id, {"role": body.role, "label": body.label})
-    return KeyCreatedOut(key=plaintext, **_key_out(record).model_dump())
+    return records.create_key(body.role, body.label, caller.who)
 
 
 @v1.delete("/keys/{key_id}", response_model=KeyOut, tags=["keys"])
-def revoke_key(key_id: Annotated[str, Path(max_length=32)], caller: Admin, store: StoreDep) -> KeyOut:
+def revoke_key(key_id: Annotated[str, Path(max_length=32)], caller: Admin, records: RecordsDep) -> KeyOut:
     """Revoke a key; it stops working in every worker on its next request."""
     if key_id == caller.key_id:
         raise ProblemError(422, "self-revocation", "Cannot revoke own key",
                            "revoke this key with another admin key or `rootward keys revoke`")
-    with store.transaction() as session:
-        record = KeyRepository(session).revoke(key_id)
-        AuditRepository(session).record(caller.who, "key.revoke", key_id, {})
-    return _key_out(record)
+    return records.revoke_key(key_id, caller.who)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
 
+from engine.errors import ContradictionError, EvidenceError, KbError
 from engine.inputs import MAX_EVIDENCE_FILE_BYTES, InputFileError, decode_utf8, printable, read_regular_file
-from engine.kb.problems import KbError
-from engine.reason.evidence import ContradictionError, EvidenceError
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 app = typer.Typer(
     name="rootward",
@@ -61,6 +64,17 @@ RoleOption = Annotated[
 EvidenceFileOption = Annotated[
     Path | None, typer.Option("--evidence-file", help='JSON object {"question": "answer", ...}')
 ]
+
+
+@cache
+def service() -> Service:
+    """One service per process, so a command that asks twice (ranking, then the pack's size) loads once.
+
+    Imported on first use: ``rootward --help`` must not pay for the reasoning core.
+    """
+    from engine.service import Service
+
+    return Service()
 
 
 class CliError(Exception):
@@ -132,6 +146,19 @@ def handled(fmt: Format) -> Iterator[None]:
         fail(fmt, exc.kind, str(exc), exc.details)
     except InputFileError as exc:
         fail(fmt, exc.kind, str(exc), exc.details)
+
+
+def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``QUESTION=ANSWER`` strings from the command line."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        question, sep, answer = pair.partition("=")
+        if not sep or not question.strip() or not answer.strip():
+            raise EvidenceError(
+                f"'{pair}' is not QUESTION=ANSWER", {"given": pair, "example": "attachment_mail_fails=yes"}
+            )
+        parsed[question.strip()] = answer.strip()
+    return parsed
 
 
 def read_evidence_file(path: Path | None) -> dict[str, str]:

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.cli.app import CliError, Format, FormatOption, app, emit_json, handled
-from engine.kb.knowledge import KnowledgeBase
+from engine.cli.app import CliError, Format, FormatOption, app, emit_json, handled, service
 
 if TYPE_CHECKING:  # the case model and the store stay off the import path of rank and next
-    from engine.learn.cases import Case, CaseStatus
-    from engine.store import Store
+    from engine.case_schema import Case, CaseStatus
+    from engine.records import Records
 
 cases_app = typer.Typer(help="Resolved cases: add, import, export, list, review.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
@@ -49,8 +48,7 @@ def operator() -> str:
 @contextmanager
 def case_errors() -> Iterator[None]:
     """Store and case failures as the CLI's one-line errors (``handled`` prints them)."""
-    from engine.learn.cases import CaseError
-    from engine.store import ConflictError, NotFoundError, StoreError
+    from engine.errors import CaseError, ConflictError, NotFoundError, StoreError
 
     try:
         yield
@@ -64,20 +62,16 @@ def case_errors() -> Iterator[None]:
         raise CliError("conflict", str(exc)) from exc
 
 
-def load_pack(name: str) -> KnowledgeBase:
-    from engine.kb.validate import load_kb
+def records() -> Records:
+    """The configured store's records, checked against this process's packs."""
+    from engine.records import Records
 
-    return load_kb(name)
+    return Records.open(service=service())
 
 
-def store_kb_version(store: Store, kb: KnowledgeBase) -> None:
-    """Keep the pack's exact content under its hash, for sessions and reproducible results."""
-    from engine.kb.loader import pack_files
-    from engine.store import KbVersionRepository
-
-    files = {p.name: p.read_text(encoding="utf-8") for p in pack_files(kb.directory)}
-    with store.transaction() as session:
-        KbVersionRepository(session).ensure(kb.id, kb.pack.version, kb.version_hash, files)
+def pack_id(pack: str) -> str:
+    """The id of a pack given by name or directory (cases are stored under pack ids)."""
+    return str(service().summary(pack)["id"])
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -93,24 +87,12 @@ def add(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Validate one case file against its pack and add it; an existing id is an error."""
-    from engine.learn.cases import CaseError, check_case, read_case_file
-    from engine.store import AuditRepository, CaseRepository, open_store
-
     with handled(fmt), case_errors():
-        loaded = read_case_file(file)
-        kb = load_pack(kb_name or loaded.case.pack)
-        problems = check_case(kb, loaded)
-        if problems:
-            raise CaseError(problems)
-        store = open_store()
-        store_kb_version(store, kb)
-        with store.transaction() as session:
-            CaseRepository(session).add(loaded.case)
-            AuditRepository(session).record(operator(), "case.add", loaded.case.id, {"file": str(file)})
+        case_id, pack = records().add_file(file, kb_name, operator())
         if fmt is Format.json:
-            emit_json({"added": loaded.case.id, "pack": kb.id})
+            emit_json({"added": case_id, "pack": pack})
         else:
-            typer.echo(f"added case {loaded.case.id} ({kb.id})")
+            typer.echo(f"added case {case_id} ({pack})")
 
 
 @cases_app.command("import")
@@ -124,34 +106,23 @@ def import_(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from engine.learn.cases import case_files, default_case_dir, load_cases
-    from engine.store import AuditRepository, import_cases, open_store
-
     with handled(fmt), case_errors():
-        kb = load_pack(kb_name)
-        source = directory or default_case_dir(kb.id)
+        source = directory or service().case_directory(kb_name)
         if not source.is_dir():
             raise CliError("not_found", f"{source}: no such case directory", {"directory": str(source)})
-        cases = [item.case for item in load_cases(kb, case_files(source))]
-        store = open_store()
-        store_kb_version(store, kb)
         progress = Progress(TextColumn("importing cases"), BarColumn(), MofNCompleteColumn(),
                             console=Console(stderr=True), transient=True)
+        task = progress.add_task("import", total=None)
         with progress:
-            task = progress.add_task("import", total=len(cases))
-            report = import_cases(store.transaction, cases,
-                                  on_batch=lambda n: progress.advance(task, n))
-        with store.transaction() as session:
-            AuditRepository(session).record(operator(), "case.import", str(source),
-                                             {"pack": kb.id, "inserted": report.inserted,
-                                              "updated": report.updated, "unchanged": report.unchanged})
-        summary = {"pack": kb.id, "directory": str(source), "cases": report.total, "inserted": report.inserted,
-                   "updated": report.updated, "unchanged": report.unchanged}
+            summary = records().import_directory(kb_name, source, operator(),
+                                                 on_start=lambda n: progress.update(task, total=n),
+                                                 on_batch=lambda n: progress.advance(task, n))
+        summary = {key: summary[key] for key in ("pack", "directory", "cases", "inserted", "updated", "unchanged")}
         if fmt is Format.json:
             emit_json(summary)
         else:
-            typer.echo(f"{report.total} case(s) from {source}: {report.inserted} inserted, "
-                       f"{report.updated} updated, {report.unchanged} unchanged")
+            typer.echo(f"{summary['cases']} case(s) from {summary['directory']}: {summary['inserted']} inserted, "
+                       f"{summary['updated']} updated, {summary['unchanged']} unchanged")
 
 
 @cases_app.command("export")
@@ -162,14 +133,11 @@ def export(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Write the pack's stored cases as YAML files, one per case."""
-    from engine.learn.cases import case_yaml
-    from engine.store import CaseRepository, open_store
+    from engine.records import case_yaml
 
     with handled(fmt), case_errors():
-        kb = load_pack(kb_name)
-        store = open_store()
-        with store.transaction() as session:
-            cases = CaseRepository(session).list(kb.id, _status(status))
+        pack = pack_id(kb_name)
+        cases = records().cases([pack], _status(status))
         try:
             out.mkdir(parents=True, exist_ok=True)
             for case in cases:
@@ -177,7 +145,7 @@ def export(
         except OSError as exc:
             raise CliError("io", f"cannot write to {out}: {exc.strerror or exc}", {"directory": str(out)}) from exc
         if fmt is Format.json:
-            emit_json({"pack": kb.id, "directory": str(out), "exported": [c.id for c in cases]})
+            emit_json({"pack": pack, "directory": str(out), "exported": [c.id for c in cases]})
         else:
             typer.echo(f"exported {len(cases)} case(s) to {out}")
 
@@ -185,21 +153,17 @@ def export(
 @cases_app.command("list")
 def list_(kb_name: PackOption, status: StatusOption = None, fmt: FormatOption = Format.table) -> None:
     """List the pack's stored cases."""
-    from engine.store import CaseRepository, open_store
-
     with handled(fmt), case_errors():
-        kb = load_pack(kb_name)
-        with open_store().transaction() as session:
-            cases = CaseRepository(session).list(kb.id, _status(status))
-        rows = [case_summary(c) for c in cases]
+        pack = pack_id(kb_name)
+        rows = [case_summary(c) for c in records().cases([pack], _status(status))]
         if fmt is Format.json:
-            emit_json({"pack": kb.id, "cases": rows})
+            emit_json({"pack": pack, "cases": rows})
             return
         from rich.console import Console
         from rich.table import Table
 
         table = Table("id", "status", "source", "confirmed causes", "answers", "title",
-                      title=f"Cases ({kb.id}): {len(rows)}")
+                      title=f"Cases ({pack}): {len(rows)}")
         for row in rows:
             table.add_row(row["id"], row["status"], row["source"], ", ".join(row["confirmed_causes"]),
                           str(row["answers"]), row["title"])
@@ -214,19 +178,13 @@ def review(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show a case for review; with --accept, mark it reviewed."""
-    from engine.store import AuditRepository, CaseRepository, open_store
+    from engine.records import case_yaml
 
     with handled(fmt), case_errors():
-        with open_store().transaction() as session:
-            repository = CaseRepository(session)
-            case = repository.review(case_id) if accept else repository.get(case_id)
-            if accept:
-                AuditRepository(session).record(operator(), "case.review", case_id, {"status": "reviewed"})
+        case = records().set_status(case_id, "reviewed", operator()) if accept else records().case(case_id)
         if fmt is Format.json:
             emit_json({"case": case.to_document(), "accepted": accept})
             return
-        from engine.learn.cases import case_yaml
-
         typer.echo(case_yaml(case), nl=False)
         typer.echo(f"# {case.id}: {'marked reviewed' if accept else case.status + ' (use --accept to review)'}",
                    err=True)

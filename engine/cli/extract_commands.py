@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.app import Format, FormatOption, KbOption, app, emit_json, handled
+from engine.cli.app import Format, FormatOption, KbOption, app, emit_json, handled, service
 
 FilesArgument = Annotated[list[Path], typer.Argument(help="artifact files; kinds are detected line by line")]
 RedactOption = Annotated[bool, typer.Option("--redact", help="replace e-mail addresses in source lines")]
@@ -15,46 +15,23 @@ UnmatchedOption = Annotated[bool, typer.Option(
     "--unmatched", help="list only the error-like lines no signature or reply code understood (for KB authors)")]
 
 
-def read_artifact(path: Path) -> str:
-    """The file's text, bounded to the extractor's input limit; undecodable bytes become U+FFFD."""
-    from engine.evidence import MAX_INPUT_CHARS
-    from engine.inputs import read_prefix
-
-    return read_prefix(path, MAX_INPUT_CHARS, "artifact").decode("utf-8", errors="replace")
-
-
 def extraction(kb_name: str, files: list[Path], redacted: bool) -> dict[str, Any]:
     """The JSON document of ``rootward extract``: findings per file, the combined evidence, and the
     error-like lines nothing understood."""
-    from engine.cli.kb_commands import load
-    from engine.evidence import read, redact, to_evidence
+    from engine.service import read_artifact
 
-    kb = load(kb_name)
-    texts = [(path, read_artifact(path)) for path in files]
+    reading = service().read_artifacts(kb_name, [read_artifact(path) for path in files], keep_emails=not redacted)
     rows: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
-    found = []
-
-    def shown(line: str) -> str:
-        return redact(line) if redacted else line
-
-    for path, text in texts:
-        result = read(text, kb)
-        for finding in result.found:
-            found.append(finding)
-            rows.append({
-                "question": finding.question, "answer": finding.answer, "strength": finding.strength,
-                "source_line": shown(finding.source_line), "line": finding.line_number,
-                "extractor": finding.extractor, "signature": finding.signature_id,
-                "reply_code": finding.reply_code, "file": str(path),
-            })
-        unmatched += [{"file": str(path), "line": line.line_number, "text": shown(line.text)}
-                      for line in result.unmatched]
-    hard, soft = to_evidence(found, kb)
+    for path, text in zip(files, reading.texts, strict=True):
+        rows += [{"question": f.question, "answer": f.answer, "strength": f.strength, "source_line": f.source_line,
+                  "line": f.line_number, "extractor": f.extractor, "signature": f.signature,
+                  "reply_code": f.reply_code, "file": str(path)} for f in text.findings]
+        unmatched += [{"file": str(path), "line": line.line_number, "text": line.text} for line in text.unmatched]
     return {
-        "kb": {"id": kb.id, "version": kb.pack.version, "hash": kb.version_hash},
+        "kb": {"id": reading.kb.id, "version": reading.kb.version, "hash": reading.kb.hash},
         "answers": rows,
-        "evidence": {"answers": hard, "soft": [{"question": s.question, "likelihood": s.likelihood} for s in soft]},
+        "evidence": {"answers": reading.answers, "soft": [s.model_dump() for s in reading.soft]},
         "unmatched": unmatched,
     }
 

@@ -47,11 +47,11 @@ def intake(
         from rich.markup import escape
         from rich.table import Table
 
-        kb = service.kb(kb_name)
+        questions = service.pack_view(kb_name, lang.value).questions
         table = Table("question", "answer", title="Proposed answers (confirm each before it counts)")
         table.add_column("from the words", overflow="fold")
         for answer in result.answers:
-            table.add_row(escape(kb.questions[answer.question].short.get(lang.value)) + f"\n[dim]{answer.question}[/]",
+            table.add_row(escape(questions[answer.question].short) + f"\n[dim]{answer.question}[/]",
                           answer.answer, escape(answer.matched))
         console = Console()
         console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -23,29 +24,17 @@ from engine.cli.app import (
     emit_json,
     handled,
     kb_app,
+    parse_pairs,
     read_evidence_file,
+    service,
 )
-from engine.kb.knowledge import KnowledgeBase
-from engine.kb.loader import bundled_pack_names
-from engine.kb.problems import KbError
-
-
-def load(name: str) -> KnowledgeBase:
-    from engine.kb.validate import load_kb
-
-    return load_kb(name)
 
 
 @kb_app.command("list")
 def kb_list(fmt: FormatOption = Format.table) -> None:
     """List the bundled knowledge packs."""
     with handled(fmt):
-        packs = [load(name) for name in bundled_pack_names()]
-        rows = [
-            {"id": kb.id, "title": kb.pack.title.en, "version": kb.pack.version, "hash": kb.version_hash,
-             "causes": len(kb.causes), "questions": len(kb.questions), "fixes": len(kb.fixes)}
-            for kb in packs
-        ]
+        rows = service().list_kbs()
         if fmt is Format.json:
             emit_json({"packs": rows})
             return
@@ -62,10 +51,7 @@ def kb_list(fmt: FormatOption = Format.table) -> None:
 def kb_show(pack: str, fmt: FormatOption = Format.table, lang: LangOption = Lang.en) -> None:
     """Show every cause, question (with its answers) and fix of a pack."""
     with handled(fmt):
-        from engine.service import describe
-
-        kb = load(pack)
-        description = describe(kb, lang.value)
+        description = service().describe(pack, lang.value)
         if fmt is Format.json:
             emit_json(description)
             return
@@ -73,7 +59,8 @@ def kb_show(pack: str, fmt: FormatOption = Format.table, lang: LangOption = Lang
         from rich.table import Table
 
         console = Console()
-        console.print(f"[bold]{description['kb']['title']}[/] ({kb.id} {kb.pack.version}, {kb.version_hash})")
+        ref = description["kb"]
+        console.print(f"[bold]{ref['title']}[/] ({ref['id']} {ref['version']}, {ref['hash']})")
         causes = Table("cause", "title", "prior", title="Causes")
         for c in description["causes"]:
             causes.add_row(c["id"], c["title"], f"{c['prior']}")
@@ -90,15 +77,9 @@ def validate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Check a pack: schema, references, graph, CPD arithmetic, identifiability. Exit 1 on any error."""
-    from engine.kb.validate import validate as run_validation
-
     with handled(fmt):
-        try:
-            kb, raw = run_validation(path)
-            problems = raw.problems
-        except KbError as exc:
-            kb, problems = None, exc.problems
-        errors = [p for p in problems if p.severity == "error"]
+        check = service().validate(path)
+        problems, errors = check.problems, check.errors
         if fmt is Format.json:
             emit_json({"valid": not errors, "problems": [p.as_dict() for p in problems]})
         else:
@@ -110,37 +91,34 @@ def validate(
                 colour = "red" if problem.severity == "error" else "yellow"
                 console.print(f"[{colour}]{escape(problem.render())}[/]", highlight=False, soft_wrap=True)
             summary = f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"
-            if kb is not None:
-                summary += (f"; {len(kb.causes)} causes, {len(kb.mechanisms)} mechanisms, {len(kb.questions)} "
-                            f"questions, {len(kb.fixes)} fixes, {len(kb.signatures)} signatures")
+            if check.size is not None:
+                summary += "; " + ", ".join(f"{count} {kind}" for kind, count in check.size.items())
             console.print(summary)
         if errors:
             raise typer.Exit(1)
 
 
+@dataclass(frozen=True)
+class GivenEvidence:
+    """What the command line gave: typed answers (the evidence file, then ``-e``), fixes tried, artifacts."""
+
+    answers: dict[str, str]
+    tried: dict[str, str]
+    artifacts: list[str]
+
+
 def gather_evidence(
-    kb: KnowledgeBase,
     pairs: list[str] | None,
     evidence_file: Path | None,
     tried: list[str] | None = None,
     artifacts: list[Path] | None = None,
-) -> Any:
-    """Typed answers override what artifacts say, including a typed 'unknown'."""
-    from engine.reason.evidence import build_evidence, parse_pairs
+) -> GivenEvidence:
+    """Typed answers override what artifacts say, including a typed 'unknown' (the service sees to that)."""
+    from engine.service import read_artifact
 
     typed = read_evidence_file(evidence_file)
     typed.update(parse_pairs(pairs or []))
-    attempts = list(parse_pairs(tried or []).items())
-    extracted: dict[str, str] = {}
-    soft: list[Any] = []
-    if artifacts:
-        from engine.cli.extract_commands import read_artifact
-        from engine.evidence import extract, to_evidence
-
-        found = [answer for path in artifacts for answer in extract(read_artifact(path), kb)]
-        extracted, soft = to_evidence(found, kb)
-        soft = [s for s in soft if s.question not in typed]
-    return build_evidence(kb, {**extracted, **typed}, soft=soft, tried=attempts)
+    return GivenEvidence(typed, parse_pairs(tried or []), [read_artifact(path) for path in artifacts or []])
 
 
 @app.command()
@@ -154,24 +132,16 @@ def rank(
     lang: LangOption = Lang.en,
 ) -> None:
     """Rank the root causes given what was observed (and fixes already tried)."""
-    from engine.contracts import rank_out
-    from engine.reason.ranking import rank as rank_causes
-    from engine.reason.uncertainty import assess_uncertainty
-    from engine.service import actions_for
-
     with handled(fmt):
-        kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        ranking = rank_causes(kb, observed)
-        result = rank_out(kb, ranking, lang.value, actions_for(kb, observed, lang.value),
-                          uncertainty=assess_uncertainty(kb, observed))
+        given = gather_evidence(evidence, evidence_file, tried, artifact)
+        result = service().rank(kb_name, given.answers, given.tried, lang.value, artifacts=given.artifacts)
         if fmt is Format.json:
             emit_json(result)
             return
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("#", "cause", "probability", "", title=f"Causes ({kb.id} {kb.pack.version})")
+        table = Table("#", "cause", "probability", "", title=f"Causes ({result.kb.id} {result.kb.version})")
         for i, cause in enumerate(result.causes[:15], start=1):
             bar = "█" * round(cause.probability * 30)
             table.add_row(str(i), f"{cause.title} [dim]({cause.id})[/]", f"{cause.probability:.3f}", bar)
@@ -185,7 +155,7 @@ def rank(
             if moved:
                 console.print(f"[bold]{cause_id}[/]: {moved}", highlight=False)
         print_uncertainty(console, result.enough_evidence, result.unmodelled_probability)
-        if kb.fixes:
+        if service().summary(kb_name)["fixes"]:
             print_actions(console, result.recommended_actions)
 
 
@@ -236,23 +206,19 @@ def next_question(
 ) -> None:
     """The questions worth most per minute now, why, and whether to stop asking and act."""
     from engine.cli.app import CliError
-    from engine.contracts import next_out
-    from engine.reason.questions import OBJECTIVES, Objective, StopPolicy, next_questions
-    from engine.reason.uncertainty import assess_uncertainty
-    from engine.service import actions_for
+    from engine.service import Objective, Service
 
     with handled(fmt):
         if role is not None and role not in ("helpdesk", "admin", "network"):
             raise CliError("invalid_role", f"unknown role '{role}'", {"valid_roles": ["helpdesk", "admin", "network"]})
-        if objective not in OBJECTIVES:
+        if objective not in Service.objectives:
             raise CliError("invalid_option", f"unknown --objective '{objective}'",
-                           {"valid_objectives": list(OBJECTIVES)})
+                           {"valid_objectives": list(Service.objectives)})
         check_policy_options(stop_probability, exchange_rate)
-        kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        result = next_questions(kb, observed, role=role, policy=StopPolicy(stop_probability, exchange_rate),
-                                limit=limit, lang=lang.value, skip=skip or (), objective=cast(Objective, objective))
-        out = next_out(kb, result, actions_for(kb, observed, lang.value), uncertainty=assess_uncertainty(kb, observed))
+        given = gather_evidence(evidence, evidence_file, tried, artifact)
+        out = service().next(kb_name, given.answers, given.tried, role=role, lang=lang.value, skip=skip or (),
+                             objective=cast(Objective, objective), stop_probability=stop_probability,
+                             exchange_rate=exchange_rate, limit=limit, artifacts=given.artifacts)
         if fmt is Format.json:
             emit_json(out)
             return
@@ -270,7 +236,7 @@ def next_question(
         if out.stop:
             console.print(f"[bold]Stop asking[/]. {out.stop_reason}.")
         print_uncertainty(console, out.enough_evidence, out.unmodelled_probability)
-        if kb.fixes:
+        if service().summary(kb_name)["fixes"]:
             print_actions(console, out.recommended_actions)
 
 
@@ -289,14 +255,13 @@ def assess_fix_command(
 ) -> None:
     """How likely a proposed fix is to help here, why, what to check first, and its risk."""
     from engine.cli.app import CliError
-    from engine.service import assess_proposal
 
     with handled(fmt):
         if (fix is None) == (text is None):
             raise CliError("usage", "give exactly one of --fix ID or --text \"...\"", {})
-        kb = load(kb_name)
-        observed = gather_evidence(kb, evidence, evidence_file, tried, artifact)
-        out = assess_proposal(kb, observed, fix=fix, text=text, lang=lang.value)
+        given = gather_evidence(evidence, evidence_file, tried, artifact)
+        out = service().assess(kb_name, given.answers, given.tried, fix=fix, text=text, lang=lang.value,
+                               artifacts=given.artifacts)
         if fmt is Format.json:
             emit_json(out)
             return

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_json, handled
-from engine.kb.knowledge import KnowledgeBase
+from engine.cli.app import CliError, Format, FormatOption, KbOption, app, emit_json, handled, service
 
 if TYPE_CHECKING:  # the case model stays off the import path of rank and next
-    from engine.learn.cases import Case
+    from engine.case_schema import Case
 
 
 class ReportFormat(StrEnum):
@@ -36,7 +35,7 @@ EssOption = Annotated[
 def learning_errors() -> Iterator[None]:
     """Case, store and learning failures as one-line CLI errors."""
     from engine.cli.cases_commands import case_errors
-    from engine.learn.em import LearnError
+    from engine.errors import LearnError
 
     with case_errors():
         try:
@@ -45,17 +44,11 @@ def learning_errors() -> Iterator[None]:
             raise CliError("learning", str(exc), exc.details) from exc
 
 
-def reviewed_db_cases(kb: KnowledgeBase) -> list[Case]:
+def reviewed_db_cases(pack: str) -> list[Case]:
     """Reviewed cases of this pack from the store, checked against the current pack."""
-    from engine.learn.cases import CaseError, LoadedCase, check_case
-    from engine.store import CaseRepository, open_store
+    from engine.cli.cases_commands import records
 
-    with open_store().transaction() as session:
-        cases = CaseRepository(session).list(kb.id, "reviewed")
-    problems = [p for case in cases for p in check_case(kb, LoadedCase(case, f"database case {case.id}"))]
-    if problems:
-        raise CaseError(problems)
-    return cases
+    return records().reviewed_cases(pack)
 
 
 @app.command()
@@ -70,31 +63,20 @@ def learn(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fit CPTs to reviewed cases by EM (expert CPDs as the prior) and write kb/<pack>/learned.yaml."""
-    from engine.kb.loader import LEARNED_FILE
-    from engine.kb.validate import load_kb
-    from engine.learn.cases import load_case_dir
-    from engine.learn.em import learn as fit_pack
-    from engine.learn.em import learned_parameters, parameter_changes, write_learned
-    from engine.learn.split import SPLIT_RULE
-
     with handled(fmt), learning_errors():
-        kb = load_kb(kb_name)
-        cases = {c.id: c for c in reviewed_db_cases(kb)}
+        pack = str(service().summary(kb_name)["id"])
+        cases = {c.id: c for c in reviewed_db_cases(kb_name)}
         if cases_dir is not None:
-            cases.update({c.id: c for c in load_case_dir(kb, cases_dir) if c.status == "reviewed"})
+            cases.update({c.id: c for c in service().case_files(kb_name, cases_dir) if c.status == "reviewed"})
         if not cases:
-            raise CliError("learning", f"no reviewed cases for pack '{kb.id}'; import cases and accept them with "
-                           "`rootward cases review ID --accept` first", {"pack": kb.id})
-        result, expert = fit_pack(kb, list(cases.values()), ess=ess)
-        changes = parameter_changes(expert, result, top=top)
-        written: str | None = None
-        if not dry_run:
-            written = str(write_learned(kb.directory, learned_parameters(kb, result, ess)))
+            raise CliError("learning", f"no reviewed cases for pack '{pack}'; import cases and accept them with "
+                           "`rootward cases review ID --accept` first", {"pack": pack})
+        result = service().learn(kb_name, list(cases.values()), ess, top=top)
+        written = None if dry_run else str(service().write_learned(kb_name, result))
         summary: dict[str, Any] = {
-            "pack": kb.id, "cases": result.cases, "ticket_cases": result.ticket_cases, "ess": ess,
+            "pack": result.pack, "cases": result.cases, "ticket_cases": result.ticket_cases, "ess": ess,
             "held_out": result.held_out, "iterations": result.iterations, "converged": result.converged,
-            "dry_run": dry_run,
-            "written": written, "changes": [c.as_dict() for c in changes],
+            "dry_run": dry_run, "written": written, "changes": result.changes,
         }
         if fmt is Format.json:
             emit_json(summary)
@@ -104,18 +86,18 @@ def learn(
 
         table = Table("node", "when", "state", "expert", "learned", "change", "cases",
                       title=f"Largest parameter changes ({result.cases} cases, {result.ticket_cases} tickets)")
-        for change in changes:
-            when = ", ".join(f"{k}={v}" for k, v in change.when.items()) or "(prior)"
-            table.add_row(change.node, when, change.state, f"{change.expert:.3f}", f"{change.learned:.3f}",
-                          f"{change.delta:+.3f}", f"{change.cases:.1f}")
+        for change in result.changes:
+            when = ", ".join(f"{k}={v}" for k, v in change["when"].items()) or "(prior)"
+            table.add_row(change["node"], when, change["state"], f"{change['expert']:.3f}",
+                          f"{change['learned']:.3f}", f"{change['delta']:+.3f}", f"{change['cases']:.1f}")
         console = Console()
         console.print(table)
         status = "converged" if result.converged else "stopped at the iteration limit"
-        where = f"wrote {written}" if written else f"dry run: {LEARNED_FILE} not written"
+        where = f"wrote {written}" if written else "dry run: learned.yaml not written"
         console.print(f"EM {status} after {result.iterations} iterations; {where}", highlight=False)
         if result.held_out:
-            console.print(f"{result.held_out} case(s) of the frozen test split ({SPLIT_RULE}) were left out: "
-                          "learning never uses them.", highlight=False)
+            console.print(f"{result.held_out} case(s) of the frozen test split ({service().split_rule()}) were left "
+                          "out: learning never uses them.", highlight=False)
 
 
 @app.command()
@@ -131,40 +113,36 @@ def evaluate(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="json or markdown")] = ReportFormat.markdown,
 ) -> None:
     """The frozen test split beside k-fold cross-validation: accuracy, Brier, log loss, per family, coverage."""
-    from engine.kb.validate import load_kb
-    from engine.learn.cases import default_case_dir, load_case_dir
-    from engine.learn.evaluate import calibration_plot, cross_validate, markdown_report
-    from engine.learn.split import SPLIT_RULE, split_cases
-
     error_format = Format.json if fmt is ReportFormat.json else Format.table
     with handled(error_format), learning_errors():
-        kb = load_kb(kb_name)
-        directory = cases_dir or default_case_dir(kb.id)
+        pack = str(service().summary(kb_name)["id"])
+        directory = cases_dir or service().case_directory(kb_name)
         if cases_dir is not None and not cases_dir.is_dir():
             raise CliError("not_found", f"{cases_dir}: no such case directory", {"directory": str(cases_dir)})
-        cases = {c.id: c for c in load_case_dir(kb, directory)} if directory.is_dir() else {}
-        cases.update({c.id: c for c in reviewed_db_cases(kb)})
+        cases = {c.id: c for c in service().case_files(kb_name, directory)}
+        cases.update({c.id: c for c in reviewed_db_cases(kb_name)})
         if len(cases) < 2:
-            raise CliError("evaluation", f"need at least 2 cases to cross-validate pack '{kb.id}', found {len(cases)}",
+            raise CliError("evaluation", f"need at least 2 cases to cross-validate pack '{pack}', found {len(cases)}",
                            {"directory": str(directory)})
-        learning, _ = split_cases(list(cases.values()))
+        learning = service().outside_test_split(list(cases.values()))
         if len(learning) < 2:
-            raise CliError("evaluation", f"need at least 2 cases outside the frozen test split ({SPLIT_RULE}) to "
-                           f"cross-validate pack '{kb.id}', found {len(learning)} of {len(cases)}",
-                           {"directory": str(directory), "split_rule": SPLIT_RULE})
-        evaluation = cross_validate(kb, sorted(cases.values(), key=lambda c: c.id), folds=folds, ess=ess)
+            rule = service().split_rule()
+            raise CliError("evaluation", f"need at least 2 cases outside the frozen test split ({rule}) to "
+                           f"cross-validate pack '{pack}', found {len(learning)} of {len(cases)}",
+                           {"directory": str(directory), "split_rule": rule})
         suffix = "json" if fmt is ReportFormat.json else "md"
         report_path = out
         plot_path = plot or (report_path.with_suffix(".png") if report_path is not None
-                             else Path(f"rootward-evaluate-{kb.id}.png"))
+                             else Path(f"rootward-evaluate-{pack}.png"))
         try:
-            evaluation.plot = str(calibration_plot(evaluation, plot_path))
+            evaluation = service().evaluate(kb_name, sorted(cases.values(), key=lambda c: c.id), folds, ess,
+                                            plot=plot_path)
             if fmt is ReportFormat.json:
                 import json
 
-                text = json.dumps(evaluation.as_dict(), indent=2) + "\n"
+                text = json.dumps(evaluation.data, indent=2) + "\n"
             else:
-                text = markdown_report(evaluation)
+                text = evaluation.markdown
             if report_path is None:
                 typer.echo(text, nl=False)
             else:

@@ -30,10 +30,11 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs); the database is ROOTWARD_DATABASE_URL, migrated on first use."""
     import uvicorn
 
-    from engine.store import StoreError, open_store
+    from engine.errors import StoreError
+    from engine.records import Records
 
     try:
-        open_store()  # migrate once here, so workers do not all start by racing for the migration lock
+        Records.open()  # migrate once here, so workers do not all start by racing for the migration lock
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -56,30 +57,26 @@ def keys_create(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Create a key; the secret is printed once, on the last line (only its hash is stored)."""
-    from engine.store import AuditRepository, KeyRepository, open_store
+    from engine.records import Records
 
     with handled(fmt), case_errors():
-        store = open_store()
-        with store.transaction() as session:
-            key_id, plaintext = KeyRepository(session).create(role.value, label)
-            AuditRepository(session).record(operator(), "key.create", key_id, {"role": role.value, "label": label})
+        created = Records.open().create_key(role.value, label, operator())
         if fmt is Format.json:
-            emit_json({"id": key_id, "role": role.value, "label": label, "key": plaintext})
+            emit_json({"id": created.id, "role": created.role, "label": created.label, "key": created.key})
         else:
-            typer.echo(f"created {role.value} key {key_id}; store the secret now, it is not shown again:", err=True)
-            typer.echo(plaintext)
+            typer.echo(f"created {created.role} key {created.id}; store the secret now, it is not shown again:",
+                       err=True)
+            typer.echo(created.key)
 
 
 @keys_app.command("list")
 def keys_list(fmt: FormatOption = Format.table) -> None:
     """List keys: id, role, label, created, revoked."""
-    from engine.store import KeyRepository, open_store
+    from engine.records import Records
 
     with handled(fmt), case_errors():
-        with open_store().transaction() as session:
-            records = KeyRepository(session).list()
         rows = [{"id": r.id, "role": r.role, "label": r.label, "created": r.created.isoformat(),
-                 "revoked": r.revoked.isoformat() if r.revoked else None} for r in records]
+                 "revoked": r.revoked.isoformat() if r.revoked else None} for r in Records.open().api_keys()]
         if fmt is Format.json:
             emit_json({"keys": rows})
             return
@@ -96,12 +93,10 @@ def keys_list(fmt: FormatOption = Format.table) -> None:
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key id (see `rootward keys list`)")],
                 fmt: FormatOption = Format.table) -> None:
     """Revoke a key: every worker refuses it from its next request on."""
-    from engine.store import AuditRepository, KeyRepository, open_store
+    from engine.records import Records
 
     with handled(fmt), case_errors():
-        with open_store().transaction() as session:
-            record = KeyRepository(session).revoke(key_id)
-            AuditRepository(session).record(operator(), "key.revoke", key_id, {})
+        record = Records.open().revoke_key(key_id, operator())
         if fmt is Format.json:
             emit_json({"id": record.id, "revoked": record.revoked.isoformat() if record.revoked else None})
         else:

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.app import CliError, Format, FormatOption, KbOption, app, check_policy_options, emit_json, handled
+from engine.cli.app import (
+    CliError,
+    Format,
+    FormatOption,
+    KbOption,
+    app,
+    check_policy_options,
+    emit_json,
+    handled,
+    service,
+)
 
 MAX_RUNS = 20_000
 """Enough for figures with a standard error under 0.4 points; more is a typo that would run for hours."""
@@ -29,20 +39,15 @@ def simulate(
     """Compare our question policies with fixed, cheapest-first and random order on simulated sessions."""
     from rich.progress import Progress
 
-    from engine.cli.kb_commands import load
-    from engine.learn.simulate import simulate as run_simulation
-    from engine.reason.questions import StopPolicy
-
     with handled(fmt):
         if faults not in (1, 2):
             raise CliError("invalid_option", f"--faults must be 1 or 2, not {faults}", {"faults": faults})
         check_policy_options(stop_probability, exchange_rate)
-        kb = load(kb_name)
         with Progress(transient=True) as progress:
             task = progress.add_task("simulating sessions", total=runs)
-            report = run_simulation(kb, runs, seed=seed, faults=faults,
-                                    policy=StopPolicy(stop_probability, exchange_rate),
-                                    progress=lambda: progress.advance(task), workers=workers)
+            report = service().simulate(kb_name, runs, seed=seed, faults=faults, stop_probability=stop_probability,
+                                        exchange_rate=exchange_rate, progress=lambda: progress.advance(task),
+                                        workers=workers)
         if fmt is Format.json:
             emit_json(report)
             return
@@ -79,23 +84,21 @@ def import_bif(
 ) -> None:
     """Turn a standard network into a knowledge pack (roots: causes, leaves: questions)."""
     from engine.inputs import InputFileError
-    from engine.kb.validate import validate
-    from engine.model.importer import import_network
 
     with handled(fmt):
         try:
-            directory = import_network(file, out, pack_id)
+            directory = service().import_network(file, out, pack_id)
         except InputFileError:
             raise
         except (ValueError, KeyError, OSError) as exc:
             raise CliError("unreadable_network", f"{file}: cannot be read as BIF/XMLBIF ({exc})",
                            {"file": str(file)}) from exc
-        kb, raw = validate(directory, identifiability=False)
-        errors = [p.render() for p in raw.problems if p.severity == "error"]
-        if kb is None:
-            raise CliError("invalid_kb", "the imported pack does not validate", {"problems": errors})
-        summary = {"pack": str(directory), "id": kb.id, "causes": len(kb.causes), "mechanisms": len(kb.mechanisms),
-                   "questions": len(kb.questions)}
+        check = service().validate(str(directory), identifiability=False)
+        if check.size is None:
+            raise CliError("invalid_kb", "the imported pack does not validate",
+                           {"problems": [p.render() for p in check.errors]})
+        summary = {"pack": str(directory), "id": check.id, "causes": check.size["causes"],
+                   "mechanisms": check.size["mechanisms"], "questions": check.size["questions"]}
         if fmt is Format.json:
             emit_json(summary)
         else:

@@ -67,11 +67,11 @@ def ui(
     """Open the web UI: Diagnose and Check a fix; author pages unlock with ROOTWARD_AUTHOR_TOKEN."""
     from sqlalchemy.engine import make_url
 
-    from engine.kb.loader import bundled_pack_names
+    from engine.service import Service
     from engine.settings import get_settings
 
     with handled(Format.table):
-        packs = bundled_pack_names()
+        packs = Service.pack_names()
         if kb_name not in packs:
             raise CliError("not_found", f"no bundled pack '{kb_name}'", {"valid": ", ".join(packs)})
         if find_spec("streamlit") is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.compiled.cache import compiled_model
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.cache import compiled_model
 
 DISTINGUISHING_BITS = 1.0
 """An answer whose likelihood differs by a factor of two between the causes tells them apart."""

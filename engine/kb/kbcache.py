@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.errors import Problem
 from engine.kb.knowledge import KnowledgeBase
-from engine.kb.problems import Problem
 from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, ReplyCode, Signature
 
 CACHE_ENV = "ROOTWARD_CACHE_DIR"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.kb.problems import Problem
+from engine.errors import Problem
 from engine.kb.schema import Cause, Fix, IntakeFile, Mechanism, Pack, Question, ReplyCode, Signature
 
 GraphNode = Cause | Mechanism | Question

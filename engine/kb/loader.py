@@ -16,8 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from engine import bundled
+from engine.errors import KbError, Problem
 from engine.kb import yaml_lines
-from engine.kb.problems import KbError, Problem
 from engine.kb.schema import (
     PACK_FILES,
     REQUIRED_FILES,

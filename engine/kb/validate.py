@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.errors import KbError
 from engine.kb.knowledge import KnowledgeBase, on_state
 from engine.kb.loader import RawPack, content_hash, read_pack, resolve_pack_dir
-from engine.kb.problems import KbError
 from engine.kb.schema import (
     AllOfCpd,
     Cause,

@@ -48,11 +48,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.case_schema import Case
+from engine.errors import LearnError
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import LEARNED_FILE, pack_files
 from engine.kb.schema import Cause
-from engine.learn.cases import Case
 from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray, Variable
 
@@ -62,14 +63,6 @@ DEFAULT_ESS = 20.0
 MAX_ITERATIONS = 100
 TOLERANCE = 1e-5
 """EM stops when no CPT entry moves by more than this between iterations."""
-
-
-class LearnError(ValueError):
-    """Learning cannot proceed (no cases, or cases that the model finds impossible)."""
-
-    def __init__(self, message: str, details: dict[str, object] | None = None) -> None:
-        super().__init__(message)
-        self.details = details or {}
 
 
 # --------------------------------------------------------------------------------- evidence of cases

@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.case_schema import Case
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, refinement_map
+from engine.learn.cases import credited_causes, refinement_map
 from engine.learn.em import DEFAULT_ESS, family_posteriors, fit, learnable_nodes
 from engine.learn.split import SPLIT_RULE, split_cases
 from engine.model.network import DiscreteNetwork, FloatArray
@@ -185,21 +186,6 @@ def score_cases(network: DiscreteNetwork, cases: Sequence[Case], causes: Sequenc
     working = at_work_scores(tree, answer_likelihoods(network, cases), probabilities, causes,
                              conjunction_requirements(kb))
     return _ranked(cases, probabilities, working, causes, fold, refinement_map(kb))
-
-
-def credited_causes(confirmed: Sequence[str], refines: Mapping[str, str | None]) -> frozenset[str]:
-    """The confirmed causes and every cause whose chain of ``refines`` reaches one of them (as
-    ``engine.learn.cases.top_k_hit`` credits them)."""
-    credited = set(confirmed)
-    for cause in refines:
-        current, seen = refines.get(cause), {cause}
-        while current is not None and current not in seen:
-            if current in confirmed:
-                credited.add(cause)
-                break
-            seen.add(current)
-            current = refines.get(current)
-    return frozenset(credited)
 
 
 def _ranked(cases: Sequence[Case], probabilities: FloatArray, order_by: FloatArray, causes: Sequence[str],

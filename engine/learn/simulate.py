@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.compiled.cache import compiled_model, inference_network
 from engine.infer.voi import mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.cache import compiled_model, inference_network
 from engine.model.network import DiscreteNetwork
 from engine.reason import decision
 from engine.reason.evidence import complaint_clamp

@@ -17,7 +17,7 @@ first collapsed to a few after-worlds:
 That is exact when the mechanisms are monotone and no fix tried adds a cause on the way to the
 reported failures; with fixes that add causes (a rebuilt server that breaks DNS) it is an
 approximation. The after-worlds copy only what leads to the reported failures, and a twin that
-would still pass the budget of ``engine.model.cache`` falls back to likelihood factors on the
+would still pass the budget of ``engine.compiled.cache`` falls back to likelihood factors on the
 causes the fixes remove (:func:`attempt_factors`, the repair model of Heckerman, Breese and
 Rommelse 1995): a repair that removes a present cause with probability ``e`` ends the problem
 unless it was quiet anyway. ``tests/test_attempts.py`` measures both against the exact chained twin.

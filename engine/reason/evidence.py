@@ -8,28 +8,9 @@ from typing import Literal, cast
 
 import numpy as np
 
+from engine.errors import EvidenceError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import UNKNOWN_ANSWER
-
-
-class EvidenceError(ValueError):
-    """Evidence that names something the pack does not have; says what would be valid."""
-
-    def __init__(self, message: str, details: dict[str, object]) -> None:
-        super().__init__(message)
-        self.details = details
-
-
-class ContradictionError(ValueError):
-    """The answers together have probability zero under the model: some answer is wrong."""
-
-    def __init__(self, answers: dict[str, str]) -> None:
-        listed = ", ".join(f"{q}={a}" for q, a in answers.items())
-        super().__init__(
-            f"these answers contradict each other under the knowledge base: {listed}; "
-            "re-check one of them (or answer 'unknown')"
-        )
-        self.answers = answers
 
 
 @dataclass(frozen=True)
@@ -128,19 +109,6 @@ def build_evidence(
         if finding.question not in checked:
             soft_by_question[finding.question] = finding
     return Evidence(checked, soft_by_question, check_tried(kb, tried))
-
-
-def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``QUESTION=ANSWER`` strings from the command line."""
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        question, sep, answer = pair.partition("=")
-        if not sep or not question.strip() or not answer.strip():
-            raise EvidenceError(
-                f"'{pair}' is not QUESTION=ANSWER", {"given": pair, "example": "attachment_mail_fails=yes"}
-            )
-        parsed[question.strip()] = answer.strip()
-    return parsed
 
 
 def complaint_clamp(kb: KnowledgeBase) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ P(the fix resolves the problem | evidence) is the probability that every failure
 ``engine.model.twin``); with no symptom reported, that the complaint node is absent. An unrelated,
 unreported fault elsewhere does not make a fix fail to resolve *this* problem.
 Each fix has its own small twin (compiled once per KB version and cached on disk). A fix that
-reaches so much of the pack that its twin would pass the twin budget (``engine.model.cache``) is
+reaches so much of the pack that its twin would pass the twin budget (``engine.compiled.cache``) is
 assessed on the causes instead: it resolves the problem when every present cause that can produce
 the reported failures is one it removes (each with its effectiveness), and some such cause is
 present. That reading ignores the noise that lets a present cause stay silent, so it is a little
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.compiled.cache import TwinTooLarge
+from engine.errors import ContradictionError, EvidenceError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
-from engine.model.cache import TwinTooLarge
-from engine.reason.evidence import ContradictionError, Evidence, EvidenceError, reported_symptoms
+from engine.reason.evidence import Evidence, reported_symptoms
 from engine.reason.inference import evidence_likelihoods, propagate
 from engine.reason.ranking import find_contradiction, weights_of_evidence
 

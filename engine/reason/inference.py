@@ -4,7 +4,7 @@ Ranking, next question and fix assessment all go through here, so a fix attempt 
 problem persisted") is weighed the same way everywhere. Attempts are collapsed to a few
 observed after-worlds (``engine.reason.attempts``), which copy only what leads to the failures
 the user reported; a candidate fix being assessed adds one more. A twin over the budget of
-``engine.model.cache`` gives way to likelihood factors on the causes the fixes remove.
+``engine.compiled.cache`` gives way to likelihood factors on the causes the fixes remove.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.compiled.cache import TwinTooLarge, compiled_model, twin_model
 from engine.infer.junction_tree import JunctionTree, Result
 from engine.kb.knowledge import KnowledgeBase
-from engine.model.cache import TwinTooLarge, compiled_model, twin_model
 from engine.model.twin import TwinLayout
 from engine.reason.attempts import attempt_factors, collapse, remission_rates
 from engine.reason.evidence import Evidence, likelihood_batch, reported_symptoms

@@ -21,11 +21,12 @@ from typing import Literal
 
 import numpy as np
 
+from engine.errors import ContradictionError
 from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
 from engine.reason.at_work import at_work, order_by_at_work
-from engine.reason.evidence import ContradictionError, Evidence, check_question
+from engine.reason.evidence import Evidence, check_question
 from engine.reason.inference import evidence_likelihoods
 from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason.at_work import at_work, order_by_at_work
-from engine.reason.evidence import ContradictionError, Evidence
+from engine.reason.evidence import Evidence
 from engine.reason.inference import propagate
 
 COMBINATION_CAUSES = 10

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError, Evidence
+from engine.reason.evidence import Evidence
 from engine.reason.inference import propagate
 from engine.reason.ranking import find_contradiction
 

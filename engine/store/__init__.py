@@ -5,19 +5,18 @@ data directory by default); ``with store.transaction() as s: CaseRepository(s).u
 whole usage pattern. The reasoning core never imports this package.
 """
 
-from engine.store.db import Store, StoreError, close_stores, migrate, open_store
+from engine.errors import ConflictError, NotFoundError, StoreError
+from engine.store.db import Store, close_stores, migrate, open_store
 from engine.store.repositories import (
     ApiKeyRecord,
     AuditRecord,
     AuditRepository,
     CaseRepository,
-    ConflictError,
     EventRecord,
     ImportReport,
     KbVersionRecord,
     KbVersionRepository,
     KeyRepository,
-    NotFoundError,
     RateCounterRepository,
     SessionRecord,
     SessionRepository,

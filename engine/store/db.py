@@ -25,14 +25,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.errors import StoreError
 from engine.settings import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x526F6F74  # "Root": the PostgreSQL advisory lock id for schema migrations
-
-
-class StoreError(RuntimeError):
-    """The database cannot be reached or prepared; the message says which URL and why."""
 
 
 SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pass|pwd|secret|token|api_?key|sslpassword|auth)$")

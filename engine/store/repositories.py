@@ -18,8 +18,8 @@ from typing import Any, Literal, get_args
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.learn.cases import Case, CaseStatus
-from engine.store.db import StoreError
+from engine.case_schema import Case, CaseStatus
+from engine.errors import ConflictError, NotFoundError, StoreError
 from engine.store.models import (
     ApiKeyRow,
     AuditRow,
@@ -36,14 +36,6 @@ UpsertOutcome = Literal["inserted", "updated", "unchanged"]
 EventKind = Literal["answer", "undo", "fix_attempt"]
 Role = Literal["agent", "author", "admin"]
 KEY_PREFIX = "rw"
-
-
-class NotFoundError(LookupError):
-    """A record that does not exist; the message names what was looked for."""
-
-
-class ConflictError(ValueError):
-    """A write that would duplicate or contradict an existing record."""
 
 
 # ----------------------------------------------------------------------------------------- KB versions

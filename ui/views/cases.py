@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, CaseError, case_yaml, check_case, parse_case
-from engine.store import AuditRepository, CaseRepository, NotFoundError, Store, StoreError, import_cases
+from engine.case_schema import Case, CaseStatus
+from engine.errors import CaseError, NotFoundError, StoreError
+from engine.records import Records, case_yaml
 from ui import state
 from ui.auth import require_author
 
@@ -29,33 +29,32 @@ def render() -> None:
     if not require_author():
         return
     access = state.store_access()
-    if access.sessions is None:
+    if access.records is None:
         st.error(f"The case store is not available: {access.problem}")
         return
-    store = access.sessions.store
-    kb = state.service().kb(state.pack())
     try:
-        _page(store, kb)
+        _page(access.records, state.pack())
     except (CaseError, StoreError, NotFoundError, ValueError) as exc:
         st.error(str(exc))
 
 
-def _page(store: Store, kb: KnowledgeBase) -> None:
+def _page(records: Records, pack: str) -> None:
+    """``pack`` is the sidebar's pack: cases are checked against it and listed under its id."""
+    pack_id = str(records.service.summary(pack)["id"])
     filters = st.columns([1, 3])
     status = filters[0].selectbox("Status", STATUS_FILTERS, key="case_status")
     needle = filters[1].text_input("Filter", key="case_filter", placeholder="id, title or cause")
-    with store.transaction() as session:
-        cases = CaseRepository(session).list(kb.id, None if status == "all" else status)  # type: ignore[arg-type]
+    cases = records.cases([pack_id], None if status == "all" else status)  # type: ignore[arg-type]
     shown = [c for c in cases if _matches(c, needle)]
-    st.caption(f"{len(shown)} of {len(cases)} case(s) of `{kb.id}`")
+    st.caption(f"{len(shown)} of {len(cases)} case(s) of `{pack_id}`")
     if shown:
         st.dataframe(pd.DataFrame([_row(c) for c in shown]), hide_index=True, width="stretch", key="cases_table")
     review, io_tab = st.tabs(["Review and edit", "Import and export"])
     with review:
-        _review(store, kb, shown)
+        _review(records, pack, shown)
     with io_tab:
-        _import(store, kb)
-        _export(kb, shown)
+        _import(records, pack)
+        _export(pack_id, shown)
 
 
 def _matches(case: Case, needle: str) -> bool:
@@ -72,7 +71,7 @@ def _row(case: Case) -> dict[str, object]:
             "fixes tried": len(case.fixes_tried), "author": case.author, "updated": case.updated}
 
 
-def _review(store: Store, kb: KnowledgeBase, cases: Sequence[Case]) -> None:
+def _review(records: Records, pack: str, cases: Sequence[Case]) -> None:
     if not cases:
         st.caption("No case matches. Helpdesk staff create drafts from Diagnose → Resolve; or import files.")
         return
@@ -86,75 +85,58 @@ def _review(store: Store, kb: KnowledgeBase, cases: Sequence[Case]) -> None:
     text = st.text_area("Case YAML", case_yaml(case), height=360, key=f"case_yaml_{case.id}_{case.content_digest()}")
     buttons = st.columns(3)
     if buttons[0].button("Save changes", key="case_save", icon=":material/save:"):
-        _save(store, kb, case, text)
+        _save(records, pack, case, text)
     if case.status == "draft":
         if buttons[1].button("Accept (reviewed)", type="primary", key="case_accept", icon=":material/verified:"):
-            _set_status(store, case.id, "reviewed")
+            _set_status(records, case.id, "reviewed")
     elif buttons[1].button("Back to draft", key="case_unaccept"):
-        _set_status(store, case.id, "draft")
+        _set_status(records, case.id, "draft")
     buttons[2].download_button("Download YAML", case_yaml(case), file_name=f"{case.id}.yaml",
                                mime="application/yaml", key="case_download")
 
 
-def _save(store: Store, kb: KnowledgeBase, original: Case, text: str) -> None:
+def _save(records: Records, pack: str, original: Case, text: str) -> None:
     """An edited case is checked like an imported one; a change of substance returns it to draft."""
-    loaded = parse_case(text, f"{original.id}.yaml")
-    problems = check_case(kb, loaded)
-    if problems:
-        raise CaseError(problems)
-    edited = loaded.case
+    edited = records.checked_case(pack, text, f"{original.id}.yaml")
     if edited.id != original.id:
         st.error("The id cannot be changed here; export, rename and import instead.")
         return
     if edited.content_digest() != original.content_digest():
         edited = edited.model_copy(update={"status": "draft"})
-    with store.transaction() as session:
-        outcome = CaseRepository(session).upsert(edited)
-        AuditRepository(session).record(AUTHOR, "case.edit", edited.id, {"outcome": outcome})
+    outcome = records.save(edited, AUTHOR)
     st.toast(f"{edited.id}: {outcome}")
     st.rerun()
 
 
-def _set_status(store: Store, case_id: str, status: str) -> None:
-    with store.transaction() as session:
-        CaseRepository(session).review(case_id, status)  # type: ignore[arg-type]
-        AuditRepository(session).record(AUTHOR, "case.review", case_id, {"status": status})
+def _set_status(records: Records, case_id: str, status: CaseStatus) -> None:
+    records.set_status(case_id, status, AUTHOR)
     st.toast(f"{case_id}: {status}")
     st.rerun()
 
 
-def _import(store: Store, kb: KnowledgeBase) -> None:
+def _import(records: Records, pack: str) -> None:
     st.markdown("**Import YAML**")
     uploads = st.file_uploader("Case files", type=["yaml", "yml"], accept_multiple_files=True, key="case_upload")
     if not uploads or not st.button("Validate and import", key="case_import"):
         return
-    loaded = []
-    problems = []
+    documents = []
     for upload in uploads:
         try:
-            item = parse_case(upload.getvalue().decode("utf-8"), upload.name)
-        except CaseError as exc:
-            problems.extend(exc.problems)
-            continue
+            documents.append((upload.name, upload.getvalue().decode("utf-8")))
         except UnicodeDecodeError:
             st.error(f"{upload.name}: not UTF-8 text")
             return
-        problems.extend(check_case(kb, item))
-        loaded.append(item.case)
-    if problems:
-        st.error(f"Nothing imported: {len(problems)} problem(s).")
-        st.code("\n".join(p.render() for p in problems), language="text")
+    try:
+        report = records.import_texts(pack, documents, AUTHOR)
+    except CaseError as exc:
+        st.error(f"Nothing imported: {len(exc.problems)} problem(s).")
+        st.code("\n".join(p.render() for p in exc.problems), language="text")
         return
-    report = import_cases(store.transaction, loaded)
-    with store.transaction() as session:
-        AuditRepository(session).record(AUTHOR, "case.import", "upload",
-                                        {"files": [u.name for u in uploads], "inserted": report.inserted,
-                                         "updated": report.updated, "unchanged": report.unchanged})
-    st.success(f"Imported {report.total} case(s): {report.inserted} new, {report.updated} updated, "
-               f"{report.unchanged} unchanged.")
+    st.success(f"Imported {report['cases']} case(s): {report['inserted']} new, {report['updated']} updated, "
+               f"{report['unchanged']} unchanged.")
 
 
-def _export(kb: KnowledgeBase, cases: Sequence[Case]) -> None:
+def _export(pack_id: str, cases: Sequence[Case]) -> None:
     st.markdown("**Export YAML**")
     if not cases:
         st.caption("Nothing to export with the current filter.")
@@ -164,4 +146,4 @@ def _export(kb: KnowledgeBase, cases: Sequence[Case]) -> None:
         for case in cases:
             archive.writestr(f"{case.id}.yaml", case_yaml(case))
     st.download_button(f"Download {len(cases)} case(s) as a zip of YAML files", buffer.getvalue(),
-                       file_name=f"{kb.id}-cases.zip", mime="application/zip", key="cases_zip")
+                       file_name=f"{pack_id}-cases.zip", mime="application/zip", key="cases_zip")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.contracts import AssessOut
-from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError
+from engine.contracts import AssessOut, PackView
+from engine.errors import ContradictionError
 from ui import state
 from ui.text import t
 
@@ -24,11 +23,11 @@ LIKELY = 0.5
 def render() -> None:
     lang = state.lang()
     diagnosis = state.current()
-    kb = state.service().kb(diagnosis.ref)
+    pack = state.pack_view(diagnosis.ref)
     st.title(t("check_fix", lang))
     given = diagnosis.given
-    summary = "; ".join(f"{_question_label(kb, q, lang)}: {_answer_label(a, lang)}" for q, a in given.items())
-    tried = "; ".join(f"{kb.fixes[f].title.get(lang) if f in kb.fixes else f}: {t(o, lang)}"
+    summary = "; ".join(f"{_question_label(pack, q)}: {_answer_label(a, lang)}" for q, a in given.items())
+    tried = "; ".join(f"{pack.fixes[f].title if f in pack.fixes else f}: {t(o, lang)}"
                       for f, o in diagnosis.tried)
     st.caption(f"{t('against', lang)}: {summary or t('no_answers_priors', lang)}"
                + (f" · {t('fixes_tried', lang)}: {tried}" if tried else ""))
@@ -38,8 +37,8 @@ def render() -> None:
     fix: str | None = None
     text: str | None = None
     if mode == "known":
-        fix = st.selectbox(t("fix", lang), list(kb.fixes), key="fix_choice",
-                           format_func=lambda f: _fix_label(kb, f, lang))
+        fix = st.selectbox(t("fix", lang), list(pack.fixes), key="fix_choice",
+                           format_func=lambda f: _fix_label(pack, f, lang))
     else:
         text = st.text_area(t("suggestion_label", lang), key="fix_text", height=110,
                             placeholder=t("suggestion_placeholder", lang))
@@ -64,17 +63,17 @@ def render() -> None:
     _show(result, lang)
 
 
-def _question_label(kb: KnowledgeBase, question: str, lang: str) -> str:
-    return kb.questions[question].short.get(lang) if question in kb.questions else question
+def _question_label(pack: PackView, question: str) -> str:
+    return pack.questions[question].short if question in pack.questions else question
 
 
 def _answer_label(answer: str, lang: str) -> str:
     return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
 
 
-def _fix_label(kb: KnowledgeBase, fix: str, lang: str) -> str:
-    spec = kb.fixes[fix]
-    return spec.title.get(lang) + (f" ({t('often_suggested', lang)})" if spec.folklore else "")
+def _fix_label(pack: PackView, fix: str, lang: str) -> str:
+    spec = pack.fixes[fix]
+    return spec.title + (f" ({t('often_suggested', lang)})" if spec.folklore else "")
 
 
 def _verdict(result: AssessOut, lang: str) -> str:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.contracts import QuestionOut
-from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import ContradictionError
+from engine.contracts import PackView, QuestionOut
+from engine.errors import ContradictionError
 from engine.service import DiagnoseOut
 from ui import state
 from ui.charts import ranking_figure
@@ -37,10 +36,10 @@ ANSWER_ERROR_KEY = "answer_error"
 def render() -> None:
     lang = state.lang()
     diagnosis = state.current()
-    kb = state.service().kb(diagnosis.ref)
+    pack = state.pack_view(diagnosis.ref)
 
     st.title(t("diagnose", lang))
-    st.caption(f"{kb.pack.title.get(lang)} · `{kb.id}` {kb.pack.version} · KB `{kb.version_hash}`"
+    st.caption(f"{pack.title} · `{pack.id}` {pack.version} · KB `{pack.hash}`"
                + (f" · {t('session', lang)} `{diagnosis.session_id}`" if diagnosis.session_id else ""))
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):  # wraps on narrow screens
         st.segmented_control(t("role", lang), state.ROLES, key=state.ROLE_KEY,
@@ -66,19 +65,19 @@ def render() -> None:
             st.rerun()
         return
 
-    render_intake(kb, diagnosis, lang)
+    render_intake(pack, diagnosis, lang)
     shown: set[str] = set()
     layout = st.grid(2, min_column_width=SIDE_BY_SIDE_MIN_PX, gap="large")  # one column below ~900 px of page
     left, right = layout.cell(), layout.cell()
     with left:
-        _status(kb, out, lang)
-        _question_card(kb, diagnosis, out, lang, shown)
-        _handoff(kb, diagnosis, out, lang, shown)
-        _answers_so_far(kb, diagnosis, lang)
+        _status(pack, out, lang)
+        _question_card(pack, diagnosis, out, lang, shown)
+        _handoff(pack, diagnosis, out, lang, shown)
+        _answers_so_far(pack, diagnosis, lang)
     with right:
-        _ranking(kb, out, lang)
-    _details(kb, diagnosis, out, lang)
-    _tools(kb, diagnosis, out, lang)
+        _ranking(pack, out, lang)
+    _details(pack, diagnosis, out, lang)
+    _tools(pack, diagnosis, out, lang)
     _settle(shown)
 
 
@@ -116,7 +115,7 @@ def _on_skip(question: str) -> None:
         diagnosis.skipped.append(question)
 
 
-def _answer_buttons(kb: KnowledgeBase, question: str, lang: str, prefix: str, skip: bool,
+def _answer_buttons(pack: PackView, question: str, lang: str, prefix: str, skip: bool,
                     shown: set[str]) -> None:
     """One button per answer, then "don't know" (and "skip" for the main question).
 
@@ -127,7 +126,7 @@ def _answer_buttons(kb: KnowledgeBase, question: str, lang: str, prefix: str, sk
     shown.add(question)
     ready = question in st.session_state.get(SHOWN_KEY, ())
     with st.container(horizontal=True):  # buttons as wide as their words, wrapping on narrow screens
-        for answer in [*kb.questions[question].answers, "unknown"]:
+        for answer in [*pack.questions[question].answers, "unknown"]:
             primary = answer in ("yes", "no")
             st.button(_answer_label(answer, lang), key=f"{prefix}_{question}_{answer}",
                       type="primary" if primary else "secondary", disabled=not ready, on_click=_on_answer,
@@ -150,9 +149,9 @@ def _meta(suggestion: QuestionOut, lang: str) -> str:
     return f"~{suggestion.cost_minutes:g} {t('minutes', lang)} · {t('asked_by', lang)}: {who}"
 
 
-def _reason(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
+def _reason(pack: PackView, suggestion: QuestionOut, lang: str) -> str:
     """Why the question is asked, in words: which leading causes its answer tells apart."""
-    titles = [kb.causes[c].title.get(lang) for c in suggestion.separates if c in kb.causes]
+    titles = [pack.causes[c] for c in suggestion.separates if c in pack.causes]
     if len(titles) > REASON_CAUSES:
         return t("why_apart_more", lang).format(causes=t("and", lang).join(titles[:REASON_CAUSES]),
                                                 more=len(titles) - REASON_CAUSES)
@@ -163,7 +162,7 @@ def _reason(kb: KnowledgeBase, suggestion: QuestionOut, lang: str) -> str:
     return t("why_little", lang)
 
 
-def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str,
+def _question_card(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str,
                    shown: set[str]) -> None:
     pending = out.questions  # the engine already left out what is answered or skipped
     if not pending:
@@ -173,36 +172,36 @@ def _question_card(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
             st.rerun()
         return
     current = pending[0]
-    spec = kb.questions[current.id]
+    spec = pack.questions[current.id]
     with st.container(border=True, key="question_card"):
         st.caption(t("next_question", lang))
-        st.markdown(f"#### {spec.text.get(lang)}")
+        st.markdown(f"#### {spec.text}")
         st.caption(_meta(current, lang))
-        st.markdown(f"**{t('how_to_check', lang)}.** {spec.how_to_check.get(lang)}")
-        _answer_buttons(kb, current.id, lang, "ask", skip=True, shown=shown)
-        st.markdown(f"**{t('why', lang)}:** {_reason(kb, current, lang)}")
+        st.markdown(f"**{t('how_to_check', lang)}.** {spec.how_to_check}")
+        _answer_buttons(pack, current.id, lang, "ask", skip=True, shown=shown)
+        st.markdown(f"**{t('why', lang)}:** {_reason(pack, current, lang)}")
 
 
-def _handoff(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str, shown: set[str]) -> None:
+def _handoff(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str, shown: set[str]) -> None:
     waiting = [q for q in out.handoff if q.id not in diagnosis.answers]
     if not waiting:
         return
     with st.expander(f"{t('handoff', lang)} ({len(waiting)})", icon=":material/forward:"):
         st.caption(t("handoff_help", lang))
         for suggestion in waiting:
-            spec = kb.questions[suggestion.id]
-            st.markdown(f"**{spec.text.get(lang)}**  \n{_meta(suggestion, lang)}")
-            st.markdown(f"{t('how_to_check', lang)}: {spec.how_to_check.get(lang)}")
-            st.caption(f"{t('why', lang)}: {_reason(kb, suggestion, lang)}")
+            spec = pack.questions[suggestion.id]
+            st.markdown(f"**{spec.text}**  \n{_meta(suggestion, lang)}")
+            st.markdown(f"{t('how_to_check', lang)}: {spec.how_to_check}")
+            st.caption(f"{t('why', lang)}: {_reason(pack, suggestion, lang)}")
             st.caption(t("record_reply", lang))
-            _answer_buttons(kb, suggestion.id, lang, "handoff", skip=False, shown=shown)
+            _answer_buttons(pack, suggestion.id, lang, "handoff", skip=False, shown=shown)
 
 
 def _answer_label(answer: str, lang: str) -> str:
     return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
 
 
-def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def _answers_so_far(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """Question texts and answers; the question ids stay in the data (and the details) but off screen."""
     head = st.columns([3, 2], vertical_alignment="bottom")
     head[0].markdown(f"**{t('answers_given', lang)}**")
@@ -214,7 +213,7 @@ def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) ->
         st.caption(t("no_answers", lang))
         return
     st.caption(t("answered_count", lang).format(count=len(diagnosis.answers)))
-    rows = [{"question": kb.questions[q].short.get(lang) if q in kb.questions else q,
+    rows = [{"question": pack.questions[q].short if q in pack.questions else q,
              "answer": _answer_label(a, lang), "source": diagnosis.sources.get(q, ""), "id": q}
             for q, a in diagnosis.answers.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="answers_table",
@@ -224,7 +223,7 @@ def _answers_so_far(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) ->
                                 "source": st.column_config.TextColumn(t("source", lang), width="small")})
 
 
-def _status(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
+def _status(pack: PackView, out: DiagnoseOut, lang: str) -> None:
     """Where the diagnosis stands, in plain words; the numbers behind it are in the details.
 
     ``enough_evidence`` (the answers have moved the ranking away from the priors) and ``stop`` (the
@@ -260,7 +259,7 @@ def _actions(out: DiagnoseOut, lang: str) -> None:
                                 "minutes": st.column_config.NumberColumn(t("minutes_long", lang), width="small")})
 
 
-def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
+def _ranking(pack: PackView, out: DiagnoseOut, lang: str) -> None:
     st.subheader(t("ranking", lang))
     leader = out.causes[0]
     st.markdown(f"{t('leading', lang)}: **{leader.title}** — {100 * leader.probability:.0f}%")
@@ -278,7 +277,7 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
     )
     st.markdown(f"**{t('combinations', lang)}**")
     st.dataframe(
-        pd.DataFrame([{"causes present together": " + ".join(kb.causes[c].title.get(lang) for c in combo.causes)
+        pd.DataFrame([{"causes present together": " + ".join(pack.causes[c] for c in combo.causes)
                        or t("none_of_leading", lang), "probability": combo.probability}
                       for combo in out.combinations[:5]]),
         hide_index=True, width="stretch", key="combinations_table",
@@ -288,7 +287,7 @@ def _ranking(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
     )
 
 
-def _details(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+def _details(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
     """The numbers and ids behind the plain words: for staff who check the reasoning, and for tickets."""
     with st.expander(t("details", lang), icon=":material/data_object:"):
         if out.unmodelled_probability is not None:
@@ -308,10 +307,10 @@ def _details(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, la
             st.dataframe(pd.DataFrame([{"id": q, "answer": a, "source": diagnosis.sources.get(q, "")}
                                        for q, a in diagnosis.answers.items()]),
                          hide_index=True, width="stretch", key="answer_ids_table")
-        _weights(kb, out, lang)
+        _weights(pack, out, lang)
 
 
-def _weights(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
+def _weights(pack: PackView, out: DiagnoseOut, lang: str) -> None:
     leaders = [c.id for c in out.causes[:WEIGHT_CAUSES]]
     weights: dict[str, dict[str, float]] = {}
     for cause in leaders:
@@ -323,22 +322,22 @@ def _weights(kb: KnowledgeBase, out: DiagnoseOut, lang: str) -> None:
     st.caption(t("weights_help", lang))
     frame = pd.DataFrame([{"answer": answer, **{c: row.get(c) for c in leaders}} for answer, row in weights.items()])
     st.dataframe(frame, hide_index=True, width="stretch", key="weights_table",
-                 column_config={c: st.column_config.NumberColumn(kb.causes[c].title.get(lang), format="%+.2f",
+                 column_config={c: st.column_config.NumberColumn(pack.causes[c], format="%+.2f",
                                                                  help=c)
-                                for c in leaders if c in kb.causes})
+                                for c in leaders if c in pack.causes})
 
 
-def _tools(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+def _tools(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
     st.divider()
     paste, known, fix, resolve, ticket = st.tabs([t("tab_paste", lang), t("tab_known", lang), t("tab_fix", lang),
                                                   t("tab_resolve", lang), t("tab_ticket", lang)])
     with paste:
-        render_paste(kb, diagnosis, lang)
+        render_paste(pack, diagnosis, lang)
     with known:
-        render_known_answer(kb, diagnosis, lang)
+        render_known_answer(pack, diagnosis, lang)
     with fix:
-        render_fix_tried(kb, diagnosis, lang)
+        render_fix_tried(pack, diagnosis, lang)
     with resolve:
-        render_resolve(kb, diagnosis, out, lang)
+        render_resolve(pack, diagnosis, out, lang)
     with ticket:
-        render_ticket(kb, diagnosis, out, lang)
+        render_ticket(pack, diagnosis, out, lang)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.kb.knowledge import KnowledgeBase
+from engine.contracts import PackView
 from engine.service import DiagnoseOut
 from engine.sessions import ResolveIn
 from ui import state
@@ -21,12 +21,12 @@ def _answer_label(answer: str, lang: str) -> str:
     return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
 
 
-def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def render_paste(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """Paste → proposed answers with the line that matched → staff keep, change or drop each one."""
     text = st.text_area(t("paste_label", lang), height=160, key="paste_text",
                         placeholder="Nov 28 10:02:11 mx postfix/smtp[2211]: … timed out while sending message body")
     if st.button(t("extract", lang), icon=":material/manage_search:", key="paste_extract"):
-        pasted = read_paste(text, kb)
+        pasted = read_paste(text, diagnosis.ref, state.service())
         if pasted is None:
             st.warning(t("no_extraction", lang))
             return
@@ -41,10 +41,10 @@ def render_paste(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> No
         if not pasted.unmatched:
             st.info(t("nothing_found", lang))
         return
-    answers = sorted({a for q in kb.questions.values() for a in q.answers} | {"unknown"})
+    answers = sorted({a for q in pack.questions.values() for a in q.answers} | {"unknown"})
     st.caption(t("paste_help", lang))
     frame = pd.DataFrame([{"use": True, "question": f.question,
-                           "text": kb.questions[f.question].short.get(lang), "answer": f.answer,
+                           "text": pack.questions[f.question].short, "answer": f.answer,
                            "strength": f.strength, "weak": not f.strong, "line": f"{f.line_number}: {f.line}"}
                           for f in findings])
     edited = st.data_editor(
@@ -76,12 +76,12 @@ def _render_unmatched(lines: list[tuple[int, str]], lang: str, expanded: bool) -
         st.code("\n".join(f"{number}: {line}" for number, line in lines), language=None)
 
 
-def render_known_answer(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def render_known_answer(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """Staff often know facts before they are asked ("only attachments fail"): record them directly."""
-    open_questions = [q for q in kb.questions if q not in diagnosis.answers] or list(kb.questions)
+    open_questions = [q for q in pack.questions if q not in diagnosis.answers] or list(pack.questions)
     question = st.selectbox(t("question", lang), open_questions, key="known_question",
-                            format_func=lambda q: kb.questions[q].text.get(lang))
-    answer = st.radio(t("answer", lang), [*kb.questions[question].answers, "unknown"], key="known_answer",
+                            format_func=lambda q: pack.questions[q].text)
+    answer = st.radio(t("answer", lang), [*pack.questions[question].answers, "unknown"], key="known_answer",
                       horizontal=True, format_func=lambda a: _answer_label(a, lang))
     if st.button(t("record", lang), key="known_record", icon=":material/add:"):
         try:
@@ -92,15 +92,15 @@ def render_known_answer(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str
         st.rerun()
 
 
-def render_fix_tried(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def render_fix_tried(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """A fix already applied is evidence: "persisted" lowers every cause it addresses."""
     if diagnosis.tried:
         st.markdown(f"**{t('fixes_tried', lang)}**")
         for fix, outcome in diagnosis.tried:
-            title = kb.fixes[fix].title.get(lang) if fix in kb.fixes else fix
+            title = pack.fixes[fix].title if fix in pack.fixes else fix
             st.markdown(f"- {title} (`{fix}`): {t(outcome, lang)}")
     with st.form("fix_tried", clear_on_submit=True):
-        fix = st.selectbox(t("fix", lang), list(kb.fixes), format_func=lambda f: kb.fixes[f].title.get(lang))
+        fix = st.selectbox(t("fix", lang), list(pack.fixes), format_func=lambda f: pack.fixes[f].title)
         outcome = st.radio(t("outcome", lang), OUTCOMES, horizontal=True, format_func=lambda o: t(o, lang))
         if st.form_submit_button(t("add_attempt", lang)):
             try:
@@ -111,7 +111,7 @@ def render_fix_tried(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -
             st.rerun()
 
 
-def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+def render_resolve(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
     """Resolve into a *draft* case: helpdesk staff never write reviewed cases."""
     access = state.store_access()
     if access.sessions is None:
@@ -124,8 +124,8 @@ def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
         st.caption(t("resolve_first", lang))
         return
     with st.form("resolve"):
-        confirmed = st.multiselect(t("confirmed", lang), list(kb.causes), default=[out.causes[0].id],
-                                   format_func=lambda c: kb.causes[c].title.get(lang))
+        confirmed = st.multiselect(t("confirmed", lang), list(pack.causes), default=[out.causes[0].id],
+                                   format_func=lambda c: pack.causes[c])
         complete = st.checkbox(t("causes_complete", lang), value=False, help=t("causes_complete_help", lang))
         title = st.text_input(t("case_title", lang), max_chars=200)
         resolution = st.text_area(t("resolution", lang), max_chars=10_000)
@@ -147,8 +147,8 @@ def render_resolve(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseO
     st.rerun()
 
 
-def render_ticket(kb: KnowledgeBase, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
-    text = ticket_markdown(kb, state.session_state(diagnosis), out, lang, diagnosis.sources)
+def render_ticket(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang: str) -> None:
+    text = ticket_markdown(pack, state.session_state(diagnosis), out, diagnosis.sources)
     st.caption(t("ticket_help", lang))
     st.code(text, language="markdown")
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.evidence.intake import MAX_INTAKE_CHARS
-from engine.kb.knowledge import KnowledgeBase
-from engine.reason.evidence import EvidenceError
-from engine.service import IntakeOut
+from engine.contracts import PackView
+from engine.errors import EvidenceError
+from engine.service import IntakeOut, Service
 from ui import state
 from ui.text import t
 
@@ -26,10 +25,10 @@ def _label(answer: str, lang: str) -> str:
     return t(answer, lang) if answer in ("yes", "no", "unknown") else answer
 
 
-def render_intake(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def render_intake(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """Open while nothing is answered yet (the page starts here), folded away afterwards."""
     with st.expander(t("intake", lang), expanded=not diagnosis.history, icon=":material/record_voice_over:"):
-        text = st.text_area(t("intake_label", lang), key="intake_text", height=110, max_chars=MAX_INTAKE_CHARS,
+        text = st.text_area(t("intake_label", lang), key="intake_text", height=110, max_chars=Service.intake_limit(),
                             placeholder=t("intake_placeholder", lang))
         if st.button(t("intake_read", lang), icon=":material/spellcheck:", key="intake_read"):
             try:
@@ -38,17 +37,17 @@ def render_intake(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> N
                 st.error(str(exc))
         reading = st.session_state.get(READING_KEY)
         if isinstance(reading, IntakeOut):
-            _proposals(kb, diagnosis, reading, lang)
-        _checklist(kb, diagnosis, lang)
+            _proposals(pack, diagnosis, reading, lang)
+        _checklist(pack, diagnosis, lang)
 
 
-def _proposals(kb: KnowledgeBase, diagnosis: state.Diagnosis, reading: IntakeOut, lang: str) -> None:
+def _proposals(pack: PackView, diagnosis: state.Diagnosis, reading: IntakeOut, lang: str) -> None:
     if not reading.answers:
         st.info(t("intake_nothing", lang))
     else:
         st.caption(t("intake_confirm_help", lang))
-        options = sorted({a for q in kb.questions.values() for a in q.answers} | {"unknown"})
-        frame = pd.DataFrame([{"use": True, "question": a.question, "text": kb.questions[a.question].short.get(lang),
+        options = sorted({a for q in pack.questions.values() for a in q.answers} | {"unknown"})
+        frame = pd.DataFrame([{"use": True, "question": a.question, "text": pack.questions[a.question].short,
                                "answer": a.answer, "words": a.matched} for a in reading.answers])
         edited = st.data_editor(
             frame, hide_index=True, width="stretch", key="intake_editor", disabled=["question", "text", "words"],
@@ -71,7 +70,7 @@ def _proposals(kb: KnowledgeBase, diagnosis: state.Diagnosis, reading: IntakeOut
         st.caption(t("intake_unmatched", lang) + " " + " · ".join(f"“{clause}”" for clause in reading.unmatched))
 
 
-def _checklist(kb: KnowledgeBase, diagnosis: state.Diagnosis, lang: str) -> None:
+def _checklist(pack: PackView, diagnosis: state.Diagnosis, lang: str) -> None:
     """The pack's cheap symptom questions not answered yet; only those given an answer are recorded."""
     items = [item for item in state.service().checklist(diagnosis.ref, lang) if item.id not in diagnosis.answers]
     if not items:

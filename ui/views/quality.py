@@ -16,10 +16,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from engine.kb.knowledge import KnowledgeBase
-from engine.learn.cases import Case, CaseError
-from engine.learn.em import LearnError
-from engine.store import AuditRepository, CaseRepository, StoreError
+from engine.case_schema import Case
+from engine.contracts import EvaluationOut, LearnPreviewOut, PackView
+from engine.errors import CaseError, LearnError, StoreError
 from ui import state
 from ui.auth import require_author
 from ui.charts import calibration_figure
@@ -34,44 +33,37 @@ def render() -> None:
     st.title("Quality")
     if not require_author():
         return
-    kb = state.service().kb(state.pack())
+    ref = state.pack()
+    pack = state.pack_view(ref)
     try:
-        file_cases, reviewed = _cases(kb)
+        file_cases, reviewed = _cases(ref)
     except (CaseError, StoreError) as exc:
         st.error(str(exc))
         return
     evaluation_cases = {**{c.id: c for c in file_cases}, **{c.id: c for c in reviewed}}
     learning_cases = {**{c.id: c for c in file_cases if c.status == "reviewed"}, **{c.id: c for c in reviewed}}
-    st.caption(f"`{kb.id}` KB `{kb.version_hash}` · {len(file_cases)} case file(s) in the pack's case directory, "
+    st.caption(f"`{pack.id}` KB `{pack.hash}` · {len(file_cases)} case file(s) in the pack's case directory, "
                f"{len(reviewed)} reviewed case(s) in the database")
     evaluate_tab, learn_tab, simulate_tab = st.tabs(["Evaluation", "Learn and preview", "Simulated sessions"])
     with evaluate_tab:
-        _evaluation(kb, sorted(evaluation_cases.values(), key=lambda c: c.id))
+        _evaluation(ref, pack, sorted(evaluation_cases.values(), key=lambda c: c.id))
     with learn_tab:
-        _learning(kb, list(learning_cases.values()))
+        _learning(ref, pack, list(learning_cases.values()))
     with simulate_tab:
-        _simulation(kb)
+        _simulation(ref, pack)
 
 
-def _cases(kb: KnowledgeBase) -> tuple[list[Case], list[Case]]:
+def _cases(ref: str) -> tuple[list[Case], list[Case]]:
     """Case files beside the pack, and the reviewed cases of the store (as ``rootward evaluate`` reads them)."""
-    from engine.learn.cases import default_case_dir, load_case_dir
-
-    directory = default_case_dir(kb.id)
-    files = load_case_dir(kb, directory) if directory.is_dir() else []
+    files = state.service().case_files(ref)
     access = state.store_access()
-    if access.sessions is None:
+    if access.records is None:
         return files, []
-    with access.sessions.store.transaction() as session:
-        reviewed = CaseRepository(session).list(kb.id, "reviewed")
-    return files, reviewed
+    return files, access.records.cases([state.service().summary(ref)["id"]], "reviewed")
 
 
-def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
-    from engine.learn.evaluate import comparison_rows, cross_validate, family_rows
-    from engine.learn.split import split_cases
-
-    learning, _ = split_cases(cases)
+def _evaluation(ref: str, pack: PackView, cases: list[Case]) -> None:
+    learning = state.service().outside_test_split(cases)
     if len(learning) < 2:
         st.info(f"Cross-validation needs at least 2 cases outside the frozen test split; there are {len(cases)} "
                 "case(s) in all. Accept drafts on the Cases page or add case files under data/cases/.")
@@ -82,20 +74,21 @@ def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
     ess = settings[1].number_input("Prior strength (pseudo-cases per CPT row)", min_value=0.1, value=20.0)
     if st.button("Run evaluation", type="primary", key="run_evaluation"):
         with st.spinner(f"Scoring the frozen test split and cross-validating the rest in {folds} folds…"):
-            evaluation = cross_validate(kb, cases, folds=int(folds), ess=float(ess))
-        st.session_state[EVALUATION_KEY] = (kb.version_hash, evaluation.as_dict())
+            evaluation = state.service().evaluate(ref, cases, int(folds), float(ess))
+        st.session_state[EVALUATION_KEY] = (pack.hash, evaluation)
     stored = st.session_state.get(EVALUATION_KEY)
-    if stored is None or stored[0] != kb.version_hash:
+    if stored is None or stored[0] != pack.hash:
         return
-    data: dict[str, Any] = stored[1]
+    result: EvaluationOut = stored[1]
+    data: dict[str, Any] = result.data
     test = data["test_split"]
     st.markdown(f"**Frozen test split** (`{test['rule']}`): {test['coverage']['cases']} case(s) that nothing learns "
                 f"from, scored by the model learned from the other {test['learned_from']}, shown only in total. "
                 f"**Cross-validation**: {data['folds']} folds over those {test['learned_from']}. Quote the frozen "
                 "split; cross-validation shows how well the pack fits the cases its authors knew.")
-    st.dataframe(pd.DataFrame(comparison_rows(data)), hide_index=True, width="stretch", key="split_comparison")
+    st.dataframe(pd.DataFrame(result.comparison), hide_index=True, width="stretch", key="split_comparison")
     st.markdown("**Per family** (category of the confirmed cause)")
-    st.dataframe(pd.DataFrame(family_rows(data)), hide_index=True, width="stretch", key="family_comparison")
+    st.dataframe(pd.DataFrame(result.families), hide_index=True, width="stretch", key="family_comparison")
     left, right = st.columns([2, 3])
     with left:
         st.pyplot(calibration_figure(data["calibration"], f"{data['n_cases']} cases, {data['folds']}-fold CV"),
@@ -118,9 +111,7 @@ def _evaluation(kb: KnowledgeBase, cases: list[Case]) -> None:
         st.caption("No single prior or CPD entry changes a leading cause by a factor of two.")
 
 
-def _learning(kb: KnowledgeBase, cases: list[Case]) -> None:
-    from engine.learn.em import learn, learned_parameters, parameter_changes, write_learned
-
+def _learning(ref: str, pack: PackView, cases: list[Case]) -> None:
     if not cases:
         st.info("Learning uses reviewed cases only, and there are none yet: accept drafts on the Cases page.")
         return
@@ -129,33 +120,32 @@ def _learning(kb: KnowledgeBase, cases: list[Case]) -> None:
     if st.button("Learn and preview", type="primary", key="learn_preview"):
         try:
             with st.spinner(f"Fitting the parameters to {len(cases)} reviewed case(s) by EM…"):
-                result, expert = learn(kb, cases, ess=float(ess))
+                preview = state.service().learn(ref, cases, float(ess), top=30)
         except LearnError as exc:
             st.error(str(exc))
             return
-        st.session_state[PREVIEW_KEY] = (kb.version_hash, float(ess), result, parameter_changes(expert, result, 30))
+        st.session_state[PREVIEW_KEY] = (pack.hash, preview)
     stored = st.session_state.get(PREVIEW_KEY)
-    if stored is None or stored[0] != kb.version_hash:
+    if stored is None or stored[0] != pack.hash:
         return
-    _, fitted_ess, result, changes = stored
+    result: LearnPreviewOut = stored[1]
     status = "converged" if result.converged else "stopped at the iteration limit"
     held_out = (f"; {result.held_out} case(s) of the frozen test split left out, as always"
                 if result.held_out else "")
     st.caption(f"EM {status} after {result.iterations} iterations on {result.cases} cases "
-               f"({result.ticket_cases} from tickets{held_out}), prior strength {fitted_ess:g}. "
+               f"({result.ticket_cases} from tickets{held_out}), prior strength {result.ess:g}. "
                "Largest changes first:")
-    st.dataframe(pd.DataFrame([{**c.as_dict(), "when": ", ".join(f"{k}={v}" for k, v in c.when.items()) or "(prior)"}
-                               for c in changes]), hide_index=True, width="stretch", key="learn_changes",
+    st.dataframe(pd.DataFrame([{**c, "when": ", ".join(f"{k}={v}" for k, v in c["when"].items()) or "(prior)"}
+                               for c in result.changes]), hide_index=True, width="stretch", key="learn_changes",
                  column_config={"delta": st.column_config.NumberColumn(format="%+.3f")})
     st.warning("Writing learned.yaml changes every later diagnosis with this pack. Review the changes above first.")
     if st.button("Write learned.yaml", key="learn_write", icon=":material/save:"):
         try:
-            path = write_learned(kb.directory, learned_parameters(kb, result, fitted_ess))
+            path = state.service().write_learned(ref, result)
             access = state.store_access()
-            if access.sessions is not None:
-                with access.sessions.store.transaction() as session:
-                    AuditRepository(session).record(AUTHOR, "learn.write", kb.id,
-                                                    {"cases": result.cases, "ess": fitted_ess, "file": str(path)})
+            if access.records is not None:
+                access.records.audit(AUTHOR, "learn.write", pack.id,
+                                     {"cases": result.cases, "ess": result.ess, "file": str(path)})
         except (OSError, StoreError) as exc:
             st.error(f"learned.yaml was not written: {exc}")
             return
@@ -163,10 +153,8 @@ def _learning(kb: KnowledgeBase, cases: list[Case]) -> None:
         st.success(f"Wrote {path}.")
 
 
-def _simulation(kb: KnowledgeBase) -> None:
+def _simulation(ref: str, pack: PackView) -> None:
     """Questions and minutes each policy needs on sampled sessions (``rootward simulate``)."""
-    from engine.learn.simulate import simulate
-
     st.caption("Each run draws a true cause (by prior), samples a consistent world, and lets each policy ask until "
                "a cause leads with the stopping probability. All policies see the same worlds.")
     settings = st.columns(3)
@@ -182,11 +170,11 @@ def _simulation(kb: KnowledgeBase) -> None:
             done[0] += 1
             bar.progress(done[0] / int(runs), text=f"Simulated {done[0]} of {int(runs)} sessions")
 
-        result = simulate(kb, int(runs), seed=int(seed), faults=int(faults or 1), progress=advance)
+        result = state.service().simulate(ref, int(runs), seed=int(seed), faults=int(faults or 1), progress=advance)
         bar.empty()
-        st.session_state[SIMULATION_KEY] = (kb.version_hash, result)
+        st.session_state[SIMULATION_KEY] = (pack.hash, result)
     stored = st.session_state.get(SIMULATION_KEY)
-    if stored is None or stored[0] != kb.version_hash:
+    if stored is None or stored[0] != pack.hash:
         return
     report: dict[str, Any] = stored[1]
     policies: dict[str, dict[str, float]] = report["policies"]
