@@ -35,7 +35,7 @@ from engine.contracts import AssessOut, ExtractOut, KbRef, NextOut, RankOut, Uni
 from engine.errors import ConflictError, EvidenceError, NotFoundError, StoreError, UnknownPackError
 from engine.kb.loader import BUNDLED_KB_DIR, bundled_pack_names, content_hash, pack_files
 from engine.kb.schema import UNKNOWN_ANSWER
-from engine.reason.evidence import check_answer, check_tried
+from engine.reason.evidence import check_answer, check_question, check_tried
 from engine.reason.questions import DEFAULT_OBJECTIVE, Objective
 from engine.service import Service
 from engine.store import (
@@ -46,6 +46,7 @@ from engine.store import (
     SessionRepository,
     Store,
     effective_answers,
+    skipped_questions,
 )
 from engine.store.repositories import EventKind
 
@@ -80,7 +81,10 @@ class SessionOut(BaseModel):
     created: str
     answers: list[AnswerOut]
     fixes_tried: list[FixAttemptOut] = Field(default_factory=list)
-    events: int = Field(description="number of events in the session's log (answers, undos, fix attempts)")
+    skipped: list[str] = Field(default_factory=list,
+                               description="questions set aside (\"can't check that now\"), in the order they were; "
+                                           "the session's next questions leave them out until they are brought back")
+    events: int = Field(description="number of events in the session's log (answers, undos, fix attempts, skips)")
 
 
 class ResolveIn(UnicodeCheckedIn):
@@ -125,6 +129,7 @@ class SessionState:
     events: list[EventRecord]
     answers: dict[str, str] = field(default_factory=dict)
     tried: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 class SessionService:
@@ -208,7 +213,7 @@ class SessionService:
         answers = replay(events)
         tried = [(e.fix, e.outcome) for e in events if e.kind == "fix_attempt" and e.fix and e.outcome]
         return SessionState(record.id, record.pack, record.kb_hash, record.created.isoformat(), events,
-                            answers, tried)
+                            answers, tried, skipped_questions(events))
 
     def view(self, session_id: str) -> SessionOut:
         state = self.state(session_id)
@@ -217,6 +222,7 @@ class SessionService:
             id=state.id, kb=KbRef(id=kb.id, version=kb.pack.version, hash=kb.version_hash), created=state.created,
             answers=[AnswerOut(question=q, answer=a) for q, a in state.answers.items()],
             fixes_tried=[FixAttemptOut(fix=f, outcome=o) for f, o in state.tried],
+            skipped=state.skipped,
             events=len(state.events),
         )
 
@@ -247,6 +253,23 @@ class SessionService:
         """Take back the latest answer still in effect (the log keeps it; an undo event is added)."""
         self.state(session_id)
         self._append(session_id, "undo", idempotency_key)
+        return self.view(session_id)
+
+    def skip(self, session_id: str, question: str, idempotency_key: str | None = None) -> SessionOut:
+        """Set a question aside for this session, so that a reload or another client keeps it aside."""
+        state = self.state(session_id)
+        check_question(self.service.kb(self.pack_ref(state.pack, state.kb_hash)), question)
+        self._append(session_id, "skip", idempotency_key, question=question)
+        return self.view(session_id)
+
+    def unskip(self, session_id: str, question: str | None = None, idempotency_key: str | None = None
+               ) -> SessionOut:
+        """Bring back one set-aside question, or all of them when ``question`` is None."""
+        state = self.state(session_id)
+        if question is not None and question not in state.skipped:
+            raise EvidenceError(f"question '{question}' is not set aside in this session",
+                                {"question": question, "skipped": state.skipped})
+        self._append(session_id, "unskip", idempotency_key, **({} if question is None else {"question": question}))
         return self.view(session_id)
 
     def attempt(self, session_id: str, fix: str, outcome: str, idempotency_key: str | None = None
@@ -308,8 +331,9 @@ class SessionService:
     def next(self, session_id: str, role: str | None = None, lang: str = "en", skip: Sequence[str] = (),
              objective: Objective = DEFAULT_OBJECTIVE) -> NextOut:
         state = self.state(session_id)
+        skipped = list(dict.fromkeys([*state.skipped, *skip]))
         return self.service.next(self.pack_ref(state.pack, state.kb_hash), state.answers, dict(state.tried),
-                                 role=role, lang=lang, skip=skip, objective=objective)
+                                 role=role, lang=lang, skip=skipped, objective=objective)
 
     def assess(self, session_id: str, fix: str | None = None, text: str | None = None, lang: str = "en"
                ) -> AssessOut:

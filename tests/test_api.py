@@ -316,6 +316,17 @@ def test_skipped_questions_are_left_out_statelessly_and_in_sessions(client: Test
     assert not {best, "path_mtu_reduced"} & {q["id"] for q in asked.json()["questions"]}
     assert_problem(client.get(f"/v1/sessions/{session}/next", params={"skip": "nope"}, headers=agent), 422)
 
+    stored = client.post(f"/v1/sessions/{session}/skipped", json={"question": best}, headers=agent)
+    assert stored.status_code == 200 and stored.json()["skipped"] == [best]
+    assert client.get(f"/v1/sessions/{session}", headers=agent).json()["skipped"] == [best]
+    later = client.get(f"/v1/sessions/{session}/next", headers=agent).json()
+    assert best not in [q["id"] for q in later["questions"]]
+    assert_problem(client.post(f"/v1/sessions/{session}/skipped", json={"question": "nope"}, headers=agent), 422)
+    assert_problem(client.delete(f"/v1/sessions/{session}/skipped/path_mtu_reduced", headers=agent), 422)
+    assert client.delete(f"/v1/sessions/{session}/skipped/{best}", headers=agent).json()["skipped"] == []
+    client.post(f"/v1/sessions/{session}/skipped", json={"question": best}, headers=agent)
+    assert client.delete(f"/v1/sessions/{session}/skipped", headers=agent).json()["skipped"] == []
+
 
 def test_the_leading_objective_is_offered_statelessly_and_in_sessions(client: TestClient,
                                                                       keys: dict[str, str]) -> None:

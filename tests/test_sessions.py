@@ -109,3 +109,24 @@ def test_concurrent_first_sessions_store_the_kb_version_once(db_url: str, tmp_pa
     assert len({s.id for s in started}) == 8 and len({s.kb.hash for s in started}) == 1
     with store.transaction() as session:
         assert len(KbVersionRepository(session).list(PACK)) == 1
+
+
+def test_set_aside_questions_are_kept_in_the_log(sessions: SessionService) -> None:
+    """A skip survives a reload: it is an event, and the session's next questions leave it out."""
+    session = sessions.start(PACK)
+    first = sessions.next(session.id).questions[0].id
+    kept = sessions.skip(session.id, first)
+    assert kept.skipped == [first]
+    assert first not in [q.id for q in sessions.next(session.id).questions]
+    sessions.skip(session.id, "path_mtu_reduced")
+    assert sessions.view(session.id).skipped == [first, "path_mtu_reduced"]
+    assert sessions.state(session.id).answers == {}  # a skip is not an answer, and undo ignores it
+    back = sessions.unskip(session.id, first)
+    assert back.skipped == ["path_mtu_reduced"]
+    with pytest.raises(EvidenceError) as not_skipped:
+        sessions.unskip(session.id, first)
+    assert not_skipped.value.details["skipped"] == ["path_mtu_reduced"]
+    with pytest.raises(EvidenceError):
+        sessions.skip(session.id, "no_such_question")
+    assert sessions.unskip(session.id).skipped == []
+    assert sessions.view(session.id).events == 4

@@ -296,12 +296,18 @@ def test_session_and_role_survive_page_changes_and_a_reload(database: str) -> No
         assert at.query_params["session"] == session_id, page
         assert at.query_params["role"] == "admin", page
     assert at.segmented_control(key="role").value == "admin"
+    set_aside = _shown_question(at)
+    at.button(key=f"ask_{set_aside}_skip").click().run()
+    _no_exceptions(at)
+    assert _shown_question(at) != set_aside
 
     reloaded = _app()
     reloaded.query_params.update(at.query_params)
     reloaded.run()
     _no_exceptions(reloaded)
     assert reloaded.session_state["diagnosis"].history == [("attachment_mail_fails", "yes")]
+    assert reloaded.session_state["diagnosis"].skipped == [set_aside]  # a reload keeps it aside
+    assert _shown_question(reloaded) != set_aside
     assert reloaded.segmented_control(key="role").value == "admin"
     assert reloaded.query_params["session"] == session_id
 

@@ -191,7 +191,7 @@ def _restore(session_id: str) -> Diagnosis | None:
         elif event.kind == "undo" and history:
             history.pop()
     return Diagnosis(pack=state.pack, ref=access.sessions.pack_ref(state.pack, state.kb_hash), history=history,
-                     tried=list(state.tried), session_id=state.id)
+                     tried=list(state.tried), skipped=list(state.skipped), session_id=state.id)
 
 
 def reset() -> None:
@@ -226,6 +226,24 @@ def record_answer(diagnosis: Diagnosis, question: str, answer: str, source: str 
         diagnosis.sources[question] = source
     if question in diagnosis.skipped:
         diagnosis.skipped.remove(question)
+
+
+def skip_question(diagnosis: Diagnosis, question: str) -> None:
+    """Set a question aside, in the stored session too, so that a reload or a shared link keeps it aside."""
+    if question in diagnosis.skipped:
+        return
+    sessions = _session(diagnosis)
+    if sessions is not None and diagnosis.session_id is not None:
+        sessions.skip(diagnosis.session_id, question)
+    diagnosis.skipped.append(question)
+
+
+def bring_back_skipped(diagnosis: Diagnosis) -> None:
+    """Bring every set-aside question back (stored too)."""
+    sessions = _session(diagnosis)
+    if sessions is not None and diagnosis.session_id is not None and diagnosis.skipped:
+        sessions.unskip(diagnosis.session_id)
+    diagnosis.skipped.clear()
 
 
 def record_answers(diagnosis: Diagnosis, found: Iterable[tuple[str, str, str | None]]) -> None:

@@ -91,6 +91,10 @@ class AnswerIn(_In):
     answer: str = Field(max_length=64, examples=["yes"])
 
 
+class SkipIn(_In):
+    question: str = Field(max_length=64, examples=["path_mtu_reduced"])
+
+
 class FixAttemptIn(_In):
     fix: str = Field(max_length=64)
     outcome: Outcome

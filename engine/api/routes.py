@@ -47,6 +47,7 @@ from engine.api.models import (
     SessionAssessIn,
     SessionExtractIn,
     SessionIn,
+    SkipIn,
 )
 from engine.api.problems import CONFLICT_RESPONSE, PROBLEM_RESPONSES, Problem, ProblemError, problem_response
 from engine.case_schema import Case
@@ -182,6 +183,30 @@ def withdraw_answer(session_id: OwnSession, question: Annotated[str, Path(max_le
                     sessions: Sessions, idempotency_key: IdempotencyKey = None) -> SessionOut:
     """Withdraw one answer (logged as 'unknown'; the log keeps the history)."""
     return sessions.retract(session_id, question, idempotency_key)
+
+
+@v1.post("/sessions/{session_id}/skipped", response_model=SessionOut, tags=["sessions"],
+         responses=CONFLICT_RESPONSE)
+def skip_question(session_id: OwnSession, body: SkipIn, sessions: Sessions,
+                  idempotency_key: IdempotencyKey = None) -> SessionOut:
+    """Set a question aside ("can't check that now"): the session's next questions leave it out."""
+    return sessions.skip(session_id, body.question, idempotency_key)
+
+
+@v1.delete("/sessions/{session_id}/skipped/{question}", response_model=SessionOut, tags=["sessions"],
+           responses=CONFLICT_RESPONSE)
+def bring_back_question(session_id: OwnSession, question: Annotated[str, Path(max_length=64)],
+                        sessions: Sessions, idempotency_key: IdempotencyKey = None) -> SessionOut:
+    """Bring one set-aside question back."""
+    return sessions.unskip(session_id, question, idempotency_key)
+
+
+@v1.delete("/sessions/{session_id}/skipped", response_model=SessionOut, tags=["sessions"],
+           responses=CONFLICT_RESPONSE)
+def bring_back_all(session_id: OwnSession, sessions: Sessions, idempotency_key: IdempotencyKey = None
+                   ) -> SessionOut:
+    """Bring every set-aside question back."""
+    return sessions.unskip(session_id, None, idempotency_key)
 
 
 @v1.post("/sessions/{session_id}/undo", response_model=SessionOut, tags=["sessions"], responses=CONFLICT_RESPONSE)

@@ -22,6 +22,7 @@ from engine.store.repositories import (
     SessionRepository,
     effective_answers,
     import_cases,
+    skipped_questions,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "import_cases",
     "migrate",
     "open_store",
+    "skipped_questions",
 ]

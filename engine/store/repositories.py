@@ -33,7 +33,7 @@ from engine.store.models import (
 )
 
 UpsertOutcome = Literal["inserted", "updated", "unchanged"]
-EventKind = Literal["answer", "undo", "fix_attempt"]
+EventKind = Literal["answer", "undo", "fix_attempt", "skip", "unskip"]
 Role = Literal["agent", "author", "admin"]
 KEY_PREFIX = "rw"
 
@@ -258,6 +258,8 @@ class SessionRepository:
             raise ValueError("an 'answer' event needs a question and an answer")
         if kind == "fix_attempt" and not (fix and outcome):
             raise ValueError("a 'fix_attempt' event needs a fix and an outcome")
+        if kind == "skip" and not question:
+            raise ValueError("a 'skip' event needs a question")
         if self.session.get(SessionRow, session_id, with_for_update=True) is None:
             raise NotFoundError(f"no session '{session_id}'")
         if idempotency_key is not None:
@@ -302,6 +304,25 @@ def effective_answers(events: Sequence[EventRecord]) -> dict[str, str]:
     for question, answer in stack:
         answers[question] = answer
     return answers
+
+
+def skipped_questions(events: Sequence[EventRecord]) -> list[str]:
+    """Questions set aside and not brought back, in the order they were set aside.
+
+    ``unskip`` with a question brings that one back; without one, all of them. An answer is not an
+    unskip: a question answered after it was set aside is simply answered.
+    """
+    skipped: dict[str, None] = {}
+    for event in events:
+        if event.kind == "skip" and event.question is not None:
+            skipped.pop(event.question, None)
+            skipped[event.question] = None
+        elif event.kind == "unskip":
+            if event.question is None:
+                skipped.clear()
+            else:
+                skipped.pop(event.question, None)
+    return list(skipped)
 
 
 # -------------------------------------------------------------------------------------------- API keys

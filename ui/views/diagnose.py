@@ -111,8 +111,11 @@ def _on_answer(question: str, answer: str) -> None:
 
 def _on_skip(question: str) -> None:
     diagnosis = state.current()
-    if question in st.session_state.get(SHOWN_KEY, ()) and question not in diagnosis.skipped:
-        diagnosis.skipped.append(question)
+    if question in st.session_state.get(SHOWN_KEY, ()):
+        try:
+            state.skip_question(diagnosis, question)
+        except state.ACTION_ERRORS as exc:
+            st.session_state[ANSWER_ERROR_KEY] = str(exc)
 
 
 def _answer_buttons(pack: PackView, question: str, lang: str, prefix: str, skip: bool,
@@ -168,7 +171,7 @@ def _question_card(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut,
     if not pending:
         st.info(t("no_questions", lang))
         if diagnosis.skipped and st.button(t("unskip", lang)):
-            diagnosis.skipped.clear()
+            state.bring_back_skipped(diagnosis)
             st.rerun()
         return
     current = pending[0]
@@ -260,14 +263,16 @@ def _actions(out: DiagnoseOut, lang: str) -> None:
 
 
 def _ranking(pack: PackView, out: DiagnoseOut, lang: str) -> None:
+    """The list as the engine orders it: by the chance that each cause is at work on this problem
+    (``at_work``; P(present) is in the details, and differs only for causes that act together)."""
     st.subheader(t("ranking", lang))
     leader = out.causes[0]
-    st.markdown(f"{t('leading', lang)}: **{leader.title}** — {100 * leader.probability:.0f}%")
+    st.markdown(f"{t('leading', lang)}: **{leader.title}** — {100 * leader.at_work:.0f}%")
     shown = out.causes[:CHART_CAUSES]
-    figure = ranking_figure([c.title for c in shown], [c.probability for c in shown])
+    figure = ranking_figure([c.title for c in shown], [c.at_work for c in shown])
     st.pyplot(figure, clear_figure=True)
     st.dataframe(
-        pd.DataFrame([{"#": i, "cause": c.title, "probability": c.probability, "id": c.id}
+        pd.DataFrame([{"#": i, "cause": c.title, "probability": c.at_work, "id": c.id}
                       for i, c in enumerate(out.causes[:TABLE_CAUSES], start=1)]),
         hide_index=True, width="stretch", key="ranking_table", column_order=["#", "cause", "probability"],
         column_config={"#": st.column_config.NumberColumn(width=30),
@@ -298,10 +303,11 @@ def _details(pack: PackView, diagnosis: state.Diagnosis, out: DiagnoseOut, lang:
             st.markdown(f"`{suggestion.id}` · {suggestion.expected_gain_bits:.3f} bit · "
                         f"{suggestion.gain_per_minute:.4f} bit/min: {suggestion.why}")
         st.dataframe(
-            pd.DataFrame([{"cause": c.title, "id": c.id, "probability": c.probability}
+            pd.DataFrame([{"cause": c.title, "id": c.id, "at_work": c.at_work, "probability": c.probability}
                           for c in out.causes[:TABLE_CAUSES]]),
             hide_index=True, width="stretch", key="cause_ids_table",
-            column_config={"probability": st.column_config.NumberColumn(format="%.4f")},
+            column_config={"at_work": st.column_config.NumberColumn("P(at work)", format="%.4f"),
+                           "probability": st.column_config.NumberColumn("P(present)", format="%.4f")},
         )
         if diagnosis.answers:
             st.dataframe(pd.DataFrame([{"id": q, "answer": a, "source": diagnosis.sources.get(q, "")}
