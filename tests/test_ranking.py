@@ -125,3 +125,23 @@ def test_remembered_combinations_equal_a_fresh_search() -> None:
     assert abs(remembered[0].probability - fresh[0].probability) < 1e-12
     other = build_evidence(kb, {"attachment_mail_fails": "yes", "single_sender_affected": "no"})
     assert ranking.combinations(kb, other, leaders, 1)[0].probability != five[0].probability
+
+
+def test_pruned_passes_equal_the_full_tree_on_the_mail_pack() -> None:
+    """rank runs on the barren-pruned sub-tree; every posterior equals the full tree's to 1e-9."""
+    import json
+
+    from engine.bundled import samples_dir
+    from engine.compiled.cache import compiled_model
+    from engine.reason.evidence import likelihood_batch
+
+    kb = load_kb("mail_delivery")
+    seed = json.loads((samples_dir() / "seed" / "answers.json").read_text("utf-8"))
+    tree = compiled_model(kb).tree
+    for answers in ({}, seed["first"], {**seed["first"], **seed["then"]},
+                    {"policy_reject_logged": "yes", "queue_growing": "yes", "failures_are_temporary": "no"}):
+        evidence = build_evidence(kb, answers)
+        ranking = rank(kb, evidence, top_combinations=1, explain=0)
+        full = tree.propagate(likelihood_batch(kb, [evidence]), 1, prune=False)
+        for score in ranking.causes:
+            assert score.probability == pytest.approx(1.0 - float(full.marginal(score.id)[0, 0]), abs=1e-9)
