@@ -32,6 +32,7 @@ from engine.infer.voi import mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.model.network import DiscreteNetwork
 from engine.reason import decision
+from engine.reason.at_work import at_work_scores, conjunction_requirements
 from engine.reason.evidence import complaint_clamp
 from engine.reason.questions import LEADING_CAUSES, Objective, StopPolicy
 
@@ -129,6 +130,11 @@ def _cause_probabilities(kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int)
     return np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
 
 
+def _at_work(kb: KnowledgeBase, lams: dict[str, np.ndarray], probabilities: np.ndarray) -> np.ndarray:
+    """P(at work | e) per session and cause: the leader and the stop go by it, as in ``next_questions``."""
+    return at_work_scores(compiled_model(kb).tree, lams, probabilities, list(kb.causes), conjunction_requirements(kb))
+
+
 def _scores(name: str, kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int, questions: list[str]
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """P(cause | e) per session; per session and question the policy's gain in bits and, for the
@@ -163,8 +169,9 @@ def _step(name: str, batch: _Batch, asked: np.ndarray, rows: np.ndarray, ranks: 
         probabilities = _cause_probabilities(batch.kb, lams, len(rows))
         choice = np.where(asked[rows], np.inf, ranks[rows]).argmin(axis=1)
         worthless = np.zeros(len(rows), dtype=bool)
-    done = (probabilities.max(axis=1) >= policy.probability) | asked[rows].all(axis=1) | worthless
-    return probabilities.argmax(axis=1), done, choice
+    working = _at_work(batch.kb, lams, probabilities)
+    done = (working.max(axis=1) >= policy.probability) | asked[rows].all(axis=1) | worthless
+    return working.argmax(axis=1), done, choice
 
 
 def _run_policy(name: str, batch: _Batch, truths: list[tuple[str, ...]], policy: StopPolicy,
@@ -233,9 +240,10 @@ def hindsight(batch: _Batch, truths: list[tuple[str, ...]], policy: StopPolicy) 
     n_s = len(subsets)
     asked = np.tile(subsets, (len(distinct), 1))
     expanded = _Batch(kb, batch.questions, batch.cards, np.repeat(distinct, n_s, axis=0), batch.cost)
-    probabilities = _cause_probabilities(kb, expanded.likelihoods(asked, np.arange(len(asked))), len(asked))
-    leaders = probabilities.argmax(axis=1).reshape(len(distinct), n_s)
-    confident = (probabilities.max(axis=1) >= policy.probability).reshape(len(distinct), n_s)
+    lams = expanded.likelihoods(asked, np.arange(len(asked)))
+    working = _at_work(kb, lams, _cause_probabilities(kb, lams, len(asked)))
+    leaders = working.argmax(axis=1).reshape(len(distinct), n_s)
+    confident = (working.max(axis=1) >= policy.probability).reshape(len(distinct), n_s)
     counts = subsets.sum(axis=1)
     minutes = subsets.astype(float) @ batch.cost
     success, fewest, cheapest = [], [], []

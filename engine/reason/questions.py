@@ -206,8 +206,7 @@ def next_questions(
         if posterior.impossible[0]:
             raise ContradictionError(find_contradiction(kb, evidence))
         probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
-        working = at_work(kb, evidence, probabilities)
-        scored = order_by_at_work(working, probabilities)[:LEADING_CAUSES]
+        scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
     if objective == "decision" and candidates:
         look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
         gains = {q: float(decision.information(look, q)[0]) for q in candidates}
@@ -218,11 +217,13 @@ def next_questions(
         raise ContradictionError(find_contradiction(kb, evidence))
     if objective == "all":
         probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
-        working = at_work(kb, evidence, probabilities)
     if objective != "decision":
         gains = {q: float(voi.gain[q][0]) for q in candidates}
+    # the leader and the stop go by P(at work), as the ranking does; the question scores stay on the
+    # causes most likely present, latent ones included, since asking about them is what separates
+    working = at_work(kb, evidence, probabilities)
     ordered = order_by_at_work(working, probabilities)
-    leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0]
+    leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0 and c in voi.causes]
 
     suggestions = []
     for question in candidates:
