@@ -105,7 +105,7 @@ def test_lost_connection_after_data_is_soft(kb: KnowledgeBase) -> None:
 
 
 def test_postfix_anvil_statistics_line_is_not_a_rate_limit(kb: KnowledgeBase) -> None:
-    assert [f.line_number for f in found_in(kb, "postfix/anvil_rate_limit.log")] == [1]
+    assert {f.line_number for f in found_in(kb, "postfix/anvil_rate_limit.log")} == {1}
 
 
 def test_exim_receiver_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
@@ -130,6 +130,8 @@ def test_exim_policy_lines(kb: KnowledgeBase) -> None:
         ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
         ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
         ("size_rejection_bounce", "yes", "size_rejection_wording", 6),
+        ("failures_are_temporary", "yes", "failure_temporary_wording", 2),  # "temporarily rejected RCPT"
+        ("failures_are_temporary", "yes", "failure_temporary_wording", 5),  # "temporarily rejected MAIL"
     }
 
 
@@ -167,6 +169,7 @@ def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
         ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"
         ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_refusal_wording", 20),  # the wording family, same fact
+        ("failures_are_temporary", "no", "failure_permanent_status", 18),  # Status: 5.7.1
     }
 
 

@@ -26,6 +26,8 @@ from engine.kb.schema import Signature
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 _MIN_KEYWORD = 3
+_SELECTIVE = 9
+"""A literal this long occurs in few log lines; see :func:`_preference`."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def _needed(items: Any, caseless: bool) -> Needed | None:
         if op is _c.LITERAL:
             run.append(chr(arg))
             continue
+        if op is _c.BRANCH and run:
+            candidates.append(_prefixed(run, arg[1], caseless))
         flush()
         inner: Needed | None = None
         if op is _c.SUBPATTERN:
@@ -89,7 +93,33 @@ def _needed(items: Any, caseless: bool) -> Needed | None:
             candidates.append(inner)
     flush()
     usable = [c for c in candidates if _quality(c) >= _MIN_KEYWORD]
-    return max(usable, key=_quality) if usable else None
+    return max(usable, key=_preference) if usable else None
+
+
+def _preference(needed: Needed) -> tuple[int, int]:
+    """Longer literals first, up to :data:`_SELECTIVE`; beyond it, fewer literals: each distinct
+    literal costs one search through all the lines, and a long one already spares most of them."""
+    return min(_quality(needed), _SELECTIVE), -len(needed[0])
+
+
+def _prefixed(run: list[str], branches: Any, caseless: bool) -> Needed:
+    """The literal run before an alternation joined to each branch's leading literals.
+
+    The parser factors a common prefix out of alternatives (``status=deferred|status=bounced`` is
+    ``status=`` then ``deferred|bounced``); rejoining it keeps the long, rare literals for the
+    prefilter instead of the common prefix alone. A branch without a leading literal contributes
+    the prefix as it is.
+    """
+    prefix = "".join(run)
+    joined: set[str] = set()
+    for branch in branches:
+        lead: list[str] = []
+        for op, arg in _flatten(branch):
+            if op is not _c.LITERAL:
+                break
+            lead.append(chr(arg))
+        joined.add(prefix + "".join(lead))
+    return (frozenset(joined), caseless)
 
 
 def required_literals(pattern: str) -> Needed | None:
