@@ -96,10 +96,11 @@ def _needed(items: Any, caseless: bool) -> Needed | None:
     return max(usable, key=_preference) if usable else None
 
 
-def _preference(needed: Needed) -> tuple[int, int]:
-    """Longer literals first, up to :data:`_SELECTIVE`; beyond it, fewer literals: each distinct
-    literal costs one search through all the lines, and a long one already spares most of them."""
-    return min(_quality(needed), _SELECTIVE), -len(needed[0])
+def _preference(needed: Needed) -> tuple[int, float]:
+    """Longer literals first, up to :data:`_SELECTIVE`; beyond it, the cheaper set to search for:
+    each literal costs one search through all the lines, which skips ahead by about the literal's
+    length, so a set costs about the sum of its literals' inverse lengths."""
+    return min(_quality(needed), _SELECTIVE), -sum(1 / len(literal) for literal in needed[0])
 
 
 def _prefixed(run: list[str], branches: Any, caseless: bool) -> Needed:
