@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from engine.bundled import samples_dir
 from engine.cli import app
 from engine.evidence import ExtractedAnswer, extract, redact, to_evidence
+from engine.evidence.model import Line
+from engine.evidence.signatures import Haystack, required_literals
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.reason.evidence import build_evidence
@@ -315,3 +317,21 @@ def test_every_signature_matches_a_sample_line(kb: KnowledgeBase) -> None:
             for f in extract(path.read_text(encoding="utf-8"), kb)}
     untested = sorted(set(kb.signatures) - seen)
     assert untested == [], f"signatures with no sample line: {untested}"
+
+
+def test_prefilter_rejoins_a_prefix_the_parser_factored_out() -> None:
+    assert required_literals(r"\bstatus=(?:deferred|bounced)\b") == (
+        frozenset({"status=deferred", "status=bounced"}), False)
+    assert required_literals(r"abc(?:\d|x)") == (frozenset({"abc"}), False)  # no literal after the prefix
+
+
+def test_haystack_finds_a_literal_among_the_lines_of_one_it_contains() -> None:
+    texts = [f"Nov 28 10:00:{n:02d} mx postfix/smtpd[1]: connect from unknown[203.0.113.{n}]" for n in range(40)]
+    texts[7] = "Nov 28 10:00:07 mx postfix/smtp[2]: connect to mx.example[192.0.2.1]:25: Connection refused"
+    texts[21] = "Nov 28 10:00:21 mx postfix/smtpd[1]: warning: refused: CONNECTION REFUSED here"
+    texts[30] = "refused by policy"
+    lines = [Line(n + 1, text) for n, text in enumerate(texts)]
+    narrowed = Haystack(lines)
+    assert narrowed.containing(["refused"]) == [7, 21, 30]
+    assert narrowed.containing(["connection refused"]) == [7, 21]  # searched among those three lines
+    assert Haystack(lines).containing(["connection refused"]) == [7, 21]  # the same as a full search

@@ -103,9 +103,10 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
         applicable = [sig for name in module.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
         own = None if module.FAMILY == fragment.FAMILY else module.FAMILY
         haystack = Haystack(family_lines)
+        # the error words first: a signature literal that contains one is then looked for among its lines
+        worded = haystack.containing(ERROR_WORDS) if module.FAMILY in TEXT_FAMILIES else []
         found += module.analyse(family_lines, scan(family_lines, applicable, own, haystack))
         if module.FAMILY in TEXT_FAMILIES:
-            worded = haystack.containing(ERROR_WORDS)
             error_like |= {family_lines[i].number for i in worded}
             text_lines += family_lines
             text_families += [module.FAMILY] * len(family_lines)

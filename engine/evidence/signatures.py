@@ -28,6 +28,9 @@ _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 _MIN_KEYWORD = 3
 _SELECTIVE = 9
 """A literal this long occurs in few log lines; see :func:`_preference`."""
+_NARROW_SHARE = 8
+"""A literal's lines are found among those of a literal it contains when those are at most this
+share (1/N) of all lines; beyond it one more pass through the text is cheaper."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,10 @@ class Haystack:
 
     def _lines_with(self, needle: str) -> set[int]:
         if needle not in self._found:
+            narrower = self._within_found(needle)
+            if narrower is not None:
+                self._found[needle] = {i for i in narrower if needle in self._line(i)}
+                return self._found[needle]
             text, starts = self.lowered, self.starts
             indexes: set[int] = set()
             position = text.find(needle)
@@ -280,6 +287,23 @@ class Haystack:
                 position = text.find(needle, starts[index + 1])
             self._found[needle] = indexes
         return self._found[needle]
+
+    def _within_found(self, needle: str) -> set[int] | None:
+        """The smallest line set already found for a literal that ``needle`` contains, if it is small.
+
+        Every line holding ``needle`` holds each of its substrings, so when one of them was searched
+        before (the error words are searched first), only its lines need looking at: one pass
+        through all the lines is saved for every such literal ("connection refused" after "refused").
+        """
+        best: set[int] | None = None
+        for found, lines in self._found.items():
+            if (best is None or len(lines) < len(best)) and found in needle:
+                best = lines
+        return best if best is not None and len(best) <= self.count // _NARROW_SHARE else None
+
+    def _line(self, index: int) -> str:
+        end = self.starts[index + 1] - 1 if index + 1 < self.count else len(self.lowered)
+        return self.lowered[self.starts[index]:end]
 
 
 def joined(texts: Sequence[str]) -> tuple[str, list[int]]:
