@@ -1,6 +1,7 @@
 """Extraction throughput on a synthetic Postfix maillog, and accuracy on the blind real-string corpus.
 
-    python bench/extract.py [--mb 50] [--repeat 1] [--corpus] [--format table|json]
+    python bench/extract.py [--mb 50] [--repeat 1] [--corpus [FILE]] [--questions FILE] [--details]
+                            [--format table|json]
 
 The log is generated in memory from a fixed seed: a receiving MX's everyday traffic (connect,
 client=, cleanup, qmgr, local delivery, disconnect) with about 2 % of sessions ending in a line that
@@ -9,6 +10,11 @@ failures). Timing covers the whole call, line splitting and classification inclu
 warm-up on a 1 MB prefix (signature compilation is cached per pack version). ``--mb 50`` is the
 documented input limit, ``engine.evidence.MAX_INPUT_CHARS``. Wall and CPU (process) time are both
 reported: on a shared machine the CPU figure is the stable one.
+
+``--corpus`` alone scores ``data/extract_corpus/strings.jsonl``; ``--corpus FILE`` scores another file
+of the same format, such as the held-out set ``data/extract_corpus/heldout.jsonl``. Each file is
+scored against the question ids its mappers saw: ``questions-1.2.0.txt`` for rows marked
+``"set": "heldout"``, ``questions-1.1.0.txt`` otherwise (``--questions`` overrides).
 """
 
 from __future__ import annotations
@@ -110,30 +116,56 @@ def run(megabytes: float, repeat: int) -> dict[str, Any]:
 
 
 CORPUS = REPO / "data" / "extract_corpus"
+BLIND_CORPUS = CORPUS / "strings.jsonl"
 
 
-def corpus_scores(kb: Any) -> dict[str, Any]:
-    """Recall and precision of extraction on the blind real-string corpus (``data/extract_corpus``).
+def load_corpus(path: Path) -> list[dict[str, Any]]:
+    """The rows of a corpus file (one JSON object a line, the format of ``data/extract_corpus``)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def default_questions_file(rows: list[dict[str, Any]]) -> Path:
+    """The question list the mappers of these rows saw: 1.2.0 for the held-out set, 1.1.0 for the corpus.
+
+    Scoring an answer to a question the mappers could not give would count it wrong for no fault of
+    the extractor, so each file is scored against its own mapping's question list.
+    """
+    heldout = any(row.get("set") == "heldout" for row in rows)
+    return CORPUS / ("questions-1.2.0.txt" if heldout else "questions-1.1.0.txt")
+
+
+def corpus_scores(kb: Any, corpus: Path = BLIND_CORPUS, questions: Path | None = None,
+                  details: bool = False) -> dict[str, Any]:
+    """Recall and precision of extraction on a real-string corpus file (``data/extract_corpus``).
 
     Each string is read on its own, as ``rootward extract`` reads one pasted file. Only answers to
-    the questions the mappers saw (``questions-1.1.0.txt``) are scored. Per string: *right* when some
-    answer given is an expected one; *wrong* when any answer given is not expected (a different
-    answer, or a question the mappers did not answer: "an answer a competent admin would not give").
-    Recall is over the strings with expected answers; precision over the strings given any answer.
-    Lines that look like errors but give no answer should come back as ``unmatched``: the share of
-    such strings (no expected answer, not benign) that do is reported as ``unmatched_listed``.
+    the questions the mappers saw (``questions``, by default the list for the file) are scored. Per
+    string: *right* when some answer given is an expected one; *wrong* when any answer given is not
+    expected (a different answer, or a question the mappers did not answer: "an answer a competent
+    admin would not give"). Recall is over the strings with expected answers; precision over the
+    strings given any answer. Lines that look like errors but give no answer should come back as
+    ``unmatched``: the share of such strings (no expected answer, not benign) that do, or that give
+    any finding (to any question, scored or not: the user sees the line read), is reported as
+    ``unmatched_listed``. ``details`` adds every string's expected and given answers, so misses and
+    wrong readings can be inspected.
     """
     from engine.evidence import read
 
-    scored = set((CORPUS / "questions-1.1.0.txt").read_text(encoding="utf-8").split())
-    rows = [json.loads(line) for line in (CORPUS / "strings.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    rows = load_corpus(corpus)
+    questions_file = questions or default_questions_file(rows)
+    scored = set(questions_file.read_text(encoding="utf-8").split())
     groups: dict[str, dict[str, dict[str, int]]] = {"family": {}, "format": {}, "rendering": {}, "all": {}}
+    strings: list[dict[str, Any]] = []
     for row in rows:
         result = read(row["text"], kb)
         given = {(f.question, f.answer) for f in result.found if f.question in scored}
         expected = {q: a for q, a in row["answers"].items() if q in scored}
         right = any(expected.get(q) == a for q, a in given)
         wrong = any(expected.get(q) != a for q, a in given)
+        if details:
+            strings.append({"id": row["id"], "family": row["family"], "format": row["format"],
+                            "expected": expected, "given": dict(sorted(given)), "right": right, "wrong": wrong,
+                            "unmatched": bool(result.unmatched)})
         for group, key in (("family", row["family"]), ("format", row["format"]), ("rendering", row["rendering"]),
                            ("all", "all")):
             tally = groups[group].setdefault(key, {"strings": 0, "expected": 0, "right": 0, "answered": 0,
@@ -147,12 +179,17 @@ def corpus_scores(kb: Any) -> dict[str, Any]:
                 tally["clean"] += not wrong
             if not expected and row["family"] != "benign":
                 tally["uncovered_errors"] += 1
-                tally["listed"] += bool(result.unmatched) or bool(given)
+                tally["listed"] += bool(result.unmatched) or bool(result.found)
     def ratios(t: dict[str, int]) -> dict[str, Any]:
         return {**t, "recall": t["right"] / t["expected"] if t["expected"] else None,
                 "precision": t["clean"] / t["answered"] if t["answered"] else None,
                 "unmatched_listed": t["listed"] / t["uncovered_errors"] if t["uncovered_errors"] else None}
-    return {group: {key: ratios(t) for key, t in sorted(table.items())} for group, table in groups.items()}
+    scores: dict[str, Any] = {"file": str(corpus.relative_to(REPO) if corpus.is_relative_to(REPO) else corpus),
+                              "questions": questions_file.name}
+    scores.update({group: {key: ratios(t) for key, t in sorted(table.items())} for group, table in groups.items()})
+    if details:
+        scores["strings"] = strings
+    return scores
 
 
 def _percent(value: float | None) -> str:
@@ -160,7 +197,7 @@ def _percent(value: float | None) -> str:
 
 
 def corpus_table(scores: dict[str, Any]) -> str:
-    lines = []
+    lines = ["", f"corpus {scores['file']}, scored on {scores['questions']}"]
     for group in ("all", "family", "format", "rendering"):
         lines += ["", f"| {group} | strings | expected | recall | answered | precision | errors listed |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
@@ -174,12 +211,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=50.0, help="size of the synthetic log in MiB (default 50)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs; the best is reported")
-    parser.add_argument("--corpus", action="store_true",
-                        help="also score recall and precision on the blind real-string corpus (data/extract_corpus)")
+    parser.add_argument("--corpus", nargs="?", type=Path, const=BLIND_CORPUS, default=None, metavar="FILE",
+                        help="also score recall and precision on a real-string corpus file (default: "
+                             "data/extract_corpus/strings.jsonl; the held-out set is heldout.jsonl)")
+    parser.add_argument("--questions", type=Path, default=None, metavar="FILE",
+                        help="question ids to score (default: the list the file's mappers saw)")
+    parser.add_argument("--details", action="store_true",
+                        help="with --format json, list every string's expected and given answers")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     result = run(args.mb, max(1, args.repeat))
-    scores = corpus_scores(load_kb("mail_delivery")) if args.corpus else None
+    scores = (corpus_scores(load_kb("mail_delivery"), args.corpus, args.questions, args.details)
+              if args.corpus else None)
     if args.format == "json":
         print(json.dumps({**result, **({"corpus": scores} if scores else {})}, indent=2))
         return

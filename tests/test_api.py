@@ -408,9 +408,8 @@ def test_extract_lists_the_error_like_lines_it_did_not_understand(client: TestCl
     text = ("452 4.2.2 The recipient's inbox is out of storage space.\n"
             "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for jane@example.jp refused\n")
     body = client.post("/v1/evidence/extract", json={"kb": PACK, "text": text}, headers=auth(keys["agent"])).json()
-    (finding,) = body["findings"]
-    assert (finding["question"], finding["reply_code"], finding["signature"]) == (
-        "quota_exceeded_logged", "rfc_x_2_2", None)
+    assert {(f["question"], f["reply_code"], f["signature"]) for f in body["findings"]} == {
+        ("quota_exceeded_logged", "rfc_x_2_2", None), ("failures_are_temporary", None, "failure_temporary_reply")}
     assert body["unmatched"] == [{"line_number": 2,
                                   "text": "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for <redacted> refused"}]
 

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from engine.bundled import samples_dir
 from engine.cli import app
 from engine.evidence import ExtractedAnswer, extract, redact, to_evidence
+from engine.evidence.model import Line
+from engine.evidence.signatures import Haystack, required_literals
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.reason.evidence import build_evidence
@@ -105,7 +107,7 @@ def test_lost_connection_after_data_is_soft(kb: KnowledgeBase) -> None:
 
 
 def test_postfix_anvil_statistics_line_is_not_a_rate_limit(kb: KnowledgeBase) -> None:
-    assert [f.line_number for f in found_in(kb, "postfix/anvil_rate_limit.log")] == [1]
+    assert {f.line_number for f in found_in(kb, "postfix/anvil_rate_limit.log")} == {1}
 
 
 def test_exim_receiver_timeouts_and_peer_pattern(kb: KnowledgeBase) -> None:
@@ -130,6 +132,8 @@ def test_exim_policy_lines(kb: KnowledgeBase) -> None:
         ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
         ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
         ("size_rejection_bounce", "yes", "size_rejection_wording", 6),
+        ("failures_are_temporary", "yes", "failure_temporary_wording", 2),  # "temporarily rejected RCPT"
+        ("failures_are_temporary", "yes", "failure_temporary_wording", 5),  # "temporarily rejected MAIL"
     }
 
 
@@ -167,6 +171,7 @@ def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
         ("policy_reject_logged", "yes", "policy_rejection_wording", 20),  # "550-5.7.26 ... DMARC policy"
         ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_refusal_wording", 20),  # the wording family, same fact
+        ("failures_are_temporary", "no", "failure_permanent_status", 18),  # Status: 5.7.1
     }
 
 
@@ -312,3 +317,21 @@ def test_every_signature_matches_a_sample_line(kb: KnowledgeBase) -> None:
             for f in extract(path.read_text(encoding="utf-8"), kb)}
     untested = sorted(set(kb.signatures) - seen)
     assert untested == [], f"signatures with no sample line: {untested}"
+
+
+def test_prefilter_rejoins_a_prefix_the_parser_factored_out() -> None:
+    assert required_literals(r"\bstatus=(?:deferred|bounced)\b") == (
+        frozenset({"status=deferred", "status=bounced"}), False)
+    assert required_literals(r"abc(?:\d|x)") == (frozenset({"abc"}), False)  # no literal after the prefix
+
+
+def test_haystack_finds_a_literal_among_the_lines_of_one_it_contains() -> None:
+    texts = [f"Nov 28 10:00:{n:02d} mx postfix/smtpd[1]: connect from unknown[203.0.113.{n}]" for n in range(40)]
+    texts[7] = "Nov 28 10:00:07 mx postfix/smtp[2]: connect to mx.example[192.0.2.1]:25: Connection refused"
+    texts[21] = "Nov 28 10:00:21 mx postfix/smtpd[1]: warning: refused: CONNECTION REFUSED here"
+    texts[30] = "refused by policy"
+    lines = [Line(n + 1, text) for n, text in enumerate(texts)]
+    narrowed = Haystack(lines)
+    assert narrowed.containing(["refused"]) == [7, 21, 30]
+    assert narrowed.containing(["connection refused"]) == [7, 21]  # searched among those three lines
+    assert Haystack(lines).containing(["connection refused"]) == [7, 21]  # the same as a full search

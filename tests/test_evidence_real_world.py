@@ -119,7 +119,11 @@ def test_fragments_from_other_daemons_are_read(kb: KnowledgeBase) -> None:
 
 
 def test_an_unknown_wording_with_a_known_code_still_says_something(kb: KnowledgeBase) -> None:
-    (finding,) = extract("452 4.2.2 The recipient's inbox is out of storage space.", kb)
+    found = extract("452 4.2.2 The recipient's inbox is out of storage space.", kb)
+    (finding,) = [f for f in found if f.signature_id is None]
+    # the reply's class is read too, and does not silence the code: it says nothing of what failed
+    assert {(f.question, f.answer, f.signature_id) for f in found if f.signature_id} == {
+        ("failures_are_temporary", "yes", "failure_temporary_reply")}
     assert (finding.question, finding.answer, finding.reply_code) == ("quota_exceeded_logged", "yes", "rfc_x_2_2")
     assert finding.signature_id is None and finding.strength < 0.9
     hard, soft = to_evidence([finding], kb)
@@ -131,7 +135,8 @@ def test_an_unknown_wording_with_a_known_code_still_says_something(kb: Knowledge
     ("552 5.2.1 this mailbox is disabled", set()),  # not the size that a bare 552 suggests
     ("552 your message could not be taken", {("size_rejection_bounce", "smtp_552")}),
     ("550 5.5.2 syntax nonsense", set()),  # a known enhanced code that bears on nothing silences 550
-    ("421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred", {("dos_flag_on_receiver", "yahoo_tss04")}),
+    ("421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred",
+     {("dos_flag_on_receiver", "yahoo_tss04"), ("provider_rate_limit_deferral", "yahoo_tss04")}),
     ("550 5.7.606 Access denied, banned sending IP [203.0.113.25]",
      {("listed_on_dnsbl", "ms_5_7_606"), ("policy_reject_logged", "ms_5_7_606")}),
     ("4.4.316 Connection refused [Message=Socket error code 10061]", {("smtp_port_unreachable", "ms_4_4_316")}),
@@ -150,7 +155,8 @@ def test_a_signature_silences_the_rfc_reading_of_its_line(kb: KnowledgeBase) -> 
     found = extract("Nov 26 05:01:33 relay1 postfix/smtp[12301]: 7A1B2C0E44: to=<kato@customer.example>, "
                     "status=bounced (host mx[198.51.100.12] said: 552 5.2.2 <kato@customer.example>: "
                     "Recipient address rejected: Mailbox full (in reply to RCPT TO command))", kb)
-    assert {f.signature_id for f in found} == {"quota_5_2_2"}
+    # quota_5_2_2 silences the codes; the class reading (bounced: permanent) does not silence anything
+    assert {f.signature_id for f in found} == {"quota_5_2_2", "failure_permanent_status"}
 
 
 def test_every_reply_code_entry_is_soft_sourced_and_names_real_questions(kb: KnowledgeBase) -> None:
@@ -186,7 +192,7 @@ def test_error_like_lines_nothing_understood_are_returned(kb: KnowledgeBase) -> 
             "Nov 28 10:00:03 mx frobd[9]: fatal: flux capacitor refused\n"
             "Action: failed\nStatus: 5.3.5\n")
     result = read(text, kb)
-    assert [u.line_number for u in result.unmatched] == [2, 4, 6]  # not the DSN's "Action: failed"
+    assert [u.line_number for u in result.unmatched] == [2, 4]  # "Status: 5.3.5" reads as a permanent failure
     assert result.unmatched[1].text == "Nov 28 10:00:03 mx frobd[9]: fatal: flux capacitor refused"
 
 
@@ -200,8 +206,8 @@ def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert set(document) == {"kb", "answers", "evidence", "unmatched"}
-    (row,) = document["answers"]
-    assert (row["question"], row["signature"], row["reply_code"]) == ("quota_exceeded_logged", None, "rfc_x_2_2")
+    assert {(row["question"], row["signature"], row["reply_code"]) for row in document["answers"]} == {
+        ("quota_exceeded_logged", None, "rfc_x_2_2"), ("failures_are_temporary", "failure_temporary_reply", None)}
     assert document["unmatched"] == [{"file": str(artifact), "line": 2,
                                       "text": "Nov 28 10:00:03 mx frobd[9]: error: flux capacitor for <redacted> "
                                               "refused"}]
@@ -216,34 +222,37 @@ def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) 
 PASTED = [
     ("554 5.7.1 <info@example.net>: Relay access denied", {("policy_reject_logged", "yes")}),
     ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",
-     {("smtp_port_unreachable", "yes")}),
+     {("smtp_port_unreachable", "yes"), ("outbound_25_times_out_everywhere", "yes"),
+      ("failures_are_temporary", "yes")}),
     ("Host or domain name not found. Name service error for name=example.con type=MX: Host not found, try again",
-     {("bounce_host_not_found", "yes")}),
+     {("bounce_host_not_found", "yes"), ("name_service_errors_logged", "yes")}),
     ("warning: SASL authentication failure: cannot connect to saslauthd server: No such file or directory",
      {("sasl_auth_errors_logged", "yes")}),
     ("warning: TLS library problem: error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure",
      {("tls_handshake_failed_logged", "yes")}),
     ("said: 450 4.7.1 Client host rejected: cannot find your hostname, [198.51.100.7] (in reply to RCPT TO command)",
-     {("ptr_missing_or_mismatch", "yes")}),  # not the greylisting a bare 4.7.1 would suggest
+     {("ptr_missing_or_mismatch", "yes"), ("clients_deferred_cannot_find_hostname", "yes"),
+      ("failures_are_temporary", "yes")}),  # not the greylisting a bare 4.7.1 would suggest
     ("550 5.7.1 Service unavailable, Client host [x.x.x.x] blocked using Spamhaus. To request removal from this list "
      "see https://www.spamhaus.org/query/ip/x.x.x.x (AS3130)",
      {("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")}),
     ("450 4.2.0 <ito@example.jp>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x",
-     {("greylist_deferral_logged", "yes")}),
+     {("greylist_deferral_logged", "yes"), ("failures_are_temporary", "yes")}),
     ("552-5.2.2 The email account that you tried to reach is over quota.", {("quota_exceeded_logged", "yes")}),
     ("550-5.1.1 The email account that you tried to reach does not exist.", {("user_unknown_bounce", "yes")}),
     ("554 5.7.9 Message not accepted for policy reasons. See https://help.yahoo.com/kb/postmaster/SLN7253.html",
      {("policy_reject_logged", "yes")}),
-    ("status=bounced (unknown user: \"ito\")", {("user_unknown_bounce", "yes")}),
+    ("status=bounced (unknown user: \"ito\")",
+     {("user_unknown_bounce", "yes"), ("accepts_then_bounces_unknown", "yes"), ("failures_are_temporary", "no")}),
     ("status=bounced (message size 26214400 exceeds size limit 10240000 of server mx.example.jp[192.0.2.25])",
-     {("size_rejection_bounce", "yes")}),
+     {("size_rejection_bounce", "yes"), ("failures_are_temporary", "no")}),
     ("421 Too many concurrent SMTP connections from this IP address; please try again later.",
-     {("dos_flag_on_receiver", "yes")}),
+     {("dos_flag_on_receiver", "yes"), ("too_many_connections_logged", "yes"), ("failures_are_temporary", "yes")}),
     ("connect to gmail-smtp-in.l.google.com[2a00:1450:400c:c0b::1b]:25: Network is unreachable",
      {("ipv6_delivery_fails", "yes")}),
     ("** nobody@nowhere.example: Unrouteable address", {("bounce_host_not_found", "yes")}),
     ("warning: database /etc/postfix/virtual.db is older than source file /etc/postfix/virtual",
-     {("config_warnings_logged", "yes")}),
+     {("config_warnings_logged", "yes"), ("table_lookup_problem_logged", "yes")}),
     ("Nov 28 10:00:00 mx postfix/anvil[99]: statistics: max connection rate 1/60s for (smtp:203.0.113.9) at Nov 28",
      set()),
     ("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from mail.partner.example[203.0.113.25]", set()),

@@ -11,7 +11,8 @@ with its continuation lines, and matched case-insensitively. Findings keep the l
 Three layers speak, most specific first: the pack's signatures (``signatures.yaml``), structural
 checks in the family modules (zone records, tracepath's final pmtu, postconf logic, peer patterns
 across log lines), and the reply-code layer (:mod:`engine.evidence.codes`, ``reply_codes.yaml``),
-which adds soft findings only to lines no signature understood.
+which adds soft findings only to lines no signature understood (the ``reply_class`` signatures,
+which only say whether a failure is temporary, leave a line to the codes).
 
 Input is bounded (``MAX_INPUT_CHARS`` = 50 Mi characters; lines truncated at ``MAX_LINE_CHARS`` =
 10 000) and extraction never raises on any ``str``: binary junk, truncated files and huge lines
@@ -24,7 +25,7 @@ import bisect
 from dataclasses import dataclass
 
 from engine.evidence import fragment, zone
-from engine.evidence.codes import code_findings, line_codes
+from engine.evidence.codes import code_findings, line_codes, understood_lines
 from engine.evidence.combine import to_evidence
 from engine.evidence.detect import LINE_FAMILIES, LOG_FAMILIES, TEXT_FAMILIES, Classified, classify
 from engine.evidence.dsn import FAMILY as DSN_FAMILY
@@ -102,9 +103,10 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
         applicable = [sig for name in module.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
         own = None if module.FAMILY == fragment.FAMILY else module.FAMILY
         haystack = Haystack(family_lines)
+        # the error words first: a signature literal that contains one is then looked for among its lines
+        worded = haystack.containing(ERROR_WORDS) if module.FAMILY in TEXT_FAMILIES else []
         found += module.analyse(family_lines, scan(family_lines, applicable, own, haystack))
         if module.FAMILY in TEXT_FAMILIES:
-            worded = haystack.containing(ERROR_WORDS)
             error_like |= {family_lines[i].number for i in worded}
             text_lines += family_lines
             text_families += [module.FAMILY] * len(family_lines)
@@ -115,7 +117,7 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
     zone_lines = classified.lines.get(zone.FAMILY, [])
     zone_signatures = [sig for name in zone.SIGNATURE_EXTRACTORS for sig in signatures.get(name, [])]
     found += scan(zone_lines, zone_signatures, zone.FAMILY) + zone.findings(classified.zone)
-    understood = {f.line_number for f in found if f.signature_id is not None}
+    understood = understood_lines(found, kb)
     codes = line_codes(code_lines)
     found += code_findings(code_lines, code_families, codes, kb, understood)
     usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers]

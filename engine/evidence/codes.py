@@ -14,6 +14,10 @@ Specific beats broad, at two levels:
 * a signature that matched the line beats the registry: on such a line only vendor entries (a
   provider's own code or token, more specific than any wording) still speak, and the RFC
   readings, which a specific signature has already refined, add nothing that could contradict it.
+  Signatures about the reply's class do not count here: those of the ``reply_class`` extractor,
+  and any other answering the questions they answer. They read only whether a failure is
+  temporary or permanent (RFC 5321 4.2.1), refine no reading of a code, and so leave the codes
+  free to say what failed.
 
 Within a code, an entry whose ``text`` phrase occurs in the line beats the plain reading, and a
 class-specific entry (``4.7.1``) beats one for both classes (``X.7.1``).
@@ -105,6 +109,23 @@ def code_table(kb: KnowledgeBase) -> CodeTable:
                 exact.setdefault(entry.code, []).append(entry)
         _TABLES[key] = CodeTable(exact, ranges)
     return _TABLES[key]
+
+
+CLASS_EXTRACTOR = "reply_class"
+"""The extractor of signatures that say whether a failure is temporary or permanent, and nothing of
+what failed: their matches do not silence the RFC readings of a line's codes."""
+
+
+def class_questions(kb: KnowledgeBase) -> frozenset[str]:
+    """The questions the ``reply_class`` signatures answer: whichever pattern answers them (a bare
+    reply pasted from a client is read by another family) reads a reply's class, not its detail."""
+    return frozenset(s.question for s in kb.signatures.values() if s.extractor == CLASS_EXTRACTOR)
+
+
+def understood_lines(found: Iterable[ExtractedAnswer], kb: KnowledgeBase) -> set[int]:
+    """Numbers of the lines a signature understood, for :func:`code_findings` (class readings aside)."""
+    reply_class = class_questions(kb)
+    return {f.line_number for f in found if f.signature_id is not None and f.question not in reply_class}
 
 
 def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from engine.evidence.model import MAX_LINE_CHARS, ExtractedAnswer, Line
 
 FAMILY = "dsn"
-SIGNATURE_EXTRACTORS = ("dsn", "smtp_reply", "exchange_ndr")
+SIGNATURE_EXTRACTORS = ("dsn", "smtp_reply", "exchange_ndr", "reply_class")
 
 _FIELD = re.compile(
     r"^(?:Reporting-MTA|Received-From-MTA|Arrival-Date|Original-Envelope-Id|DSN-Gateway|Final-Recipient"

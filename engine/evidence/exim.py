@@ -13,7 +13,7 @@ from engine.evidence.model import ExtractedAnswer, Line
 from engine.evidence.sessions import Delivery, Failure, peer_findings
 
 FAMILY = "exim_log"
-SIGNATURE_EXTRACTORS = ("exim_log", "smtp_reply", "exchange_ndr")
+SIGNATURE_EXTRACTORS = ("exim_log", "smtp_reply", "exchange_ndr", "reply_class")
 
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?(?: [-+]\d{4})? ")
 _SYSLOG = re.compile(r"\bexim\d?\[\d{1,10}\]: ")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from engine.evidence.model import ExtractedAnswer, Line
 
 FAMILY = "fragment"
-MTA_EXTRACTORS = ("postfix_log", "exim_log", "smtp_reply", "dsn")
+MTA_EXTRACTORS = ("postfix_log", "exim_log", "smtp_reply", "dsn", "reply_class")
 LINE_FORMAT_EXTRACTORS = (
     "dovecot_log", "sendmail_log", "exchange_ndr", "content_filter_log", "dkim_dmarc_log", "fail2ban_log",
     "dns_tool", "tls_tool", "smtp_transcript",

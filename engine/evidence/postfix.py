@@ -14,7 +14,7 @@ from engine.evidence.model import ExtractedAnswer, Line
 from engine.evidence.sessions import Delivery, Failure, peer_findings
 
 FAMILY = "postfix_log"
-SIGNATURE_EXTRACTORS = ("postfix_log", "smtp_reply", "exchange_ndr")
+SIGNATURE_EXTRACTORS = ("postfix_log", "smtp_reply", "exchange_ndr", "reply_class")
 
 _PROGRAM = re.compile(r"postfix(?:-[\w.-]{1,40})?/[\w./-]{1,60}\[\d{1,10}\]: ")
 _QID = r"(?P<qid>[0-9A-F]{6,12}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20})"

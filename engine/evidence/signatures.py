@@ -26,6 +26,11 @@ from engine.kb.schema import Signature
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 _MIN_KEYWORD = 3
+_SELECTIVE = 9
+"""A literal this long occurs in few log lines; see :func:`_preference`."""
+_NARROW_SHARE = 8
+"""A literal's lines are found among those of a literal it contains when those are at most this
+share (1/N) of all lines; beyond it one more pass through the text is cheaper."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ def _needed(items: Any, caseless: bool) -> Needed | None:
         if op is _c.LITERAL:
             run.append(chr(arg))
             continue
+        if op is _c.BRANCH and run:
+            candidates.append(_prefixed(run, arg[1], caseless))
         flush()
         inner: Needed | None = None
         if op is _c.SUBPATTERN:
@@ -89,7 +96,34 @@ def _needed(items: Any, caseless: bool) -> Needed | None:
             candidates.append(inner)
     flush()
     usable = [c for c in candidates if _quality(c) >= _MIN_KEYWORD]
-    return max(usable, key=_quality) if usable else None
+    return max(usable, key=_preference) if usable else None
+
+
+def _preference(needed: Needed) -> tuple[int, float]:
+    """Longer literals first, up to :data:`_SELECTIVE`; beyond it, the cheaper set to search for:
+    each literal costs one search through all the lines, which skips ahead by about the literal's
+    length, so a set costs about the sum of its literals' inverse lengths."""
+    return min(_quality(needed), _SELECTIVE), -sum(1 / len(literal) for literal in needed[0])
+
+
+def _prefixed(run: list[str], branches: Any, caseless: bool) -> Needed:
+    """The literal run before an alternation joined to each branch's leading literals.
+
+    The parser factors a common prefix out of alternatives (``status=deferred|status=bounced`` is
+    ``status=`` then ``deferred|bounced``); rejoining it keeps the long, rare literals for the
+    prefilter instead of the common prefix alone. A branch without a leading literal contributes
+    the prefix as it is.
+    """
+    prefix = "".join(run)
+    joined: set[str] = set()
+    for branch in branches:
+        lead: list[str] = []
+        for op, arg in _flatten(branch):
+            if op is not _c.LITERAL:
+                break
+            lead.append(chr(arg))
+        joined.add(prefix + "".join(lead))
+    return (frozenset(joined), caseless)
 
 
 def required_literals(pattern: str) -> Needed | None:
@@ -238,6 +272,10 @@ class Haystack:
 
     def _lines_with(self, needle: str) -> set[int]:
         if needle not in self._found:
+            narrower = self._within_found(needle)
+            if narrower is not None:
+                self._found[needle] = {i for i in narrower if needle in self._line(i)}
+                return self._found[needle]
             text, starts = self.lowered, self.starts
             indexes: set[int] = set()
             position = text.find(needle)
@@ -249,6 +287,23 @@ class Haystack:
                 position = text.find(needle, starts[index + 1])
             self._found[needle] = indexes
         return self._found[needle]
+
+    def _within_found(self, needle: str) -> set[int] | None:
+        """The smallest line set already found for a literal that ``needle`` contains, if it is small.
+
+        Every line holding ``needle`` holds each of its substrings, so when one of them was searched
+        before (the error words are searched first), only its lines need looking at: one pass
+        through all the lines is saved for every such literal ("connection refused" after "refused").
+        """
+        best: set[int] | None = None
+        for found, lines in self._found.items():
+            if (best is None or len(lines) < len(best)) and found in needle:
+                best = lines
+        return best if best is not None and len(best) <= self.count // _NARROW_SHARE else None
+
+    def _line(self, index: int) -> str:
+        end = self.starts[index + 1] - 1 if index + 1 < self.count else len(self.lowered)
+        return self.lowered[self.starts[index]:end]
 
 
 def joined(texts: Sequence[str]) -> tuple[str, list[int]]:
