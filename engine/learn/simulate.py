@@ -131,8 +131,21 @@ def _cause_probabilities(kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int)
 
 
 def _at_work(kb: KnowledgeBase, lams: dict[str, np.ndarray], probabilities: np.ndarray) -> np.ndarray:
-    """P(at work | e) per session and cause: the leader and the stop go by it, as in ``next_questions``."""
-    return at_work_scores(compiled_model(kb).tree, lams, probabilities, list(kb.causes), conjunction_requirements(kb))
+    """P(at work | e) where it can change the leader or the stop, as in ``next_questions``.
+
+    At work equals present for every cause but the latent ones, and never exceeds it, so only rows
+    whose most probably present cause is latent can have another leader or a lower top score; the
+    extra batched pass runs on those rows alone. Elsewhere the returned row is P(present).
+    """
+    causes = list(kb.causes)
+    requirements = conjunction_requirements(kb)
+    rows = np.flatnonzero(np.isin(probabilities.argmax(axis=1), [causes.index(c) for c in requirements]))
+    if rows.size == 0:
+        return probabilities
+    subset = {name: lam if lam.shape[0] == 1 else lam[rows] for name, lam in lams.items()}
+    working = np.array(probabilities, copy=True)
+    working[rows] = at_work_scores(compiled_model(kb).tree, subset, probabilities[rows], causes, requirements)
+    return working
 
 
 def _scores(name: str, kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int, questions: list[str]

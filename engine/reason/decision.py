@@ -149,7 +149,7 @@ def look_ahead(
     causes present (``all``), or all of them absent (``any``: the complement).
     """
     causes = list(kb.causes)
-    base = tree.propagate(likelihoods, n_ev, targets=causes, barren=True)
+    base = tree.propagate(likelihoods, n_ev, targets=causes)
     probabilities = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
     hypotheses = hypotheses_of(kb, probabilities, leading)
     width = max(len(h) for h in hypotheses)
