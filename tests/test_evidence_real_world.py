@@ -221,9 +221,9 @@ def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) 
 
 PASTED = [
     ("554 5.7.1 <info@example.net>: Relay access denied", {("policy_reject_logged", "yes")}),
-    ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",
-     {("smtp_port_unreachable", "yes"), ("outbound_25_times_out_everywhere", "yes"),
-      ("failures_are_temporary", "yes")}),
+    ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",  # our delivery, not our port
+     {("outbound_25_times_out_everywhere", "yes"), ("failures_are_temporary", "yes")}),
+    ("nc: connect to mail.example.org port 25 (tcp) failed: Connection timed out", {("smtp_port_unreachable", "yes")}),
     ("Host or domain name not found. Name service error for name=example.con type=MX: Host not found, try again",
      {("bounce_host_not_found", "yes"), ("name_service_errors_logged", "yes")}),
     ("warning: SASL authentication failure: cannot connect to saslauthd server: No such file or directory",

@@ -20,7 +20,8 @@ from engine.store import CaseRepository, open_store
 from tests.test_seed_incident import FIRST_ANSWERS as SEED_ANSWERS
 
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
-TIMEOUT = 120
+TIMEOUT = 600
+"""Seconds per script run: generous, because the Quality page evaluates cases and CI machines are loaded."""
 MTU_CAUSES = {"mtu_mru_mismatch", "pmtud_blackhole"}
 TOKEN = "test-author-token-0123456789"
 
