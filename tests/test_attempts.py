@@ -192,3 +192,31 @@ def test_model_caches_keep_to_their_budgets(tmp_path: Path, monkeypatch: pytest.
     again = twin_model(kb, [(fixes[-1],)], outcomes=["attachment_mail_fails"])  # still on disk: loaded, not rebuilt
     assert again.layout.steps == ((fixes[-1],),)
     cache.clear_memory_cache()
+
+
+def test_the_memory_cache_takes_concurrent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """API threads add and evict trees at once; an unlocked eviction loop failed as 'mutated during iteration'."""
+    import threading
+    from types import SimpleNamespace
+
+    from engine.compiled.cache import _MemoryCache
+
+    monkeypatch.setenv("ROOTWARD_CACHE_MEMORY_MB", "1")
+    memory = _MemoryCache()
+    failures: list[BaseException] = []
+
+    def add(worker: int) -> None:
+        try:
+            for i in range(300):
+                memory.put(f"{worker}-{i}", SimpleNamespace(nbytes=100_000))  # type: ignore[arg-type]
+                memory.get(f"{worker}-{i // 2}")
+        except BaseException as exc:  # any failure in a thread is the finding
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(t.nbytes for t in memory.trees.values()) <= 1024 * 1024

@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,31 +85,48 @@ class TwinTooLarge(TreeTooLarge):
 
 
 class _MemoryCache:
-    """Trees by key, least recently used out first once their arrays pass the memory budget."""
+    """Trees by key, least recently used out first once their arrays pass the memory budget.
+
+    The API serves requests from a thread pool, so every access holds a lock: an eviction that
+    iterates the trees while another request adds one would otherwise fail ("mutated during
+    iteration", seen as a 500 under concurrent turns).
+    """
 
     def __init__(self) -> None:
         self.trees: OrderedDict[str, JunctionTree] = OrderedDict()
         self.layouts: dict[str, TwinLayout] = {}
+        self.lock = threading.Lock()
 
     def get(self, key: str) -> JunctionTree | None:
-        tree = self.trees.get(key)
-        if tree is not None:
-            self.trees.move_to_end(key)
-        return tree
+        with self.lock:
+            tree = self.trees.get(key)
+            if tree is not None:
+                self.trees.move_to_end(key)
+            return tree
 
     def put(self, key: str, tree: JunctionTree) -> None:
-        self.trees[key] = tree
-        self.trees.move_to_end(key)
         budget = memory_budget()
-        held = sum(t.nbytes for t in self.trees.values())
-        while held > budget and len(self.trees) > 1:
-            old, evicted = self.trees.popitem(last=False)
-            self.layouts.pop(old, None)
-            held -= evicted.nbytes
+        with self.lock:
+            self.trees[key] = tree
+            self.trees.move_to_end(key)
+            held = sum(t.nbytes for t in self.trees.values())
+            while held > budget and len(self.trees) > 1:
+                old, evicted = self.trees.popitem(last=False)
+                self.layouts.pop(old, None)
+                held -= evicted.nbytes
+
+    def layout(self, key: str) -> TwinLayout | None:
+        with self.lock:
+            return self.layouts.get(key)
+
+    def put_layout(self, key: str, layout: TwinLayout) -> None:
+        with self.lock:
+            self.layouts[key] = layout
 
     def clear(self) -> None:
-        self.trees.clear()
-        self.layouts.clear()
+        with self.lock:
+            self.trees.clear()
+            self.layouts.clear()
 
 
 _memory = _MemoryCache()
@@ -225,7 +243,7 @@ def twin_model(kb: KnowledgeBase, steps: Sequence[Sequence[str]], observed: int 
         entries = _read_int(marker)
         if entries > limit:
             raise TwinTooLarge(entries, limit)
-    layout = _memory.layouts.get(stem) or _read_layout(layout_file)
+    layout = _memory.layout(stem) or _read_layout(layout_file)
     if layout is None or (_memory.get(stem) is None and not npz.is_file()):
         from engine.model.twin import build_twin
 
@@ -239,7 +257,7 @@ def twin_model(kb: KnowledgeBase, steps: Sequence[Sequence[str]], observed: int 
     else:
         tree = _tree(stem, _unreachable)
         _touch([layout_file])
-    _memory.layouts[stem] = layout
+    _memory.put_layout(stem, layout)
     return TwinModel(tree=tree, layout=layout)
 
 

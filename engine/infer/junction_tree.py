@@ -786,6 +786,7 @@ GATHER_CACHE_ENTRIES = 4 << 20
 stay ``intp``: an int32 index costs numpy a conversion on every gather (15 % of a mail-pack step)."""
 
 _expansion_indices: dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.intp] | None] = {}
+_expansion_lock = threading.Lock()
 
 
 def _expansion_index(shape: tuple[int, ...], tail: tuple[int, ...]) -> NDArray[np.intp] | None:
@@ -795,8 +796,9 @@ def _expansion_index(shape: tuple[int, ...], tail: tuple[int, ...]) -> NDArray[n
     of axes that are all full (or all broadcast) is long enough for numpy's inner loop.
     """
     key = (shape, tail)
-    if key in _expansion_indices:
-        return _expansion_indices[key]
+    with _expansion_lock:
+        if key in _expansion_indices:
+            return _expansion_indices[key]
     index: NDArray[np.intp] | None = None
     size = math.prod(shape)
     if tail != shape and GATHER_MIN_ENTRIES <= size <= GATHER_MAX_ENTRIES:
@@ -812,11 +814,12 @@ def _expansion_index(shape: tuple[int, ...], tail: tuple[int, ...]) -> NDArray[n
         if inner_run <= GATHER_MAX_INNER_RUN:
             positions = np.arange(math.prod(tail), dtype=np.intp).reshape(tail)
             index = np.ascontiguousarray(np.broadcast_to(positions, shape)).ravel()
-    cached = sum(i.size for i in _expansion_indices.values() if i is not None)
-    while _expansion_indices and index is not None and cached + index.size > GATHER_CACHE_ENTRIES:
-        evicted = _expansion_indices.pop(next(iter(_expansion_indices)))
-        cached -= 0 if evicted is None else evicted.size
-    _expansion_indices[key] = index
+    with _expansion_lock:  # requests on other threads add indices too
+        cached = sum(i.size for i in _expansion_indices.values() if i is not None)
+        while _expansion_indices and index is not None and cached + index.size > GATHER_CACHE_ENTRIES:
+            evicted = _expansion_indices.pop(next(iter(_expansion_indices)))
+            cached -= 0 if evicted is None else evicted.size
+        _expansion_indices[key] = index
     return index
 
 
