@@ -30,8 +30,6 @@ import numpy as np
 from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase, on_state
 from engine.kb.schema import AllOfCpd, NoisyAndCpd
-from engine.reason.evidence import Evidence
-from engine.reason.inference import evidence_likelihoods
 
 Requirement = tuple[tuple[str, tuple[float, ...]], ...]
 """Nodes that must hold together, each with its clamp row (1 on the states that count as "on")."""
@@ -143,10 +141,12 @@ def at_work_scores(
     return scores
 
 
-def at_work(kb: KnowledgeBase, evidence: Evidence, probabilities: Mapping[str, float]) -> dict[str, float]:
-    """P(at work | e) for every cause of ``kb``; ``probabilities`` are P(present | e)."""
+def at_work(kb: KnowledgeBase, tree: JunctionTree, likelihoods: Mapping[str, np.ndarray],
+            probabilities: Mapping[str, float]) -> dict[str, float]:
+    """P(at work | e) for every cause of ``kb``, for the one evidence set that ``tree`` and
+    ``likelihoods`` describe (``engine.reason.inference.evidence_likelihoods``, which the caller has
+    already built); ``probabilities`` are P(present | e)."""
     causes = list(probabilities)
-    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
     row = at_work_scores(tree, likelihoods, np.array([[probabilities[c] for c in causes]]), causes,
                          conjunction_requirements(kb))
     return {c: float(p) for c, p in zip(causes, row[0], strict=True)}

@@ -221,7 +221,7 @@ def next_questions(
         gains = {q: float(voi.gain[q][0]) for q in candidates}
     # the leader and the stop go by P(at work), as the ranking does; the question scores stay on the
     # causes most likely present, latent ones included, since asking about them is what separates
-    working = at_work(kb, evidence, probabilities)
+    working = at_work(kb, tree, likelihoods, probabilities)
     ordered = order_by_at_work(working, probabilities)
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0 and c in voi.causes]
 

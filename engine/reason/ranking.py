@@ -18,7 +18,7 @@ from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import Evidence
-from engine.reason.inference import propagate
+from engine.reason.inference import evidence_likelihoods, propagate
 
 COMBINATION_CAUSES = 10
 """Combinations are exact over this many leading causes; the others are summed out."""
@@ -189,11 +189,12 @@ def weights_of_evidence(
 
 
 def rank(kb: KnowledgeBase, evidence: Evidence, *, top_combinations: int = 5, explain: int = 5) -> Ranking:
-    result = propagate(kb, [evidence], targets=list(kb.causes))
+    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    result = tree.propagate(likelihoods, 1, list(kb.causes), barren=True)  # as ``propagate`` runs it
     if result.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     probabilities = {c: float(abnormal_probability(result.marginal(c))[0]) for c in kb.causes}
-    working = at_work(kb, evidence, probabilities)
+    working = at_work(kb, tree, likelihoods, probabilities)
     ordered = order_by_at_work(working, probabilities)
     return Ranking(
         causes=[CauseScore(c, probabilities[c], working[c]) for c in ordered],
