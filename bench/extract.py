@@ -14,7 +14,8 @@ reported: on a shared machine the CPU figure is the stable one.
 ``--corpus`` alone scores ``data/extract_corpus/strings.jsonl``; ``--corpus FILE`` scores another file
 of the same format, such as the held-out set ``data/extract_corpus/heldout.jsonl``. Each file is
 scored against the question ids its mappers saw: ``questions-1.2.0.txt`` for rows marked
-``"set": "heldout"``, ``questions-1.1.0.txt`` otherwise (``--questions`` overrides).
+``"set": "heldout"``, ``questions-1.2.1.txt`` for ``heldout2`` and ``heldout3``, ``questions-1.1.0.txt``
+otherwise (``--questions`` overrides).
 """
 
 from __future__ import annotations
@@ -124,14 +125,22 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+QUESTION_LISTS = {"heldout3": "1.2.1", "heldout2": "1.2.1", "heldout": "1.2.0"}
+"""The pack version whose question list each held-out set was mapped against."""
+
+
 def default_questions_file(rows: list[dict[str, Any]]) -> Path:
-    """The question list the mappers of these rows saw: 1.2.0 for the held-out set, 1.1.0 for the corpus.
+    """The question list the mappers of these rows saw, by the rows' ``set``.
 
     Scoring an answer to a question the mappers could not give would count it wrong for no fault of
-    the extractor, so each file is scored against its own mapping's question list.
+    the extractor, so each file is scored against its own mapping's question list: 1.1.0 for the
+    corpus, 1.2.0 for ``heldout``, 1.2.1 for ``heldout2`` and ``heldout3``.
     """
-    heldout = any(row.get("set") == "heldout" for row in rows)
-    return CORPUS / ("questions-1.2.0.txt" if heldout else "questions-1.1.0.txt")
+    sets = {row.get("set") for row in rows}
+    for name, version in QUESTION_LISTS.items():
+        if name in sets:
+            return CORPUS / f"questions-{version}.txt"
+    return CORPUS / "questions-1.1.0.txt"
 
 
 def corpus_scores(kb: Any, corpus: Path = BLIND_CORPUS, questions: Path | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,7 +20,7 @@ from engine.infer.junction_tree import JunctionTree
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.validate import load_kb
 from engine.learn import evaluate as evaluation_module
-from engine.learn.em import learn
+from engine.learn.em import learn, learned_parameters, write_learned
 from engine.learn.evaluate import (
     ScoredCase,
     calibration_table,
@@ -53,22 +54,29 @@ def minimal_cases(n: int = 24) -> list[Any]:
 
 
 def test_no_case_is_scored_by_a_model_that_learned_from_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Record what each fitted model learned from, and which model scored each case."""
+    """Record what each fitted model learned from, and which models scored each case.
+
+    Every case is scored once by a fitted model that did not learn from it; frozen-split cases are
+    scored once more by the pack as shipped (here the plain expert network: the pack has no
+    ``learned.yaml``), which learned from no case at all.
+    """
     trained_on: dict[int, set[str]] = {}
-    scored_by: dict[str, int] = {}
+    kept: list[DiscreteNetwork] = []  # keeps fitted networks alive, so that no id is reused
+    scored_by: dict[str, list[int]] = {}
     real_fit = evaluation_module.fit
     real_score = evaluation_module.score_cases
 
     def recording_fit(network: DiscreteNetwork, cases: Any, **kwargs: Any) -> Any:
         result = real_fit(network, cases, **kwargs)
         trained_on[id(result.network)] = {c.id for c in cases}
+        kept.append(result.network)
         return result
 
     def recording_score(network: DiscreteNetwork, cases: Any, causes: Any, fold: int,
                         **kwargs: Any) -> list[ScoredCase]:
+        kept.append(network)
         for case in cases:
-            assert case.id not in scored_by, "a case was scored twice"
-            scored_by[case.id] = id(network)
+            scored_by.setdefault(case.id, []).append(id(network))
         return real_score(network, cases, causes, fold, **kwargs)
 
     monkeypatch.setattr(evaluation_module, "fit", recording_fit)
@@ -80,13 +88,34 @@ def test_no_case_is_scored_by_a_model_that_learned_from_it(monkeypatch: pytest.M
     assert len(trained_on) == 5  # four folds, and the frozen split's model
     assert set(scored_by) == {c.id for c in cases}
     assert {s.id for s in result.scored} == {c.id for c in learning}
-    for case_id, model in scored_by.items():
-        assert model in trained_on and case_id not in trained_on[model]
+    test_ids = {c.id for c in test}
+    for case_id, models in scored_by.items():
+        fitted = [m for m in models if m in trained_on]
+        assert len(fitted) == 1 and case_id not in trained_on[fitted[0]]
+        assert len(models) - len(fitted) == (1 if case_id in test_ids else 0)
     for training in trained_on.values():
-        assert not training & {c.id for c in test}, "a frozen test case was learned from"
+        assert not training & test_ids, "a frozen test case was learned from"
     for fold, training in result.fold_training.items():
         assert not set(training) & {s.id for s in result.scored if s.fold == fold}
     assert set(result.test_training) == {c.id for c in learning}
+
+
+def test_the_frozen_split_is_also_scored_as_the_pack_ships(tmp_path: Path) -> None:
+    """``shipped`` scores the frozen split with what ``rank`` runs on: expert CPDs, then learned.yaml."""
+    cases = minimal_cases()
+    _, test = split_cases(cases)
+    kb = load_kb(MINIMAL)
+    expert = cross_validate(kb, cases, folds=3, sensitivity=False).as_dict()["test_split"]["shipped"]
+    direct = evaluation_module.score_cases(compile_network(kb), test, list(kb.causes), -1, kb=kb)
+    assert expert == {"learned": False, **evaluation_module.figures(direct, {c.id: c for c in test})}
+    pack = tmp_path / "minimal"
+    shutil.copytree(MINIMAL, pack)
+    copy = load_kb(pack)
+    fitted, _ = learn(copy, cases, ess=1)
+    write_learned(pack, learned_parameters(copy, fitted, 1))
+    shipped = cross_validate(load_kb(pack), cases, folds=3, sensitivity=False).as_dict()["test_split"]["shipped"]
+    assert shipped["learned"] is True and shipped["n_cases"] == len(test)
+    assert shipped["brier"] != expert["brier"]  # learned CPTs, not the expert ones, scored the split
 
 
 def test_metrics_on_a_separable_pack() -> None:
