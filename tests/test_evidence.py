@@ -172,6 +172,7 @@ def test_dsn_dmarc_rejection(kb: KnowledgeBase) -> None:
         ("spf_dmarc_fail_in_headers", "yes", None, 20),  # Gmail's reading of 5.7.26 "Unauthenticated"
         ("spf_dmarc_fail_in_headers", "yes", "spf_dmarc_refusal_wording", 20),  # the wording family, same fact
         ("failures_are_temporary", "no", "failure_permanent_status", 18),  # Status: 5.7.1
+        ("failures_are_temporary", "no", "failure_permanent_log", 20),  # the 550 in the Diagnostic-Code
     }
 
 

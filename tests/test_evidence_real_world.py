@@ -136,7 +136,7 @@ def test_an_unknown_wording_with_a_known_code_still_says_something(kb: Knowledge
     ("552 your message could not be taken", {("size_rejection_bounce", "smtp_552")}),
     ("550 5.5.2 syntax nonsense", set()),  # a known enhanced code that bears on nothing silences 550
     ("421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred",
-     {("dos_flag_on_receiver", "yahoo_tss04"), ("provider_rate_limit_deferral", "yahoo_tss04")}),
+     {("provider_rate_limit_deferral", "yahoo_tss04")}),  # a reputation deferral, no limiter named
     ("550 5.7.606 Access denied, banned sending IP [203.0.113.25]",
      {("listed_on_dnsbl", "ms_5_7_606"), ("policy_reject_logged", "ms_5_7_606")}),
     ("4.4.316 Connection refused [Message=Socket error code 10061]", {("smtp_port_unreachable", "ms_4_4_316")}),
@@ -156,7 +156,7 @@ def test_a_signature_silences_the_rfc_reading_of_its_line(kb: KnowledgeBase) -> 
                     "status=bounced (host mx[198.51.100.12] said: 552 5.2.2 <kato@customer.example>: "
                     "Recipient address rejected: Mailbox full (in reply to RCPT TO command))", kb)
     # quota_5_2_2 silences the codes; the class reading (bounced: permanent) does not silence anything
-    assert {f.signature_id for f in found} == {"quota_5_2_2", "failure_permanent_status"}
+    assert {f.signature_id for f in found} == {"quota_5_2_2", "failure_permanent_status", "failure_permanent_log"}
 
 
 def test_every_reply_code_entry_is_soft_sourced_and_names_real_questions(kb: KnowledgeBase) -> None:
@@ -220,7 +220,8 @@ def test_cli_extract_json_lists_reply_codes_and_unmatched_lines(tmp_path: Path) 
 
 
 PASTED = [
-    ("554 5.7.1 <info@example.net>: Relay access denied", {("policy_reject_logged", "yes")}),
+    ("554 5.7.1 <info@example.net>: Relay access denied",
+     {("policy_reject_logged", "yes"), ("failures_are_temporary", "no")}),
     ("status=deferred (connect to mx.example.jp[192.0.2.25]:25: Connection timed out)",  # our delivery, not our port
      {("outbound_25_times_out_everywhere", "yes"), ("failures_are_temporary", "yes")}),
     ("nc: connect to mail.example.org port 25 (tcp) failed: Connection timed out", {("smtp_port_unreachable", "yes")}),
@@ -235,13 +236,15 @@ PASTED = [
       ("failures_are_temporary", "yes")}),  # not the greylisting a bare 4.7.1 would suggest
     ("550 5.7.1 Service unavailable, Client host [x.x.x.x] blocked using Spamhaus. To request removal from this list "
      "see https://www.spamhaus.org/query/ip/x.x.x.x (AS3130)",
-     {("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")}),
+     {("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes"), ("failures_are_temporary", "no")}),
     ("450 4.2.0 <ito@example.jp>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/x",
      {("greylist_deferral_logged", "yes"), ("failures_are_temporary", "yes")}),
-    ("552-5.2.2 The email account that you tried to reach is over quota.", {("quota_exceeded_logged", "yes")}),
-    ("550-5.1.1 The email account that you tried to reach does not exist.", {("user_unknown_bounce", "yes")}),
+    ("552-5.2.2 The email account that you tried to reach is over quota.",
+     {("quota_exceeded_logged", "yes"), ("failures_are_temporary", "no")}),
+    ("550-5.1.1 The email account that you tried to reach does not exist.",
+     {("user_unknown_bounce", "yes"), ("failures_are_temporary", "no")}),
     ("554 5.7.9 Message not accepted for policy reasons. See https://help.yahoo.com/kb/postmaster/SLN7253.html",
-     {("policy_reject_logged", "yes")}),
+     {("policy_reject_logged", "yes"), ("failures_are_temporary", "no")}),
     ("status=bounced (unknown user: \"ito\")",
      {("user_unknown_bounce", "yes"), ("accepts_then_bounces_unknown", "yes"), ("failures_are_temporary", "no")}),
     ("status=bounced (message size 26214400 exceeds size limit 10240000 of server mx.example.jp[192.0.2.25])",
@@ -250,7 +253,8 @@ PASTED = [
      {("dos_flag_on_receiver", "yes"), ("too_many_connections_logged", "yes"), ("failures_are_temporary", "yes")}),
     ("connect to gmail-smtp-in.l.google.com[2a00:1450:400c:c0b::1b]:25: Network is unreachable",
      {("ipv6_delivery_fails", "yes")}),
-    ("** nobody@nowhere.example: Unrouteable address", {("bounce_host_not_found", "yes")}),
+    ("** nobody@nowhere.example: Unrouteable address",  # Exim's ** flag: the address bounced
+     {("bounce_host_not_found", "yes"), ("failures_are_temporary", "no")}),
     ("warning: database /etc/postfix/virtual.db is older than source file /etc/postfix/virtual",
      {("config_warnings_logged", "yes"), ("table_lookup_problem_logged", "yes")}),
     ("Nov 28 10:00:00 mx postfix/anvil[99]: statistics: max connection rate 1/60s for (smtp:203.0.113.9) at Nov 28",
@@ -283,3 +287,60 @@ def test_bare_messages_with_a_label_are_never_taken_for_wrapped_tails(kb: Knowle
     text = ("warning: hostname mail.partner.example does not resolve to address 203.0.113.25\n"
             "warning: unknown[203.0.113.44]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
     assert [f.line_number for f in extract(text, kb)] == [1, 2]
+
+
+PACK_1_2_2 = [
+    {("sasl_auth_errors_logged", "yes")},  # the request names its SASL mechanism
+    {("failures_are_temporary", "no"), ("local_delivery_deferred_logged", "yes"), ("quota_exceeded_logged", "yes")},
+    {("failures_are_temporary", "yes"), ("local_delivery_deferred_logged", "yes")},
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+    {("service_not_running", "yes")},
+    {("service_not_running", "yes")},
+    {("greylist_deferral_logged", "yes")},
+    {("greylist_deferral_logged", "yes")},
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+    {("failures_are_temporary", "yes")},
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+    {("failures_are_temporary", "no"), ("sasl_auth_errors_logged", "yes")},
+    {("service_not_running", "no")},
+    {("dos_flag_on_receiver", "yes"), ("failures_are_temporary", "no")},
+]
+
+
+def test_pack_1_2_2_wordings_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.2 sample (Dovecot SASL, Exim ** and ==, gateway and filter refusals,
+    daemons throttled at startup, rspamd and postgrey greylisting, webmail SMTP errors, ss output)
+    read alone gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_2.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_2)
+    for line, expected in zip(lines, PACK_1_2_2, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+NARROWED = [
+    # a passdb line that does not name the service: as likely IMAP as SMTP AUTH
+    "Nov 28 11:00:05 mx dovecot: auth: passwd-file(ito@example.jp,203.0.113.44): unknown user",
+    # a listener on loopback alone is not listening for other hosts
+    "tcp        0      0 127.0.0.1:25            0.0.0.0:*               LISTEN      1320/master",
+]
+
+
+@pytest.mark.parametrize("line", NARROWED)
+def test_lines_that_prove_less_than_they_seem_give_nothing(kb: KnowledgeBase, line: str) -> None:
+    assert extract(line, kb) == []
+
+
+PROVIDER_DEFERRALS = [
+    "451 4.7.500 Server busy. Please try again later from [203.0.113.25]. (S77719)",
+    "421 4.7.0 [TSS04] Messages from 203.0.113.25 temporarily deferred due to unexpected volume or user complaints",
+    "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your IP address.",
+]
+
+
+@pytest.mark.parametrize("line", PROVIDER_DEFERRALS)
+def test_provider_deferrals_do_not_claim_a_limiter_flagged_us(kb: KnowledgeBase, line: str) -> None:
+    """A reputation deferral is provider_rate_limit_deferral; only "has been rate limited" says more."""
+    answers = {(f.question, f.answer) for f in extract(line, kb)}
+    assert ("provider_rate_limit_deferral", "yes") in answers
+    assert not any(question == "dos_flag_on_receiver" for question, _ in answers)

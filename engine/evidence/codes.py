@@ -38,8 +38,10 @@ from engine.kb.schema import ReplyCode
 _NUMERIC = re.compile(r"[45](?:\d\d(?=[ -]|$)|\.[0-7]\.\d{1,3}(?![\w]|\.\d))", re.MULTILINE)
 """Basic (``550``) and enhanced (``5.7.1``) codes. The pattern starts with a character class, which
 the regex engine scans for at C speed; the context a code needs on its left is checked afterwards."""
-_TOKEN = re.compile(r"[\[(](?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})[\])]")
-"""Vendor tokens, always written in brackets or parentheses: ``[TSS04]``, ``(S3150)``."""
+_TOKEN = re.compile(r"[\[(](?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})[\])]"
+                    r"|(?<![\w.-])[45]\d\d[ -](?P<bare>(?:SC|DY|OU)-\d{3})(?![\w-])")
+"""Vendor tokens, written in brackets or parentheses (``[TSS04]``, ``(S3150)``), or, for
+Outlook.com's SC/DY/OU codes, bare after the reply code: ``550 SC-001 (BAY004-MC1F31) ...``."""
 _BASIC_AFTER = "\n'\"("
 """A basic code counts at the start of a line, after ``: `` (``said: 550``) or after a quote or
 parenthesis (``'550 ...``): elsewhere a three-digit number is a size, a port or a count."""
@@ -150,7 +152,8 @@ def line_codes(lines: Sequence[Line]) -> dict[int, dict[str, list[str]]]:
         elif block[start - 1] in _BASIC_AFTER or block[start - 2:start] == ": ":
             note(start, "basic", code)
     for match in _TOKEN.finditer(block):
-        note(match.start("token"), "token", match["token"])
+        group = "token" if match["token"] else "bare"
+        note(match.start(group), "token", match[group])
     return found
 
 
