@@ -344,3 +344,53 @@ def test_provider_deferrals_do_not_claim_a_limiter_flagged_us(kb: KnowledgeBase,
     answers = {(f.question, f.answer) for f in extract(line, kb)}
     assert ("provider_rate_limit_deferral", "yes") in answers
     assert not any(question == "dos_flag_on_receiver" for question, _ in answers)
+
+
+PACK_1_2_2_SECOND = [
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # Microsoft 365 SMTP AUTH disabled
+    {("users_cannot_send", "yes")},  # MailKit's exception: the client's failure, not our maillog's SASL
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # smtplib's (550, b'...') tuple
+    {("users_cannot_send", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # PHPMailer debug, not an Exim line
+    {("failures_are_temporary", "no")},  # the sender is unknown, not the recipient
+    {("failures_are_temporary", "no")},  # a sending quota, not a full mailbox
+    {("failures_are_temporary", "yes"), ("provider_rate_limit_deferral", "yes")},
+    {("failures_are_temporary", "yes"), ("provider_rate_limit_deferral", "yes")},  # no limiter flag, no policy
+    {("failures_are_temporary", "yes"), ("provider_rate_limit_deferral", "yes")},  # Yahoo TSS09 is a 421
+    {("dos_flag_on_receiver", "yes"), ("failures_are_temporary", "yes"), ("too_many_connections_logged", "yes")},
+    {("failures_are_temporary", "no"), ("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")},
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},  # Cisco's reputation refusal
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},  # a bare reply, no log prefix
+    {("sasl_auth_errors_logged", "yes")},
+    {("failures_are_temporary", "yes")},
+    {("failures_are_temporary", "yes")},
+    {("filter_daemons_running", "no")},
+    {("filter_daemons_running", "no")},
+    {("filter_connect_refused_logged", "yes"), ("filter_daemons_running", "no")},
+    {("smtp_greeting_slow", "yes")},  # the TCP connection was made: the port is reachable
+    {("bounce_host_not_found", "yes"), ("failures_are_temporary", "no")},  # NXDOMAIN: not our resolver
+    {("bounce_host_not_found", "yes"), ("failures_are_temporary", "yes"), ("name_service_errors_logged", "yes")},
+    {("failures_are_temporary", "yes"), ("greylist_deferral_logged", "yes")},  # smtplib's (450, b'...')
+]
+
+
+def test_pack_1_2_2_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the second 1.2.2 sample (client-side submission failures, sender-side and
+    sending-quota wordings, provider deferrals, greeting refusals, bare replies, saslauthd, sendmail
+    deferrals, filter back ends, greeting timeouts, NXDOMAIN against a failing resolver), read
+    alone as one graded file would be, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_2_second.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_2_SECOND)
+    for line, expected in zip(lines, PACK_1_2_2_SECOND, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+@pytest.mark.parametrize("line", [
+    "Nov 28 10:00:03 mx saslauthd[801]: do_auth : auth failure: [user=ito] [service=imap] [realm=] [mech=shadow] "
+    "[reason=Unknown]",  # a mailbox login, not SMTP AUTH
+    "Nov 28 10:00:05 mx amavis[1459]: (01459-01) (!)ClamAV-clamscan av-scanner FAILED: /usr/bin/clamscan KILLED, "
+    "signal 9 (0009) at (eval 100) line 905.",  # clamscan is a command, not a daemon
+])
+def test_second_round_lines_that_prove_nothing_give_nothing(kb: KnowledgeBase, line: str) -> None:
+    assert extract(line, kb) == []

@@ -35,9 +35,11 @@ from engine.evidence.signatures import joined
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import ReplyCode
 
-_NUMERIC = re.compile(r"[45](?:\d\d(?=[ -]|$)|\.[0-7]\.\d{1,3}(?![\w]|\.\d))", re.MULTILINE)
+_NUMERIC = re.compile(r"[45](?:\d\d(?=[ -]|$|, b?['\"])|\.[0-7]\.\d{1,3}(?![\w]|\.\d))", re.MULTILINE)
 """Basic (``550``) and enhanced (``5.7.1``) codes. The pattern starts with a character class, which
-the regex engine scans for at C speed; the context a code needs on its left is checked afterwards."""
+the regex engine scans for at C speed; the context a code needs on its left is checked afterwards.
+A basic code may also end in ``, b'`` : Python's smtplib prints a reply as the pair
+``(550, b'5.7.60 ...')``, and the ``(`` before it is context enough."""
 _TOKEN = re.compile(r"[\[(](?P<token>(?:TSS|PH)\d{2}|S\d{3,5}|(?:SC|DY|OU)-\d{3})[\])]"
                     r"|(?<![\w.-])[45]\d\d[ -](?P<bare>(?:SC|DY|OU)-\d{3})(?![\w-])")
 """Vendor tokens, written in brackets or parentheses (``[TSS04]``, ``(S3150)``), or, for

@@ -24,9 +24,17 @@ _FAILURE = re.compile(
 )
 
 
+_CLIENT_DEBUG = re.compile(r"(?:SERVER -> CLIENT|CLIENT -> SERVER|SMTP (?:ERROR|NOTICE|INBOUND)):")
+"""PHPMailer's SMTP debug output, which starts with the same date and time as Exim's log
+(``2026-11-28 10:00:00 SERVER -> CLIENT: 535 ...``): a client's transcript, read as any pasted
+reply is, not as Exim's log."""
+
+
 def claims(text: str) -> bool:
     """An Exim log line: Exim's own timestamp at the start, or an ``exim[pid]:`` syslog tag."""
-    return _STAMP.match(text) is not None or ("exim" in text and _SYSLOG.search(text) is not None)
+    if (stamp := _STAMP.match(text)) is not None:
+        return _CLIENT_DEBUG.match(text, stamp.end()) is None
+    return "exim" in text and _SYSLOG.search(text) is not None
 
 
 def analyse(lines: Sequence[Line], found: list[ExtractedAnswer]) -> list[ExtractedAnswer]:

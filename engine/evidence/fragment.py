@@ -19,11 +19,12 @@ FAMILY = "fragment"
 MTA_EXTRACTORS = ("postfix_log", "exim_log", "smtp_reply", "dsn", "reply_class")
 LINE_FORMAT_EXTRACTORS = (
     "dovecot_log", "sendmail_log", "exchange_ndr", "content_filter_log", "dkim_dmarc_log", "fail2ban_log",
-    "dns_tool", "tls_tool", "smtp_transcript",
+    "dns_tool", "tls_tool", "smtp_transcript", "mail_client",
 )
 """Formats read one line at a time, by signature alone: their lines land here, or among the SMTP
 replies when they carry a reply code (Exchange's texts are also read on MTA and DSN lines, which
-quote them)."""
+quote them). ``mail_client`` is what submitting programs print: client-library exceptions,
+mail-app dialogs."""
 SIGNATURE_EXTRACTORS = (*MTA_EXTRACTORS, *LINE_FORMAT_EXTRACTORS)
 
 
