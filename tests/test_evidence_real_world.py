@@ -394,3 +394,52 @@ def test_pack_1_2_2_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
 ])
 def test_second_round_lines_that_prove_nothing_give_nothing(kb: KnowledgeBase, line: str) -> None:
     assert extract(line, kb) == []
+
+
+PACK_1_2_2_THIRD = [
+    {("config_warnings_logged", "yes")},
+    {("config_warnings_logged", "yes")},
+    {("config_warnings_logged", "yes")},
+    {("bounce_host_not_found", "yes"), ("failures_are_temporary", "no")},
+    {("bounce_host_not_found", "yes")},
+    {("mx_record_missing_or_wrong", "yes")},
+    {("dns_servfail_with_dnssec", "yes")},
+    {("bounce_loops_back_to_myself", "yes")},
+    {("smtp_port_unreachable", "yes")},
+    {("smtp_port_unreachable", "no")},
+    {("size_rejection_bounce", "yes")},
+    {("sasl_auth_errors_logged", "yes")},
+    {("dos_flag_on_receiver", "yes"), ("failures_are_temporary", "yes"), ("too_many_connections_logged", "yes")},
+    {("quarantine_entry_found", "yes")},
+    {("firewall_smtp_inspection_enabled", "yes")},
+    {("path_mtu_reduced", "yes")},
+    {("doveconf_reports_errors", "yes"), ("service_not_running", "yes")},
+    {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},
+    {("bdat_in_transcript", "yes")},
+]
+"""What each line of ``pack_1_2_2_third.txt`` answers, in order."""
+
+
+def test_pack_1_2_2_third_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the third 1.2.2 sample (Postfix parameter problems, names that do not exist,
+    malformed MX, a validating resolver's DNSSEC failure, the mailer-loop warning, connection tests,
+    groupware SMTP AUTH, connection limits, amavis, PIX workarounds, tcpdump's need-to-frag, Dovecot
+    failing to start, BDAT), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_2_third.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_2_THIRD)
+    for line, expected in zip(lines, PACK_1_2_2_THIRD, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+@pytest.mark.parametrize("line", [
+    "Dec  1 09:10:00 mx1 postfix/smtpd[900]: lost connection after DATA (0 bytes) from unknown[192.0.2.1]",
+    "220 smtp.gmail.com ESMTP a1-20020a05600c000000b004000000000sm1234567wmb.1 - gsmtp",
+    "Diagnostic-Code: smtp; 550 5.1.1 RCP-P2 Refused due to recipient preferences",
+    "Received-SPF: Permerror (mailfrom) identity=mailfrom; client-ip=192.0.2.7 Reject action: 550 5.7.23 SPF",
+])
+def test_third_round_lines_that_prove_less_than_they_seem(kb: KnowledgeBase, line: str) -> None:
+    """A disconnect is not a timeout, a provider's greeting is not our port, a 5.1.1 reused for another
+    reason is not an unknown user, a permerror is not an SPF fail: none gives those answers."""
+    answers = {(f.question, f.answer) for f in extract(line, kb)}
+    assert not answers & {("data_phase_timeout_logged", "yes"), ("smtp_port_unreachable", "no"),
+                          ("user_unknown_bounce", "yes"), ("spf_dmarc_fail_in_headers", "yes")}
