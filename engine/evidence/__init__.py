@@ -59,9 +59,13 @@ __all__ = [
 ERROR_WORDS = (
     "reject", "error", "fatal", "warning", "panic", "timeout", "timed out", "defer", "bounced", "refused", "denied",
     "fail", "not found", "expired", "unavailable", "unreachable", "too many", "exceed", "quota", "block",
-    "blacklist",
+    "blacklist", "unknown user", "user unknown", "aborted login", "not secure",
 )
-"""Words that make a line look like an error (besides a 4xx/5xx reply or enhanced status code)."""
+"""Words that make a line look like an error (besides a 4xx/5xx reply or enhanced status code).
+
+Dovecot writes its authentication and login problems without any of the generic words ("pam(u,ip):
+unknown user", "Aborted login (tried to use disabled plaintext auth)"), and OpenDKIM its key-file
+permission problem as "key data is not secure": those wordings are listed too."""
 _DSN_DIAGNOSES = ("status:", "diagnostic-code:")
 _MESSAGE_HEADERS = ("subject:", "x-failed-recipients:", "from:", "to:", "date:", "return-path:", "content-",
                     "auto-submitted:", "message-id:", "received:")
