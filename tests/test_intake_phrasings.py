@@ -40,13 +40,13 @@ def test_the_phrasings_are_many_and_name_real_questions_and_answers() -> None:
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_every_answer_a_complaint_states_is_proposed(lang: str) -> None:
-    missed = [(text, {q: a for q, a in expected.items() if got.get(q) != a})
-              for text, expected, got in _readings(lang)]
+    missed = [(text, {q: a for q, a in expected.items() if got.get(q) != a}) for text, expected, got in _readings(lang)]
     assert [m for m in missed if m[1]] == []
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_nothing_a_complaint_does_not_state_is_proposed(lang: str) -> None:
-    invented = [(text, {q: a for q, a in got.items() if expected.get(q) != a})
-                for text, expected, got in _readings(lang)]
+    invented = [
+        (text, {q: a for q, a in got.items() if expected.get(q) != a}) for text, expected, got in _readings(lang)
+    ]
     assert [i for i in invented if i[1]] == []
