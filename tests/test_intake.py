@@ -95,7 +95,8 @@ ENGLISH_PHRASINGS = [
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "all_mail_fails": "no"}),
     ("Larger emails from our partner institution bounce or vanish; everyone else can send us big files without "
      "trouble.",
-     {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "other_senders_large_mail_ok": "yes"}),
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "other_senders_large_mail_ok": "yes",
+      "all_mail_fails": "no"}),
     ("Mail from a partner university with big files does not come through.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("It only happens with one sender.", {"single_sender_affected": "yes"}),
@@ -379,9 +380,10 @@ def _edit_intake(pack: Path, old: str, new: str) -> int:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("{question: queue_growing,", "{question: queue_is_growing,", "unknown question 'queue_is_growing'"),
-    ('{question: disk_space_low, answer: "yes"', '{question: disk_space_low, answer: "maybe"',
-     "'maybe' is not an answer of 'disk_space_low'"),
+    ("{question: queue_growing, answer: \"yes\", when: [queue_growing]}",
+     "{question: queue_is_growing, answer: \"yes\", when: [queue_growing]}", "unknown question 'queue_is_growing'"),
+    ('{question: disk_space_low, answer: "yes", when: [disk_full]}',
+     '{question: disk_space_low, answer: "maybe", when: [disk_full]}', "'maybe' is not an answer of 'disk_space_low'"),
     ("when: [disk_full]", "when: [disk_is_full]", "unknown term 'disk_is_full'"),
     ("  - web_down_at_bare_domain\n", "  - web_is_down\n", "unknown question 'web_is_down'"),
     ('"re:\\\\bd?dos\\\\b"', '"re:\\\\bd?dos(\\\\b"', "invalid regular expression"),

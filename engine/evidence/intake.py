@@ -14,7 +14,9 @@ entered up front misleads every later question. So the reading is deliberately n
   than one word lies between: "have not seen the firewall flag them"), in Japanese the previous one
   (届かない, 変更していません). "no"/"nothing" govern the nearest predicate ("no mail arrives"). An
   English "n't" at the end of a clause, or before the mail it elides ("…, but not the ones with
-  attachments"), negates the verb the clause left out.
+  attachments"), negates the verb the clause left out; a bare auxiliary at the end ("…, plain mail
+  does", "everyone else can") repeats that verb without its negation. In Japanese, 一通も agrees
+  with the verb's own negation (一通も届きません) and flips nothing.
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
   届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
@@ -50,7 +52,7 @@ _CONTRASTIVE = re.compile(
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
     r"|it|its|it's|the (?:message|mail|body|data|transfer|connection))\b)"
     r"|けれども|けれど|けど|のに|しかし|でも|ただし"
-    r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=[たるく])が"
+    r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=ません)が|(?<=でした)が|(?<=[たるく])が"
 )
 _CLAUSE_BREAK = re.compile(
     r"[;；,]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
@@ -62,6 +64,11 @@ _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
+_AFFIRMED_ELLIPSIS = re.compile(
+    r"\b(?:does|do|did|is|are|was|were|can|could|will|has|have)(?:\s+(?:too|also|still|though|now))?\W*$"
+)
+"""An English clause that ends on a bare auxiliary ("…, plain mail does", "everyone else can") repeats
+the previous clause's verb without its negation."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,9 @@ class _Hit:
     start: int
     end: int
     inherited: bool = False
+    negated: bool = False
+    """a negation cue flipped this hit ("does not arrive"), so an affirmed ellipsis ("…, plain mail
+    does") takes the verb without that negation"""
     dangling: bool = False
     """a negation cue that found nothing to flip in its clause ("…, but plain mail doesn't")"""
     flips: tuple[int, int] | None = None
@@ -275,6 +285,8 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
                      carried: set[str]) -> int | None:
     """Which hit a negation cue flips: see the module docstring for the grammar."""
     cue = hits[index]
+    if japanese and cue.kind == "predicate_negation":
+        return None  # 一通も届きません: the verb carries the negation, 一通も only agrees with it
     if not japanese and not _has(hits, "predicate") and any(h.term in carried for h in hits[index + 1:]):
         return None  # "…, but not the ones with attachments": the elided verb is negated, not the mail
     allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
@@ -308,7 +320,8 @@ def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried:
         if hit.kind in _NEGATIONS:
             target = _negation_target(hits, i, normalised, japanese, carried)
             if target is None:
-                dangling.add(i)
+                if not (japanese and hit.kind == "predicate_negation"):
+                    dangling.add(i)
             else:
                 span = (hits[target].start, hits[target].end)
                 flips[span] = flips.get(span, 0) + 1
@@ -316,7 +329,7 @@ def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried:
     result = []
     for i, hit in enumerate(hits):
         if flips.get((hit.start, hit.end), 0) % 2 and hit.kind not in _NEGATIONS:
-            hit = replace(hit, polarity=-hit.polarity)
+            hit = replace(hit, polarity=-hit.polarity, negated=True)
         result.append(replace(hit, dangling=i in dangling, flips=targets.get(i)))
     return result
 
@@ -356,14 +369,20 @@ def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | Non
     return used if any(not h.inherited for h in used) else None
 
 
-def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool,
+def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool, affirmed: bool,
                   previous_carried: list[_Hit], matcher: _Matcher) -> list[_Hit]:
-    """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses."""
+    """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses.
+
+    ``affirmed``: the clause ends on a bare auxiliary ("plain mail does", "everyone else can"), which
+    repeats the earlier verb without its negation, whether or not a "but" came before.
+    """
     own = [h for h in hits if h.kind in ("subject", "predicate")]
     result = list(hits)
     if not _has(own, "predicate") and own and previous_predicates:
         if any(h.dangling for h in hits):
             polarity_of = {h.term: -1 for h in previous_predicates}
+        elif affirmed:
+            polarity_of = {h.term: -h.polarity if h.negated else h.polarity for h in previous_predicates}
         else:
             sign = -1 if contrastive else 1
             polarity_of = {h.term: h.polarity * sign for h in previous_predicates}
@@ -421,7 +440,8 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
         if _joins_next(own, following, clause, previous_predicates):
             pending = clause
             continue
-        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, previous_carried, matcher)
+        affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher)
         answered = False
         stated = not clause.question and not _has(hits, "hedge")
         by_term = _by_term(hits)
