@@ -263,6 +263,10 @@ JAPANESE_PHRASINGS = [
      {"attachment_mail_fails": "yes", "single_sender_affected": "no", "other_senders_large_mail_ok": "no"}),
     ("添付ファイルだけでなく普通のメールも届かない。", {"attachment_mail_fails": "no"}),
     ("お客様に送ったメールが迷惑メールフォルダに入ってしまいます。", {"lands_in_spam_folder": "yes"}),
+    # a plain-form verb before a noun only says which mail is meant (a relative clause)
+    ("ある大学から届く添付ファイル付きのメールだけが届きません。",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("先方から届いたメールは読めますが、添付付きのメールは届きません。", {"attachment_mail_fails": "yes"}),
 ]
 
 

@@ -63,6 +63,12 @@ _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")
+_PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
+"""Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
+_OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
+"""The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
+_NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]")
+"""A katakana or kanji character: where a noun starts after a modifying verb."""
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 _AFFIRMED_ELLIPSIS = re.compile(
     r"\b(?:does|do|did|is|are|was|were|can|could|will|has|have)(?:\s+(?:too|also|still|though|now))?\W*$"
@@ -189,9 +195,25 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
     for clause in clauses:
-        clause.hits = _apply_negations(clause.hits, normalised, _japanese(text[clause.start:clause.end], lang),
-                                       matcher.carried)
+        japanese = _japanese(text[clause.start:clause.end], lang)
+        if japanese:
+            clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
+        clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried)
     return _read(text, clauses, matcher)
+
+
+def _modifies_noun(hit: _Hit, normalised: str) -> bool:
+    """A Japanese verb in its plain form right before a noun is a relative clause, not the clause's
+    predicate: in 大学から届く添付ファイル付きのメールが届きません the first 届く only says which mail
+    is meant, and only 届きません states what happens to it."""
+    if hit.kind != "predicate":
+        return False
+    okurigana = _OKURIGANA.match(normalised, hit.end)
+    end = okurigana.end() if okurigana else hit.end
+    form = normalised[hit.start:end]
+    if okurigana and okurigana.group().startswith(("な", "ず")):
+        return False  # 問題なく届きます: a negated (adverbial) form, not a verb modifying a noun
+    return bool(form) and form[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, end))
 
 
 def _japanese(clause: str, lang: str) -> bool:
