@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,13 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 RESTRICTED_TREES = 32
 """Barren-pruned sub-trees kept per tree: a diagnosis turn touches three or four kept sets, and a
 handful of recent turns is what recurs; each is small (the mail pack's are 2-40k entries)."""
+SCHEDULE_BYTES = 64 * 1024 * 1024
+"""Memory the cached query schedules of one tree may hold (their static tables), least recently used
+out first. A schedule depends on which variables are evidence and targets, so every evidence shape
+of a diagnosis turn has its own; on the mail pack one on the full tree holds about 0.6 MB, and
+rebuilding it costs milliseconds, so the budget keeps the shapes of many recent turns."""
+SCHEDULES = 4096
+"""At most this many schedules per tree, whatever their size (small sub-trees have tiny ones)."""
 
 Edge = tuple[int, int]
 
@@ -131,6 +139,8 @@ class _Schedule:
     static: dict[int, FloatArray]
     const_log: float
     bytes_per_row: int
+    owned_bytes: int
+    """Memory of the static tables this schedule made (views of the tree's potentials are free)."""
 
 
 @dataclass
@@ -172,7 +182,9 @@ class JunctionTree:
     _plans: dict[Edge, _EdgePlan] = field(init=False, repr=False)
     _unit: dict[Edge, bool] = field(init=False, repr=False)
     _positive: dict[Edge, bool] = field(init=False, repr=False)
-    _schedules: dict[tuple[frozenset[int], frozenset[int], bool], _Schedule] = field(init=False, repr=False)
+    _schedules: OrderedDict[tuple[frozenset[int], frozenset[int], bool], _Schedule] = field(init=False, repr=False)
+    _schedule_bytes: int = field(init=False, repr=False)
+    _schedule_lock: threading.Lock = field(init=False, repr=False)
     _restricted: dict[frozenset[int], JunctionTree] = field(init=False, repr=False)
     _restricted_lock: threading.Lock = field(init=False, repr=False)
     _quiet_leaves: tuple[int, ...] = field(init=False, repr=False)
@@ -199,7 +211,9 @@ class JunctionTree:
             for e, m in self.prior_messages.items()
         }
         self._positive = {e: bool(np.all(m > 0)) for e, m in self.prior_messages.items()}
-        self._schedules = {}
+        self._schedules = OrderedDict()
+        self._schedule_bytes = 0
+        self._schedule_lock = threading.Lock()
         self._restricted = {}
         self._restricted_lock = threading.Lock()
         has_children = {p for family in self.families for p in family[:-1]}
@@ -651,14 +665,28 @@ class JunctionTree:
         return order, parent
 
     def _schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
+        """The cached plan for this query shape, built on first use.
+
+        Least recently used out first past ``SCHEDULE_BYTES`` or ``SCHEDULES``; the lock keeps
+        requests on other threads from evicting while one is inserted (built outside the lock: two
+        threads may build the same plan once each, and either result is the same).
+        """
         key = (evidence, targets, prune)
-        cached = self._schedules.get(key)
-        if cached is None:
-            cached = self._build_schedule(evidence, targets, prune)
-            if len(self._schedules) >= 64:
-                self._schedules.pop(next(iter(self._schedules)))
-            self._schedules[key] = cached
-        return cached
+        with self._schedule_lock:
+            cached = self._schedules.get(key)
+            if cached is not None:
+                self._schedules.move_to_end(key)
+                return cached
+        built = self._build_schedule(evidence, targets, prune)
+        with self._schedule_lock:
+            if key not in self._schedules:
+                self._schedules[key] = built
+                self._schedule_bytes += built.owned_bytes
+            while len(self._schedules) > 1 and (self._schedule_bytes > SCHEDULE_BYTES
+                                                or len(self._schedules) > SCHEDULES):
+                _, old = self._schedules.popitem(last=False)
+                self._schedule_bytes -= old.owned_bytes
+        return built
 
     def _build_schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
         """Plan one query shape: which cliques to touch, in which order, with which cached parts.
@@ -714,11 +742,18 @@ class JunctionTree:
         def marginal_axes(c: int, v: int) -> tuple[int, ...]:
             return tuple(1 + k for k, u in enumerate(self.cliques[c]) if u != v)
 
+        # grouped by home clique once, instead of scanning every variable at every clique
+        evidence_at: dict[int, list[int]] = {}
+        for v in sorted(evidence):
+            evidence_at.setdefault(self.home[v], []).append(v)
+        targets_at: dict[int, list[int]] = {}
+        for v in sorted(targets):
+            targets_at.setdefault(self.home[v], []).append(v)
         collect = [
             _CollectStep(
                 clique=c,
                 static=static[c],
-                evidence=[(v, self._evidence_tail(v)) for v in sorted(evidence) if self.home[v] == c],
+                evidence=[(v, self._evidence_tail(v)) for v in evidence_at.get(c, ())],
                 children=[(k, self._plans[(k, c)].tail) for k in children[c] if below_evidence[k]],
                 sum_axes=None if c == root else self._plans[(c, parent[c])].sum_axes,
                 keep=below_target[c],
@@ -741,7 +776,7 @@ class JunctionTree:
                     tail=self._plans[(p, c)].tail,
                     prior_message=prior,
                     prior_positive=self._positive[edge],
-                    targets=[(v, marginal_axes(c, v)) for v in sorted(targets) if self.home[v] == c],
+                    targets=[(v, marginal_axes(c, v)) for v in targets_at.get(c, ())],
                     release_parent=last_child[p] == c,
                 )
             )
@@ -749,10 +784,12 @@ class JunctionTree:
             root=root,
             collect=collect,
             distribute=distribute,
-            root_targets=[(v, marginal_axes(root, v)) for v in sorted(targets) if self.home[v] == root],
+            root_targets=[(v, marginal_axes(root, v)) for v in targets_at.get(root, ())],
             static=static,
             const_log=const_log,
             bytes_per_row=8 * sum(int(self.potentials[c].size) for c in members),
+            owned_bytes=sum(int(t.nbytes) for c, t in static.items()
+                            if not np.shares_memory(t, self.potentials[c])),
         )
 
     def _evidence_tail(self, v: int) -> tuple[int, ...]:
