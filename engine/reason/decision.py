@@ -141,16 +141,24 @@ def look_ahead(
     n_ev: int,
     candidates: Sequence[str],
     leading: int = LEADING_CAUSES,
+    *,
+    probabilities: np.ndarray | None = None,
 ) -> Lookahead:
     """The hypotheses of each evidence set and what each answer of each candidate does to them.
 
     Two propagations whatever the number of candidates and evidence sets: one for the causes (to
     find the leaders), one batched over ``n_ev × (1 + J)`` rows with each hypothesis clamped: its
-    causes present (``all``), or all of them absent (``any``: the complement).
+    causes present (``all``), or all of them absent (``any``: the complement). A caller that has
+    already propagated the evidence passes ``probabilities`` (``(n_ev, n_causes)``, P(cause not
+    normal | e) in ``kb.causes`` order, for evidence sets it knows to be possible) and saves the first.
     """
     causes = list(kb.causes)
-    base = tree.propagate(likelihoods, n_ev, targets=causes)
-    probabilities = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
+    if probabilities is None:
+        base = tree.propagate(likelihoods, n_ev, targets=causes)
+        probabilities = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
+        impossible = np.asarray(base.impossible, dtype=bool)
+    else:
+        impossible = np.zeros(n_ev, dtype=bool)
     hypotheses = hypotheses_of(kb, probabilities, leading)
     width = max(len(h) for h in hypotheses)
     per_row = 1 + width
@@ -170,7 +178,6 @@ def look_ahead(
     lams.update(clamped)
     result = tree.propagate(lams, n_ev * per_row, targets=list(candidates))
     log_evidence = result.log_evidence.reshape(n_ev, per_row)
-    impossible = np.asarray(base.impossible, dtype=bool)
     with np.errstate(invalid="ignore", over="ignore"):
         ratio = np.exp(log_evidence[:, 1:] - log_evidence[:, :1])
     clamp_mass = np.where(np.isfinite(ratio) & ~impossible[:, None], np.clip(ratio, 0.0, 1.0), 0.0)

@@ -25,10 +25,8 @@ from engine.errors import ContradictionError
 from engine.infer.voi import VoiResult, mutual_information_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
-from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import Evidence, check_question
-from engine.reason.inference import evidence_likelihoods
-from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
+from engine.reason.ranking import CausePosterior, cause_posterior, combinations, find_contradiction
 
 DEFAULT_STOP_PROBABILITY = 0.9
 """Stop asking once the leading cause (or combination) is this likely: acting is then cheaper."""
@@ -181,48 +179,43 @@ def next_questions(
     lang: str = "en",
     skip: Collection[str] = (),
     objective: Objective = DEFAULT_OBJECTIVE,
+    posterior: CausePosterior | None = None,
 ) -> NextQuestions:
     """Rank unanswered questions by gain per minute, for one role, plus the best hand-off.
 
     ``skip`` holds questions the user put aside ("can't check that now"): they are neither suggested
     nor handed off, so the next best ones come up, and the stop rule judges what is left.
-    ``objective`` says what the gain is about (see the module docstring).
+    ``objective`` says what the gain is about (see the module docstring). ``posterior`` is this
+    evidence's :func:`~engine.reason.ranking.cause_posterior` when the caller already has it.
     """
     for question in skip:
         check_question(kb, question)
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     policy = policy or StopPolicy()
-    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    posterior = posterior or cause_posterior(kb, evidence)
+    tree, likelihoods, probabilities = posterior.tree, posterior.likelihoods, posterior.probabilities
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
     gains: dict[str, float] = {}
     risk_drops: dict[str, float] = {}
     actions: dict[str, str] = {}
-    if objective == "all":
-        scored = causes
-    else:
-        posterior = tree.propagate(likelihoods, 1, targets=causes, barren=True)
-        if posterior.impossible[0]:
-            raise ContradictionError(find_contradiction(kb, evidence))
-        probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
-        scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+    scored = causes if objective == "all" else sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
     if objective == "decision" and candidates:
-        look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
+        known = np.array([[probabilities[c] for c in causes]])
+        look = decision.look_ahead(kb, tree, likelihoods, 1, candidates, probabilities=known)
         gains = {q: float(decision.information(look, q)[0]) for q in candidates}
         actions = decision.moved_actions(look, SEPARATION_FLOOR)
         risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
     voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
-    if objective == "all":
-        probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
     if objective != "decision":
         gains = {q: float(voi.gain[q][0]) for q in candidates}
     # the leader and the stop go by P(at work), as the ranking does; the question scores stay on the
     # causes most likely present, latent ones included, since asking about them is what separates
-    working = at_work(kb, tree, likelihoods, probabilities)
-    ordered = order_by_at_work(working, probabilities)
+    working = posterior.at_work
+    ordered = posterior.ordered
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0 and c in voi.causes]
 
     suggestions = []

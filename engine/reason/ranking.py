@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import ContradictionError
+from engine.infer.junction_tree import JunctionTree, Result
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import Evidence
@@ -63,6 +64,56 @@ class Ranking:
 def abnormal_probability(marginal: np.ndarray) -> np.ndarray:
     """P(not the first state): a binary cause's P(present); an imported cause's P(not normal)."""
     return 1.0 - marginal[..., 0]
+
+
+@dataclass
+class CausePosterior:
+    """P(cause | e) for one evidence set, with the tree and likelihoods it came from.
+
+    Every part of a turn starts here: the ranking, the next question, the recommended actions and
+    the uncertainty figures. ``Service.diagnose`` computes it once and hands it to each part, which
+    would otherwise propagate the same evidence again (four times per turn, plus P(at work) twice).
+    Each part still computes it for itself when called alone. ``likelihoods`` is shared: callers
+    that add clamps copy it first (``likelihoods_copy``).
+    """
+
+    kb: KnowledgeBase
+    evidence: Evidence
+    tree: JunctionTree
+    likelihoods: dict[str, np.ndarray]
+    result: Result
+    probabilities: dict[str, float]
+    _at_work: dict[str, float] | None = field(default=None, repr=False)
+
+    @property
+    def log_evidence(self) -> float:
+        return float(self.result.log_evidence[0])
+
+    @property
+    def at_work(self) -> dict[str, float]:
+        """P(at work | e) per cause (``engine.reason.at_work``), computed on first use."""
+        if self._at_work is None:
+            self._at_work = at_work(self.kb, self.tree, self.likelihoods, self.probabilities)
+        return self._at_work
+
+    @property
+    def ordered(self) -> list[str]:
+        """The causes in ranking order: P(at work), then P(present), then id."""
+        return order_by_at_work(self.at_work, self.probabilities)
+
+    def likelihoods_copy(self) -> dict[str, np.ndarray]:
+        return dict(self.likelihoods)
+
+
+def cause_posterior(kb: KnowledgeBase, evidence: Evidence) -> CausePosterior:
+    """One propagation of the evidence with every cause a target; :class:`ContradictionError` naming
+    a minimal impossible set of answers when the evidence has probability zero."""
+    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    result = tree.propagate(likelihoods, 1, list(kb.causes), barren=True)  # as ``propagate`` runs it
+    if result.impossible[0]:
+        raise ContradictionError(find_contradiction(kb, evidence))
+    probabilities = {c: float(abnormal_probability(result.marginal(c))[0]) for c in kb.causes}
+    return CausePosterior(kb, evidence, tree, likelihoods, result, probabilities)
 
 
 def find_contradiction(kb: KnowledgeBase, evidence: Evidence) -> dict[str, str]:
@@ -188,17 +239,17 @@ def weights_of_evidence(
     return explanations
 
 
-def rank(kb: KnowledgeBase, evidence: Evidence, *, top_combinations: int = 5, explain: int = 5) -> Ranking:
-    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
-    result = tree.propagate(likelihoods, 1, list(kb.causes), barren=True)  # as ``propagate`` runs it
-    if result.impossible[0]:
-        raise ContradictionError(find_contradiction(kb, evidence))
-    probabilities = {c: float(abnormal_probability(result.marginal(c))[0]) for c in kb.causes}
-    working = at_work(kb, tree, likelihoods, probabilities)
-    ordered = order_by_at_work(working, probabilities)
+def rank(kb: KnowledgeBase, evidence: Evidence, *, top_combinations: int = 5, explain: int = 5,
+         posterior: CausePosterior | None = None) -> Ranking:
+    """Causes by P(at work), their leading combinations and each answer's weight of evidence.
+
+    ``posterior`` is this evidence's :func:`cause_posterior` when the caller already has it.
+    """
+    posterior = posterior or cause_posterior(kb, evidence)
+    probabilities, working, ordered = posterior.probabilities, posterior.at_work, posterior.ordered
     return Ranking(
         causes=[CauseScore(c, probabilities[c], working[c]) for c in ordered],
         combinations=combinations(kb, evidence, ordered, top_combinations),
         explanations=weights_of_evidence(kb, evidence, ordered[:explain], probabilities),
-        log_evidence=float(result.log_evidence[0]),
+        log_evidence=posterior.log_evidence,
     )
