@@ -463,6 +463,61 @@ class JunctionTree:
                 m[impossible] = 0.0
         return Result(log_evidence=log_evidence, impossible=impossible, marginals=result.marginals)
 
+    def propagate_together(
+        self,
+        parts: Iterable[tuple[Mapping[str, ArrayLike], int]],
+        targets: Iterable[str],
+        *,
+        barren: bool = False,
+    ) -> list[Result]:
+        """Several batches (``(likelihoods, batch)`` as for :meth:`propagate`) in one propagation.
+
+        Rows that two batches share (the next-question look-ahead and value of information both
+        clamp the leading causes, for one) are propagated once. Each part's :class:`Result` is the
+        one :meth:`propagate` would give it, except that it carries the marginals of every target.
+        A row's figures never depend on the other rows of its batch, so merging is exact.
+        """
+        work = [(likelihoods, batch) for likelihoods, batch in parts]
+        if any(batch < 1 for _, batch in work):
+            raise ValueError("batch must be at least 1")
+        names = list(dict.fromkeys(name for likelihoods, _ in work for name in likelihoods))
+        total = sum(batch for _, batch in work)
+        columns = []
+        for name in names:
+            card = self._cards[self._variable(name)]
+            stacked = []
+            for likelihoods, batch in work:
+                raw = likelihoods.get(name)
+                rows = np.ones((1, card)) if raw is None else np.asarray(raw, dtype=np.float64)
+                if rows.ndim != 2 or rows.shape[1] != card or rows.shape[0] not in (1, batch):
+                    raise ValueError(f"{name}: likelihood shape {rows.shape}, expected ({batch}, {card}) "
+                                     f"or (1, {card})")
+                stacked.append(np.broadcast_to(rows, (batch, card)))
+            columns.append(np.concatenate(stacked))
+        keys = np.concatenate(columns, axis=1) if columns else np.zeros((total, 0))
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        merged: dict[str, FloatArray] = {}
+        offset = 0
+        for name, column in zip(names, columns, strict=True):
+            block = unique[:, offset:offset + column.shape[1]]
+            offset += column.shape[1]
+            # a row every batch shares stays (1, card), so the propagation does its work once; one
+            # of all ones says nothing and is left out
+            if not (block == block[0]).all():
+                merged[name] = block
+            elif not (block[0] == 1.0).all():
+                merged[name] = block[:1]
+        result = self.propagate(merged, len(unique), targets, barren=barren)
+        out = []
+        start = 0
+        for _, batch in work:
+            rows = inverse[start:start + batch]
+            start += batch
+            out.append(Result(log_evidence=result.log_evidence[rows], impossible=result.impossible[rows],
+                              marginals={n: m[rows] for n, m in result.marginals.items()}))
+        return out
+
     def _ancestral(self, seeds: frozenset[int]) -> frozenset[int]:
         """``seeds`` and all their ancestors: everything else is barren for a query on ``seeds``."""
         keep = set(seeds)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.infer.junction_tree import JunctionTree
+from engine.infer.junction_tree import JunctionTree, Result
 from engine.kb.knowledge import KnowledgeBase
 
 LEADING_CAUSES = 4
@@ -134,6 +134,22 @@ def hypotheses_of(kb: KnowledgeBase, probabilities: np.ndarray, leading: int = L
     return rows
 
 
+@dataclass(frozen=True)
+class LookaheadPlan:
+    """The batch behind :func:`look_ahead`, before it is propagated: ``batch`` rows of
+    ``likelihoods`` (``n_ev × (1 + J)``, each hypothesis clamped) with ``targets`` the candidates."""
+
+    hypotheses: list[list[Hypothesis]]
+    probabilities: np.ndarray
+    impossible: np.ndarray
+    complement: np.ndarray
+    per_row: int
+    n_ev: int
+    likelihoods: dict[str, np.ndarray]
+    batch: int
+    targets: list[str]
+
+
 def look_ahead(
     kb: KnowledgeBase,
     tree: JunctionTree,
@@ -152,6 +168,21 @@ def look_ahead(
     already propagated the evidence passes ``probabilities`` (``(n_ev, n_causes)``, P(cause not
     normal | e) in ``kb.causes`` order, for evidence sets it knows to be possible) and saves the first.
     """
+    plan = plan_look_ahead(kb, tree, likelihoods, n_ev, candidates, leading, probabilities=probabilities)
+    return look_ahead_from(plan, tree.propagate(plan.likelihoods, plan.batch, targets=plan.targets))
+
+
+def plan_look_ahead(
+    kb: KnowledgeBase,
+    tree: JunctionTree,
+    likelihoods: Mapping[str, np.ndarray],
+    n_ev: int,
+    candidates: Sequence[str],
+    leading: int = LEADING_CAUSES,
+    *,
+    probabilities: np.ndarray | None = None,
+) -> LookaheadPlan:
+    """The hypotheses and the clamped rows of :func:`look_ahead` (same arguments), not yet propagated."""
     causes = list(kb.causes)
     if probabilities is None:
         base = tree.propagate(likelihoods, n_ev, targets=causes)
@@ -176,7 +207,14 @@ def look_ahead(
                 abnormal = _abnormal(kb, cause)
                 clamped[cause][e * per_row + 1 + j] *= (1.0 - abnormal) if complement[e, j] else abnormal
     lams.update(clamped)
-    result = tree.propagate(lams, n_ev * per_row, targets=list(candidates))
+    return LookaheadPlan(hypotheses=hypotheses, probabilities=probabilities, impossible=impossible,
+                         complement=complement, per_row=per_row, n_ev=n_ev, likelihoods=lams,
+                         batch=n_ev * per_row, targets=list(candidates))
+
+
+def look_ahead_from(plan: LookaheadPlan, result: Result) -> Lookahead:
+    """The look-ahead of a :class:`LookaheadPlan` from the propagation of its rows."""
+    n_ev, per_row, impossible, complement = plan.n_ev, plan.per_row, plan.impossible, plan.complement
     log_evidence = result.log_evidence.reshape(n_ev, per_row)
     with np.errstate(invalid="ignore", over="ignore"):
         ratio = np.exp(log_evidence[:, 1:] - log_evidence[:, :1])
@@ -184,7 +222,7 @@ def look_ahead(
     prior = np.where(complement, 1.0 - clamp_mass, clamp_mass) * ~impossible[:, None]
     answer_probs: dict[str, np.ndarray] = {}
     posterior: dict[str, np.ndarray] = {}
-    for question in candidates:
+    for question in plan.targets:
         marginal = result.marginal(question).reshape(n_ev, per_row, -1)
         answers = marginal[:, 0]
         joint = marginal[:, 1:] * clamp_mass[:, :, None]
@@ -192,8 +230,8 @@ def look_ahead(
         posterior[question] = np.clip(
             np.divide(joint, answers[:, None, :], out=np.zeros_like(joint), where=answers[:, None, :] > 0), 0.0, 1.0)
         answer_probs[question] = answers
-    return Lookahead(hypotheses=hypotheses, prior=prior, answer_probs=answer_probs, posterior=posterior,
-                     cause_probabilities=probabilities, impossible=impossible)
+    return Lookahead(hypotheses=plan.hypotheses, prior=prior, answer_probs=answer_probs, posterior=posterior,
+                     cause_probabilities=plan.probabilities, impossible=impossible)
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from engine.errors import ContradictionError
-from engine.infer.voi import VoiResult, mutual_information_gains
+from engine.infer.voi import VoiResult, gains_from, plan_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
 from engine.reason.evidence import Evidence, check_question
@@ -201,13 +201,21 @@ def next_questions(
     risk_drops: dict[str, float] = {}
     actions: dict[str, str] = {}
     scored = causes if objective == "all" else sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+    plan = plan_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if objective == "decision" and candidates:
+        # the look-ahead clamps the leading causes as the value of information does: one propagation
+        # serves both, each shared row propagated once
         known = np.array([[probabilities[c] for c in causes]])
-        look = decision.look_ahead(kb, tree, likelihoods, 1, candidates, probabilities=known)
+        ahead = decision.plan_look_ahead(kb, tree, likelihoods, 1, candidates, probabilities=known)
+        looked, valued = tree.propagate_together([(ahead.likelihoods, ahead.batch), (plan.likelihoods, plan.batch)],
+                                                 plan.targets)
+        look = decision.look_ahead_from(ahead, looked)
         gains = {q: float(decision.information(look, q)[0]) for q in candidates}
         actions = decision.moved_actions(look, SEPARATION_FLOOR)
         risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
-    voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
+    else:
+        valued = tree.propagate(plan.likelihoods, plan.batch, plan.targets)
+    voi = gains_from(plan, valued)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
     if objective != "decision":
