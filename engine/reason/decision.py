@@ -245,10 +245,27 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 def information(look: Lookahead, question: str, first: int | None = None) -> np.ndarray:
     """Σ_h I(Q; h is true | e) in bits over the decision hypotheses (or the ``first`` of them, the
     leading causes), per evidence set."""
-    post = look.posterior[question][:, :first]
-    answers = look.answer_probs[question]
-    after = (_entropy(post) * answers[:, None, :]).sum(axis=2)
-    return np.maximum(_entropy(look.prior[:, :first]) - after, 0.0).sum(axis=1)
+    return information_of(look, [question], first)[question]
+
+
+def information_of(look: Lookahead, questions: Sequence[str], first: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`information` of every question in ``questions``, in one numpy pass per answer count."""
+    gains: dict[str, np.ndarray] = {}
+    for group in _by_answers(look, questions):
+        post = np.stack([look.posterior[q][:, :first] for q in group], axis=1)  # (E, n, J, k)
+        answers = np.stack([look.answer_probs[q] for q in group], axis=1)  # (E, n, k)
+        after = (_entropy(post) * answers[:, :, None, :]).sum(axis=3)
+        values = np.maximum(_entropy(look.prior[:, None, :first]) - after, 0.0).sum(axis=2)
+        gains.update({q: values[:, i] for i, q in enumerate(group)})
+    return gains
+
+
+def _by_answers(look: Lookahead, questions: Sequence[str]) -> list[list[str]]:
+    """The questions grouped by how many answers they have (their arrays stack only then)."""
+    groups: dict[int, list[str]] = {}
+    for question in questions:
+        groups.setdefault(look.answer_probs[question].shape[1], []).append(question)
+    return list(groups.values())
 
 
 def moved_actions(look: Lookahead, floor: float, row: int = 0) -> dict[str, str]:
@@ -274,7 +291,17 @@ def risk_drop(look: Lookahead, question: str, first: int = LEADING_CAUSES) -> np
     Zero unless some answer changes which cause leads; the stop rule uses it so that a question that
     may still change what we act on is asked even when it tells few bits.
     """
-    post = look.posterior[question][:, :first]
-    answers = look.answer_probs[question]
-    after = (post.max(axis=1) * answers).sum(axis=1)
-    return np.maximum(after - look.prior[:, :first].max(axis=1), 0.0)
+    return risk_drops_of(look, [question], first)[question]
+
+
+def risk_drops_of(look: Lookahead, questions: Sequence[str], first: int = LEADING_CAUSES) -> dict[str, np.ndarray]:
+    """:func:`risk_drop` of every question in ``questions``, in one numpy pass per answer count."""
+    drops: dict[str, np.ndarray] = {}
+    acting = look.prior[:, :first].max(axis=1)[:, None]  # (E, 1)
+    for group in _by_answers(look, questions):
+        post = np.stack([look.posterior[q][:, :first] for q in group], axis=1)  # (E, n, J, k)
+        answers = np.stack([look.answer_probs[q] for q in group], axis=1)  # (E, n, k)
+        after = (post.max(axis=2) * answers).sum(axis=2)
+        values = np.maximum(after - acting, 0.0)
+        drops.update({q: values[:, i] for i, q in enumerate(group)})
+    return drops

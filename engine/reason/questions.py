@@ -210,9 +210,9 @@ def next_questions(
         looked, valued = tree.propagate_together([(ahead.likelihoods, ahead.batch), (plan.likelihoods, plan.batch)],
                                                  plan.targets)
         look = decision.look_ahead_from(ahead, looked)
-        gains = {q: float(decision.information(look, q)[0]) for q in candidates}
+        gains = {q: float(g[0]) for q, g in decision.information_of(look, candidates).items()}
         actions = decision.moved_actions(look, SEPARATION_FLOOR)
-        risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
+        risk_drops = {q: float(d[0]) for q, d in decision.risk_drops_of(look, candidates).items()}
     else:
         valued = tree.propagate(plan.likelihoods, plan.batch, plan.targets)
     voi = gains_from(plan, valued)
@@ -226,39 +226,43 @@ def next_questions(
     ordered = posterior.ordered
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0 and c in voi.causes]
 
-    suggestions = []
-    for question in candidates:
+    def suggestion(question: str) -> Suggestion:
         spec = kb.questions[question]
         gain = max(0.0, gains[question])
         answer_probs = voi.answer_probs[question][0]
         separates, why, details = _explain(kb, question, answer_probs, voi, probabilities, leaders, lang,
                                            actions.get(question))
-        suggestions.append(
-            Suggestion(
-                id=question,
-                text=spec.text.get(lang),
-                expected_gain_bits=gain,
-                cost_minutes=spec.cost_minutes,
-                gain_per_minute=gain / spec.cost_minutes,
-                answers={a: float(p) for a, p in zip(spec.answers, answer_probs, strict=True)},
-                separates=separates,
-                why=why,
-                asked_by=list(spec.asked_by),
-                why_details=details,
-            )
+        return Suggestion(
+            id=question,
+            text=spec.text.get(lang),
+            expected_gain_bits=gain,
+            cost_minutes=spec.cost_minutes,
+            gain_per_minute=gain / spec.cost_minutes,
+            answers={a: float(p) for a, p in zip(spec.answers, answer_probs, strict=True)},
+            separates=separates,
+            why=why,
+            asked_by=list(spec.asked_by),
+            why_details=details,
         )
-    suggestions.sort(key=lambda s: (-s.gain_per_minute, s.id))
-    mine = [s for s in suggestions if role is None or role in s.asked_by]
-    others = [s for s in suggestions if role is not None and role not in s.asked_by]
+
+    def rate(question: str) -> float:
+        return max(0.0, gains[question]) / kb.questions[question].cost_minutes
+
+    # ordered by rate first; the explanations are written only for the suggestions returned
+    ranked = sorted(candidates, key=lambda q: (-rate(q), q))
+    mine_ids = [q for q in ranked if role is None or role in kb.questions[q].asked_by]
+    other_ids = [q for q in ranked if role is not None and role not in kb.questions[q].asked_by]
+    mine = [suggestion(q) for q in mine_ids[:max(1, limit)]]
+    handoff = [suggestion(q) for q in other_ids[:1] if not mine_ids or rate(q) > rate(mine_ids[0])]
+    best_risk_drop = max((risk_drops.get(q, 0.0) / kb.questions[q].cost_minutes for q in mine_ids), default=0.0)
 
     leader = ordered[0]
     combination, combination_probability = _leading_combination(kb, evidence, ordered)
-    best_risk_drop = max((risk_drops.get(s.id, 0.0) / s.cost_minutes for s in mine), default=0.0)
     stop, reason, details = _stop(kb, policy, objective, working[leader], leader, combination,
                                   combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
         questions=mine[:limit],
-        handoff=[s for s in others if not mine or s.gain_per_minute > mine[0].gain_per_minute][:1],
+        handoff=handoff,
         stop=stop,
         stop_reason=reason,
         leader=leader,
