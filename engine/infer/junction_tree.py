@@ -36,6 +36,7 @@ Design, and why:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -960,10 +961,45 @@ def _sum_out(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
     numpy reduces many short axes of a high-dimensional array (a clique of 13 binary variables plus
     the batch axis) through a slow generic loop: summing out the last binary axis of a (30, 2, …, 2)
     table costs 35 plain multiplications of it. Adding the slices of each axis instead, outermost
-    axis first, runs on long contiguous blocks and halves the data at every step.
+    axis first, runs on long contiguous blocks and halves the data at every step. A contiguous table
+    is viewed as (before, states, after) for each step (``_sum_plan``, cached per shape), so a slice
+    is one plain index: the same additions in the same order, with less work per call for the many
+    small cliques.
     """
     if not axes:
         return table.copy()
+    if not table.flags.c_contiguous:
+        return _sum_out_strided(table, axes)
+    steps, shape = _sum_plan(table.shape, axes)
+    for before, card, after in steps:
+        view = table.reshape(before, card, after)
+        if card > SLICED_SUM_MAX_CARD:
+            table = np.add.reduce(view, axis=1)
+            continue
+        total = view[:, 0] + view[:, 1] if card > 1 else view[:, 0].copy()
+        for k in range(2, card):
+            total += view[:, k]
+        table = total
+    return table.reshape(shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sum_plan(shape: tuple[int, ...], axes: tuple[int, ...]
+              ) -> tuple[tuple[tuple[int, int, int], ...], tuple[int, ...]]:
+    """Each step of ``_sum_out`` on a table of ``shape``: its (before, states, after) view; and the
+    shape of the result. Bounded, and thread-safe as ``functools.lru_cache`` is."""
+    steps = []
+    current = list(shape)
+    for removed, original_axis in enumerate(sorted(axes)):
+        axis = original_axis - removed
+        steps.append((math.prod(current[:axis]), current[axis], math.prod(current[axis + 1:])))
+        del current[axis]
+    return tuple(steps), tuple(current)
+
+
+def _sum_out_strided(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
+    """``_sum_out`` for a table that is not C-contiguous (a reshape would copy it): the slices of
+    each axis added by index, in the same order."""
     for removed, original_axis in enumerate(sorted(axes)):
         axis = original_axis - removed
         card = table.shape[axis]
