@@ -1076,11 +1076,10 @@ def _triangulate(adjacency: list[set[int]], cards: tuple[int, ...]) -> list[tupl
     adj = [set(a) for a in adjacency]
 
     def score(v: int) -> tuple[int, int, int]:
-        nb = list(adj[v])
-        fill = 0
-        for i, a in enumerate(nb):
-            na = adj[a]
-            fill += sum(1 for b in nb[i + 1 :] if b not in na)
+        nb = adj[v]
+        # fill-in = pairs of neighbours minus the pairs already adjacent (each counted from both ends)
+        linked = sum(len(adj[a] & nb) for a in nb)
+        fill = len(nb) * (len(nb) - 1) // 2 - linked // 2
         weight = cards[v]
         for u in nb:
             weight *= cards[u]
