@@ -194,9 +194,11 @@ def _search_combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[st
     counter = itertools.count(1)
     found: list[tuple[float, tuple[int, ...]]] = []
     base_log: float | None = None
+    # a search for few combinations expands few partial assignments at once (one more than asked)
+    budget = min(EXPANSION_ROWS, BLOCK_STATES * (top + 1))
     while frontier and len(found) < top:
         batch: list[tuple[tuple[int, ...], tuple[int, ...]]] = []  # (partial, one state of its next block)
-        while frontier and len(batch) < EXPANSION_ROWS:
+        while frontier and len(batch) < budget:
             negative, _, partial = heapq.heappop(frontier)
             if len(partial) == len(chosen):
                 if batch:  # a better partial assignment may still complete above it
