@@ -496,8 +496,8 @@ class JunctionTree:
                 stacked.append(np.broadcast_to(rows, (batch, card)))
             columns.append(np.concatenate(stacked))
         keys = np.concatenate(columns, axis=1) if columns else np.zeros((total, 0))
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        unique, where = np.unique(keys, axis=0, return_inverse=True)
+        inverse = where.reshape(-1)
         merged: dict[str, FloatArray] = {}
         offset = 0
         for name, column in zip(names, columns, strict=True):
@@ -513,10 +513,10 @@ class JunctionTree:
         out = []
         start = 0
         for _, batch in work:
-            rows = inverse[start:start + batch]
+            picked = inverse[start:start + batch]
             start += batch
-            out.append(Result(log_evidence=result.log_evidence[rows], impossible=result.impossible[rows],
-                              marginals={n: m[rows] for n, m in result.marginals.items()}))
+            out.append(Result(log_evidence=result.log_evidence[picked], impossible=result.impossible[picked],
+                              marginals={n: m[picked] for n, m in result.marginals.items()}))
         return out
 
     def _ancestral(self, seeds: frozenset[int]) -> frozenset[int]:

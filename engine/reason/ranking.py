@@ -209,17 +209,17 @@ def _search_combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[st
                     break
                 continue
             start, stop = depth_block[len(partial)]
-            batch += [(partial, states) for states in itertools.product(*(range(k) for k in cards[start:stop]))]
+            batch += [(partial, block) for block in itertools.product(*(range(k) for k in cards[start:stop]))]
         if not batch:
             continue
         rows = len(batch) + (base_log is None)
         clamped = dict(likelihoods)
         for j, cause in enumerate(chosen):
-            if not any(j < len(partial) + len(states) for partial, states in batch):
+            if not any(j < len(partial) + len(block) for partial, block in batch):
                 continue
             clamp = np.ones((rows, cards[j]))
-            for row, (partial, states) in enumerate(batch):
-                assignment = (*partial, *states)
+            for row, (partial, block) in enumerate(batch):
+                assignment = (*partial, *block)
                 if j < len(assignment):
                     clamp[row] = 0.0
                     clamp[row, assignment[j]] = 1.0
@@ -227,11 +227,11 @@ def _search_combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[st
         logs = tree.propagate(clamped, rows, targets=[], barren=True).log_evidence
         if base_log is None:
             base_log = float(logs[-1])
-        for row, (partial, states) in enumerate(batch):
+        for row, (partial, block) in enumerate(batch):
             if np.isfinite(logs[row]):
                 probability = float(np.exp(logs[row] - base_log))
                 if probability > 0.0:
-                    heapq.heappush(frontier, (-probability, next(counter), (*partial, *states)))
+                    heapq.heappush(frontier, (-probability, next(counter), (*partial, *block)))
     # combinations equally probable (to rounding: symmetric causes with the same prior and no answer
     # about either) come in the ranking's order, the one with a present cause ranked higher first
     found.sort(key=lambda item: (-round(item[0], TIE_DIGITS), [s == 0 for s in item[1]]))
