@@ -286,8 +286,8 @@ def test_row_normalisation_holds_for_any_memory_order() -> None:
 
 def test_schedule_cache_stays_in_budget_under_concurrent_queries(monkeypatch: pytest.MonkeyPatch,
                                                                  alarm: DiscreteNetwork) -> None:
-    """Query plans are evicted by their budget while eight threads query many shapes at once, and
-    every answer equals the one a tree with an unbounded cache gives."""
+    """Query plans are evicted by their budget (one for all trees) while eight threads query many
+    shapes on two trees at once, and every answer equals the one a tree with room for all gives."""
     from concurrent.futures import ThreadPoolExecutor
 
     import engine.infer.junction_tree as jt
@@ -306,12 +306,15 @@ def test_schedule_cache_stays_in_budget_under_concurrent_queries(monkeypatch: py
     budget = 2 * max(s.owned_bytes for s in reference._schedules.values())
     assert budget > 0
     monkeypatch.setattr(jt, "SCHEDULE_BYTES", budget)
-    tree = JunctionTree.compile(alarm)
+    monkeypatch.setattr(jt, "_schedule_cache", jt._ScheduleCache())
+    trees = [JunctionTree.compile(alarm), JunctionTree.compile(alarm)]
+    work = [(trees[i % 2], shape) for i, shape in enumerate(shapes * 8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda shape: query(tree, shape), shapes * 8))
-    assert tree._schedule_bytes <= budget or len(tree._schedules) == 1
-    assert tree._schedule_bytes == sum(s.owned_bytes for s in tree._schedules.values())
-    assert len(tree._schedules) < len(shapes)  # so it had to evict
+        answers = list(pool.map(lambda item: query(*item), work))
+    held = jt.schedule_cache_bytes()
+    assert held <= budget or len(jt._schedule_cache.order) == 1
+    assert held == sum(s.owned_bytes for tree in trees for s in tree._schedules.values())
+    assert sum(len(tree._schedules) for tree in trees) < len(shapes)  # so it had to evict
     for (log_p, marginal), (want_log_p, want_marginal) in zip(answers, expected * 8, strict=True):
         np.testing.assert_allclose(log_p, want_log_p, atol=1e-12, rtol=0)
         np.testing.assert_allclose(marginal, want_marginal, atol=1e-12, rtol=0)

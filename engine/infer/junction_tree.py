@@ -37,9 +37,11 @@ Design, and why:
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,13 +65,51 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 RESTRICTED_TREES = 32
 """Barren-pruned sub-trees kept per tree: a diagnosis turn touches three or four kept sets, and a
 handful of recent turns is what recurs; each is small (the mail pack's are 2-40k entries)."""
-SCHEDULE_BYTES = 64 * 1024 * 1024
-"""Memory the cached query schedules of one tree may hold (their static tables), least recently used
-out first. A schedule depends on which variables are evidence and targets, so every evidence shape
-of a diagnosis turn has its own; on the mail pack one on the full tree holds about 0.6 MB, and
-rebuilding it costs milliseconds, so the budget keeps the shapes of many recent turns."""
-SCHEDULES = 4096
-"""At most this many schedules per tree, whatever their size (small sub-trees have tiny ones)."""
+SCHEDULE_BYTES = 256 * 1024 * 1024
+"""Memory the cached query schedules of all trees together may hold (their static tables), least
+recently used out first. A schedule depends on which variables are evidence and targets, so every
+evidence shape of a diagnosis turn has its own, on the pack's tree, its pruned sub-trees and its fix
+twins; on the mail pack one on the full tree holds about 0.6 MB and one on a twin about 1.6 MB, and
+rebuilding one costs milliseconds, so the budget keeps the shapes of many recent turns."""
+SCHEDULES = 16384
+"""At most this many schedules in all, whatever their size (small sub-trees have tiny ones)."""
+
+ScheduleKey = tuple[frozenset[int], frozenset[int], bool]
+
+
+class _ScheduleCache:
+    """Recency and size of every tree's cached schedules, under one lock.
+
+    One budget for all trees, because a server holds many (the model, its sub-trees, a twin per
+    fix): a budget per tree would multiply with their number. A tree keeps its own schedules; this
+    keeps the order in which any of them was last used and evicts from whichever tree owns the
+    oldest. A tree that was dropped leaves entries whose weak reference is dead; they count until
+    they are the oldest, then go.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.order: OrderedDict[tuple[int, ScheduleKey], tuple[weakref.ref[JunctionTree], int]] = OrderedDict()
+        self.bytes = 0
+        self.tokens = itertools.count()
+
+    def evict(self) -> None:
+        """Drop the least recently used schedules past the budgets (the caller holds the lock)."""
+        while len(self.order) > 1 and (self.bytes > SCHEDULE_BYTES or len(self.order) > SCHEDULES):
+            (_, key), (owner, size) = self.order.popitem(last=False)
+            self.bytes -= size
+            tree = owner()
+            if tree is not None:
+                tree._schedules.pop(key, None)
+
+
+_schedule_cache = _ScheduleCache()
+
+
+def schedule_cache_bytes() -> int:
+    """Memory the cached schedules of all trees hold now, as the budget counts it."""
+    with _schedule_cache.lock:
+        return _schedule_cache.bytes
 
 Edge = tuple[int, int]
 
@@ -183,9 +223,8 @@ class JunctionTree:
     _plans: dict[Edge, _EdgePlan] = field(init=False, repr=False)
     _unit: dict[Edge, bool] = field(init=False, repr=False)
     _positive: dict[Edge, bool] = field(init=False, repr=False)
-    _schedules: OrderedDict[tuple[frozenset[int], frozenset[int], bool], _Schedule] = field(init=False, repr=False)
-    _schedule_bytes: int = field(init=False, repr=False)
-    _schedule_lock: threading.Lock = field(init=False, repr=False)
+    _schedules: dict[ScheduleKey, _Schedule] = field(init=False, repr=False)
+    _token: int = field(init=False, repr=False)
     _restricted: dict[frozenset[int], JunctionTree] = field(init=False, repr=False)
     _restricted_lock: threading.Lock = field(init=False, repr=False)
     _quiet_leaves: tuple[int, ...] = field(init=False, repr=False)
@@ -212,9 +251,8 @@ class JunctionTree:
             for e, m in self.prior_messages.items()
         }
         self._positive = {e: bool(np.all(m > 0)) for e, m in self.prior_messages.items()}
-        self._schedules = OrderedDict()
-        self._schedule_bytes = 0
-        self._schedule_lock = threading.Lock()
+        self._schedules = {}
+        self._token = next(_schedule_cache.tokens)
         self._restricted = {}
         self._restricted_lock = threading.Lock()
         has_children = {p for family in self.families for p in family[:-1]}
@@ -723,25 +761,25 @@ class JunctionTree:
     def _schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
         """The cached plan for this query shape, built on first use.
 
-        Least recently used out first past ``SCHEDULE_BYTES`` or ``SCHEDULES``; the lock keeps
-        requests on other threads from evicting while one is inserted (built outside the lock: two
-        threads may build the same plan once each, and either result is the same).
+        Least recently used out first, over all trees, past ``SCHEDULE_BYTES`` or ``SCHEDULES``
+        (``_ScheduleCache``); the lock keeps requests on other threads from evicting while one is
+        inserted (built outside it: two threads may build the same plan once each, and either
+        result is the same).
         """
         key = (evidence, targets, prune)
-        with self._schedule_lock:
+        cache = _schedule_cache
+        with cache.lock:
             cached = self._schedules.get(key)
             if cached is not None:
-                self._schedules.move_to_end(key)
+                cache.order.move_to_end((self._token, key))
                 return cached
         built = self._build_schedule(evidence, targets, prune)
-        with self._schedule_lock:
+        with cache.lock:
             if key not in self._schedules:
                 self._schedules[key] = built
-                self._schedule_bytes += built.owned_bytes
-            while len(self._schedules) > 1 and (self._schedule_bytes > SCHEDULE_BYTES
-                                                or len(self._schedules) > SCHEDULES):
-                _, old = self._schedules.popitem(last=False)
-                self._schedule_bytes -= old.owned_bytes
+                cache.order[(self._token, key)] = (weakref.ref(self), built.owned_bytes)
+                cache.bytes += built.owned_bytes
+                cache.evict()
         return built
 
     def _build_schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
