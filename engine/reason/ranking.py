@@ -213,16 +213,18 @@ def _search_combinations(kb: KnowledgeBase, evidence: Evidence, leaders: list[st
         if not batch:
             continue
         rows = len(batch) + (base_log is None)
+        assigned = np.full((rows, len(chosen)), -1)  # each row's state of each leader, -1 if free
+        for row, (partial, block) in enumerate(batch):
+            assignment = (*partial, *block)
+            assigned[row, :len(assignment)] = assignment
         clamped = dict(likelihoods)
         for j, cause in enumerate(chosen):
-            if not any(j < len(partial) + len(block) for partial, block in batch):
+            fixed = assigned[:, j] >= 0
+            if not fixed.any():
                 continue
             clamp = np.ones((rows, cards[j]))
-            for row, (partial, block) in enumerate(batch):
-                assignment = (*partial, *block)
-                if j < len(assignment):
-                    clamp[row] = 0.0
-                    clamp[row, assignment[j]] = 1.0
+            clamp[fixed] = 0.0
+            clamp[np.flatnonzero(fixed), assigned[fixed, j]] = 1.0
             clamped[cause] = likelihoods[cause] * clamp if cause in likelihoods else clamp
         logs = tree.propagate(clamped, rows, targets=[], barren=True).log_evidence
         if base_log is None:
