@@ -54,7 +54,7 @@ from engine.inputs import read_prefix
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.loader import bundled_pack_names, content_hash, resolve_pack_dir
 from engine.kb.schema import Cause, Mechanism, Question
-from engine.reason.evidence import Evidence, SoftAnswer, build_evidence, check_answer, check_tried
+from engine.reason.evidence import Evidence, SoftAnswer, build_evidence, check_answer, check_question, check_tried
 from engine.reason.fixes import ActionScore, recommended_actions
 from engine.reason.questions import DEFAULT_OBJECTIVE, DEFAULT_STOP_PROBABILITY, OBJECTIVES, Objective, StopPolicy
 from engine.reason.uncertainty import assess_uncertainty
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
     from engine.case_schema import Case
     from engine.evidence import Extraction
+    from engine.reason.ranking import CausePosterior
 
 
 def describe(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
@@ -399,13 +400,14 @@ class Service:
 
     def rank(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              lang: str = "en", artifacts: Sequence[str] = ()) -> RankOut:
-        from engine.reason.ranking import rank
+        from engine.reason.ranking import cause_posterior, rank
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {}, artifacts=artifacts)
-        ranking = rank(kb, evidence)
-        return rank_out(kb, ranking, lang, actions_for(kb, evidence, lang),
-                        uncertainty=assess_uncertainty(kb, evidence))
+        posterior = cause_posterior(kb, evidence)
+        ranking = rank(kb, evidence, posterior=posterior)
+        return rank_out(kb, ranking, lang, actions_for(kb, evidence, lang, posterior),
+                        uncertainty=assess_uncertainty(kb, evidence, posterior))
 
     def next(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
              role: str | None = None, lang: str = "en", skip: Collection[str] = (),
@@ -413,25 +415,37 @@ class Service:
              exchange_rate: float | None = None, limit: int = 5, artifacts: Sequence[str] = ()) -> NextOut:
         """The questions worth most per minute; ``exchange_rate`` None means the objective's own."""
         from engine.reason.questions import next_questions
+        from engine.reason.ranking import cause_posterior
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {}, artifacts=artifacts)
+        for question in skip:  # an unknown skipped id is refused before any inference
+            check_question(kb, question)
+        posterior = cause_posterior(kb, evidence)
         result = next_questions(kb, evidence, role=role, policy=StopPolicy(stop_probability, exchange_rate),
-                                limit=limit, lang=lang, skip=skip, objective=objective)
-        return next_out(kb, result, actions_for(kb, evidence, lang), uncertainty=assess_uncertainty(kb, evidence))
+                                limit=limit, lang=lang, skip=skip, objective=objective, posterior=posterior)
+        return next_out(kb, result, actions_for(kb, evidence, lang, posterior),
+                        uncertainty=assess_uncertainty(kb, evidence, posterior))
 
     def diagnose(self, pack: str, answers: Mapping[str, str], tried: Mapping[str, str] | None = None,
                  role: str | None = None, lang: str = "en", skip: Collection[str] = (),
                  objective: Objective = DEFAULT_OBJECTIVE) -> DiagnoseOut:
+        """The ranking and the next questions of one evidence set, as ``rank`` and ``next`` give them.
+
+        The evidence is propagated once for the causes (``cause_posterior``), and the ranking, the
+        questions, the recommended actions and the uncertainty figures all start from that.
+        """
         from engine.reason.questions import next_questions
-        from engine.reason.ranking import rank
+        from engine.reason.ranking import cause_posterior, rank
 
         kb = self.kb(pack)
         evidence = self.evidence(kb, answers, tried or {})
-        actions = actions_for(kb, evidence, lang)
-        uncertainty = assess_uncertainty(kb, evidence)
-        ranked = rank_out(kb, rank(kb, evidence), lang, actions, uncertainty=uncertainty)
-        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip, objective=objective),
+        posterior = cause_posterior(kb, evidence)
+        actions = actions_for(kb, evidence, lang, posterior)
+        uncertainty = assess_uncertainty(kb, evidence, posterior)
+        ranked = rank_out(kb, rank(kb, evidence, posterior=posterior), lang, actions, uncertainty=uncertainty)
+        asked = next_out(kb, next_questions(kb, evidence, role=role, lang=lang, skip=skip, objective=objective,
+                                            posterior=posterior),
                          actions, uncertainty=uncertainty)
         return DiagnoseOut(
             kb={"id": ranked.kb.id, "version": ranked.kb.version, "hash": ranked.kb.hash},
@@ -531,11 +545,12 @@ def reading_out(kb: KnowledgeBase, reading: Extraction, keep_emails: bool, digit
         unmatched=[UnmatchedOut(line_number=u.line_number, text=shown(u.text)) for u in reading.unmatched],
     )
 
-def actions_for(kb: KnowledgeBase, evidence: Evidence, lang: str) -> list[ActionScore]:
+def actions_for(kb: KnowledgeBase, evidence: Evidence, lang: str, posterior: CausePosterior | None = None
+                ) -> list[ActionScore]:
     """Recommended actions, for packs that have fixes and a complaint to assess them against."""
     if not kb.fixes or kb.pack.complaint is None:
         return []
-    return recommended_actions(kb, evidence, lang=lang)
+    return recommended_actions(kb, evidence, lang=lang, posterior=posterior)
 
 
 def assess_proposal(

@@ -282,3 +282,39 @@ def test_row_normalisation_holds_for_any_memory_order() -> None:
     np.testing.assert_allclose(totals, expected_totals)
     sums = belief.reshape(5, -1).sum(axis=1)
     np.testing.assert_allclose(sums, [1.0, 1.0, 0.0, 1.0, 1.0], atol=1e-15)
+
+
+def test_schedule_cache_stays_in_budget_under_concurrent_queries(monkeypatch: pytest.MonkeyPatch,
+                                                                 alarm: DiscreteNetwork) -> None:
+    """Query plans are evicted by their budget (one for all trees) while eight threads query many
+    shapes on two trees at once, and every answer equals the one a tree with room for all gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import engine.infer.junction_tree as jt
+
+    reference = JunctionTree.compile(alarm)
+    leaves = [n for n in alarm.names if not any(n in v.parents for v in alarm.variables.values())]
+    shapes = [(leaves[i:i + 3], [alarm.names[(7 * i) % len(alarm.names)]]) for i in range(len(leaves) - 2)]
+
+    def query(tree: JunctionTree, shape: tuple[list[str], list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        observed, targets = shape
+        lams = {name: np.eye(tree.cardinality(name))[:1] for name in observed}
+        result = tree.propagate(lams, 1, targets)
+        return result.log_evidence, result.marginal(targets[0])
+
+    expected = [query(reference, shape) for shape in shapes]
+    budget = 2 * max(s.owned_bytes for s in reference._schedules.values())
+    assert budget > 0
+    monkeypatch.setattr(jt, "SCHEDULE_BYTES", budget)
+    monkeypatch.setattr(jt, "_schedule_cache", jt._ScheduleCache())
+    trees = [JunctionTree.compile(alarm), JunctionTree.compile(alarm)]
+    work = [(trees[i % 2], shape) for i, shape in enumerate(shapes * 8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda item: query(*item), work))
+    held = jt.schedule_cache_bytes()
+    assert held <= budget or len(jt._schedule_cache.order) == 1
+    assert held == sum(s.owned_bytes for tree in trees for s in tree._schedules.values())
+    assert sum(len(tree._schedules) for tree in trees) < len(shapes)  # so it had to evict
+    for (log_p, marginal), (want_log_p, want_marginal) in zip(answers, expected * 8, strict=True):
+        np.testing.assert_allclose(log_p, want_log_p, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(marginal, want_marginal, atol=1e-12, rtol=0)

@@ -223,3 +223,30 @@ def test_rank_json_gives_refines_and_null_when_absent(pack: Path) -> None:
     by_id = {c["id"]: c for c in json.loads(result.stdout)["causes"]}
     assert by_id["icmp_blocked"]["refines"] == "mtu_mismatch"
     assert by_id["mtu_mismatch"]["refines"] is None and by_id["size_limit"]["refines"] is None
+
+
+def test_a_remembered_content_hash_follows_every_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hash of an unchanged pack is remembered, and any write to one of its files (same size,
+    even with its modification time set back) or a new file makes it hashed afresh."""
+    import os
+    import time
+
+    from engine.kb import loader
+
+    pack = tmp_path / "pack"
+    shutil.copytree(loader.BUNDLED_KB_DIR / "mail_delivery", pack)
+    later = time.time_ns() + 10**10  # every file looks settled
+    monkeypatch.setattr(loader.time, "time_ns", lambda: later)
+    first = loader.content_hash(pack)
+    assert pack.resolve() in loader._hash_memo and loader.content_hash(pack) == first
+    causes = pack / "causes.yaml"
+    before = causes.stat()
+    time.sleep(0.05)  # past the file system's clock tick
+    text = causes.read_text(encoding="utf-8")
+    causes.write_text(text[:-1] + ("#" if text[-1] != "#" else "\n"), encoding="utf-8")  # same size
+    os.utime(causes, ns=(before.st_atime_ns, before.st_mtime_ns))
+    edited = loader.content_hash(pack)
+    assert edited != first and causes.stat().st_size == before.st_size
+    time.sleep(0.05)
+    (pack / "learned.yaml").write_text("{}\n", encoding="utf-8")
+    assert loader.content_hash(pack) not in (first, edited)

@@ -36,9 +36,13 @@ Design, and why:
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import math
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +65,51 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 RESTRICTED_TREES = 32
 """Barren-pruned sub-trees kept per tree: a diagnosis turn touches three or four kept sets, and a
 handful of recent turns is what recurs; each is small (the mail pack's are 2-40k entries)."""
+SCHEDULE_BYTES = 256 * 1024 * 1024
+"""Memory the cached query schedules of all trees together may hold (their static tables), least
+recently used out first. A schedule depends on which variables are evidence and targets, so every
+evidence shape of a diagnosis turn has its own, on the pack's tree, its pruned sub-trees and its fix
+twins; on the mail pack one on the full tree holds about 0.6 MB and one on a twin about 1.6 MB, and
+rebuilding one costs milliseconds, so the budget keeps the shapes of many recent turns."""
+SCHEDULES = 16384
+"""At most this many schedules in all, whatever their size (small sub-trees have tiny ones)."""
+
+ScheduleKey = tuple[frozenset[int], frozenset[int], bool]
+
+
+class _ScheduleCache:
+    """Recency and size of every tree's cached schedules, under one lock.
+
+    One budget for all trees, because a server holds many (the model, its sub-trees, a twin per
+    fix): a budget per tree would multiply with their number. A tree keeps its own schedules; this
+    keeps the order in which any of them was last used and evicts from whichever tree owns the
+    oldest. A tree that was dropped leaves entries whose weak reference is dead; they count until
+    they are the oldest, then go.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.order: OrderedDict[tuple[int, ScheduleKey], tuple[weakref.ref[JunctionTree], int]] = OrderedDict()
+        self.bytes = 0
+        self.tokens = itertools.count()
+
+    def evict(self) -> None:
+        """Drop the least recently used schedules past the budgets (the caller holds the lock)."""
+        while len(self.order) > 1 and (self.bytes > SCHEDULE_BYTES or len(self.order) > SCHEDULES):
+            (_, key), (owner, size) = self.order.popitem(last=False)
+            self.bytes -= size
+            tree = owner()
+            if tree is not None:
+                tree._schedules.pop(key, None)
+
+
+_schedule_cache = _ScheduleCache()
+
+
+def schedule_cache_bytes() -> int:
+    """Memory the cached schedules of all trees hold now, as the budget counts it."""
+    with _schedule_cache.lock:
+        return _schedule_cache.bytes
 
 Edge = tuple[int, int]
 
@@ -131,6 +180,8 @@ class _Schedule:
     static: dict[int, FloatArray]
     const_log: float
     bytes_per_row: int
+    owned_bytes: int
+    """Memory of the static tables this schedule made (views of the tree's potentials are free)."""
 
 
 @dataclass
@@ -172,7 +223,8 @@ class JunctionTree:
     _plans: dict[Edge, _EdgePlan] = field(init=False, repr=False)
     _unit: dict[Edge, bool] = field(init=False, repr=False)
     _positive: dict[Edge, bool] = field(init=False, repr=False)
-    _schedules: dict[tuple[frozenset[int], frozenset[int], bool], _Schedule] = field(init=False, repr=False)
+    _schedules: dict[ScheduleKey, _Schedule] = field(init=False, repr=False)
+    _token: int = field(init=False, repr=False)
     _restricted: dict[frozenset[int], JunctionTree] = field(init=False, repr=False)
     _restricted_lock: threading.Lock = field(init=False, repr=False)
     _quiet_leaves: tuple[int, ...] = field(init=False, repr=False)
@@ -200,6 +252,7 @@ class JunctionTree:
         }
         self._positive = {e: bool(np.all(m > 0)) for e, m in self.prior_messages.items()}
         self._schedules = {}
+        self._token = next(_schedule_cache.tokens)
         self._restricted = {}
         self._restricted_lock = threading.Lock()
         has_children = {p for family in self.families for p in family[:-1]}
@@ -449,6 +502,61 @@ class JunctionTree:
                 m[impossible] = 0.0
         return Result(log_evidence=log_evidence, impossible=impossible, marginals=result.marginals)
 
+    def propagate_together(
+        self,
+        parts: Iterable[tuple[Mapping[str, ArrayLike], int]],
+        targets: Iterable[str],
+        *,
+        barren: bool = False,
+    ) -> list[Result]:
+        """Several batches (``(likelihoods, batch)`` as for :meth:`propagate`) in one propagation.
+
+        Rows that two batches share (the next-question look-ahead and value of information both
+        clamp the leading causes, for one) are propagated once. Each part's :class:`Result` is the
+        one :meth:`propagate` would give it, except that it carries the marginals of every target.
+        A row's figures never depend on the other rows of its batch, so merging is exact.
+        """
+        work = [(likelihoods, batch) for likelihoods, batch in parts]
+        if any(batch < 1 for _, batch in work):
+            raise ValueError("batch must be at least 1")
+        names = list(dict.fromkeys(name for likelihoods, _ in work for name in likelihoods))
+        total = sum(batch for _, batch in work)
+        columns = []
+        for name in names:
+            card = self._cards[self._variable(name)]
+            stacked = []
+            for likelihoods, batch in work:
+                raw = likelihoods.get(name)
+                rows = np.ones((1, card)) if raw is None else np.asarray(raw, dtype=np.float64)
+                if rows.ndim != 2 or rows.shape[1] != card or rows.shape[0] not in (1, batch):
+                    raise ValueError(f"{name}: likelihood shape {rows.shape}, expected ({batch}, {card}) "
+                                     f"or (1, {card})")
+                stacked.append(np.broadcast_to(rows, (batch, card)))
+            columns.append(np.concatenate(stacked))
+        keys = np.concatenate(columns, axis=1) if columns else np.zeros((total, 0))
+        unique, where = np.unique(keys, axis=0, return_inverse=True)
+        inverse = where.reshape(-1)
+        merged: dict[str, FloatArray] = {}
+        offset = 0
+        for name, column in zip(names, columns, strict=True):
+            block = unique[:, offset:offset + column.shape[1]]
+            offset += column.shape[1]
+            # a row every batch shares stays (1, card), so the propagation does its work once; one
+            # of all ones says nothing and is left out
+            if not (block == block[0]).all():
+                merged[name] = block
+            elif not (block[0] == 1.0).all():
+                merged[name] = block[:1]
+        result = self.propagate(merged, len(unique), targets, barren=barren)
+        out = []
+        start = 0
+        for _, batch in work:
+            picked = inverse[start:start + batch]
+            start += batch
+            out.append(Result(log_evidence=result.log_evidence[picked], impossible=result.impossible[picked],
+                              marginals={n: m[picked] for n, m in result.marginals.items()}))
+        return out
+
     def _ancestral(self, seeds: frozenset[int]) -> frozenset[int]:
         """``seeds`` and all their ancestors: everything else is barren for a query on ``seeds``."""
         keep = set(seeds)
@@ -651,14 +759,28 @@ class JunctionTree:
         return order, parent
 
     def _schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
+        """The cached plan for this query shape, built on first use.
+
+        Least recently used out first, over all trees, past ``SCHEDULE_BYTES`` or ``SCHEDULES``
+        (``_ScheduleCache``); the lock keeps requests on other threads from evicting while one is
+        inserted (built outside it: two threads may build the same plan once each, and either
+        result is the same).
+        """
         key = (evidence, targets, prune)
-        cached = self._schedules.get(key)
-        if cached is None:
-            cached = self._build_schedule(evidence, targets, prune)
-            if len(self._schedules) >= 64:
-                self._schedules.pop(next(iter(self._schedules)))
-            self._schedules[key] = cached
-        return cached
+        cache = _schedule_cache
+        with cache.lock:
+            cached = self._schedules.get(key)
+            if cached is not None:
+                cache.order.move_to_end((self._token, key))
+                return cached
+        built = self._build_schedule(evidence, targets, prune)
+        with cache.lock:
+            if key not in self._schedules:
+                self._schedules[key] = built
+                cache.order[(self._token, key)] = (weakref.ref(self), built.owned_bytes)
+                cache.bytes += built.owned_bytes
+                cache.evict()
+        return built
 
     def _build_schedule(self, evidence: frozenset[int], targets: frozenset[int], prune: bool) -> _Schedule:
         """Plan one query shape: which cliques to touch, in which order, with which cached parts.
@@ -714,11 +836,18 @@ class JunctionTree:
         def marginal_axes(c: int, v: int) -> tuple[int, ...]:
             return tuple(1 + k for k, u in enumerate(self.cliques[c]) if u != v)
 
+        # grouped by home clique once, instead of scanning every variable at every clique
+        evidence_at: dict[int, list[int]] = {}
+        for v in sorted(evidence):
+            evidence_at.setdefault(self.home[v], []).append(v)
+        targets_at: dict[int, list[int]] = {}
+        for v in sorted(targets):
+            targets_at.setdefault(self.home[v], []).append(v)
         collect = [
             _CollectStep(
                 clique=c,
                 static=static[c],
-                evidence=[(v, self._evidence_tail(v)) for v in sorted(evidence) if self.home[v] == c],
+                evidence=[(v, self._evidence_tail(v)) for v in evidence_at.get(c, ())],
                 children=[(k, self._plans[(k, c)].tail) for k in children[c] if below_evidence[k]],
                 sum_axes=None if c == root else self._plans[(c, parent[c])].sum_axes,
                 keep=below_target[c],
@@ -741,7 +870,7 @@ class JunctionTree:
                     tail=self._plans[(p, c)].tail,
                     prior_message=prior,
                     prior_positive=self._positive[edge],
-                    targets=[(v, marginal_axes(c, v)) for v in sorted(targets) if self.home[v] == c],
+                    targets=[(v, marginal_axes(c, v)) for v in targets_at.get(c, ())],
                     release_parent=last_child[p] == c,
                 )
             )
@@ -749,10 +878,12 @@ class JunctionTree:
             root=root,
             collect=collect,
             distribute=distribute,
-            root_targets=[(v, marginal_axes(root, v)) for v in sorted(targets) if self.home[v] == root],
+            root_targets=[(v, marginal_axes(root, v)) for v in targets_at.get(root, ())],
             static=static,
             const_log=const_log,
             bytes_per_row=8 * sum(int(self.potentials[c].size) for c in members),
+            owned_bytes=sum(int(t.nbytes) for c, t in static.items()
+                            if not np.shares_memory(t, self.potentials[c])),
         )
 
     def _evidence_tail(self, v: int) -> tuple[int, ...]:
@@ -868,10 +999,45 @@ def _sum_out(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
     numpy reduces many short axes of a high-dimensional array (a clique of 13 binary variables plus
     the batch axis) through a slow generic loop: summing out the last binary axis of a (30, 2, …, 2)
     table costs 35 plain multiplications of it. Adding the slices of each axis instead, outermost
-    axis first, runs on long contiguous blocks and halves the data at every step.
+    axis first, runs on long contiguous blocks and halves the data at every step. A contiguous table
+    is viewed as (before, states, after) for each step (``_sum_plan``, cached per shape), so a slice
+    is one plain index: the same additions in the same order, with less work per call for the many
+    small cliques.
     """
     if not axes:
         return table.copy()
+    if not table.flags.c_contiguous:
+        return _sum_out_strided(table, axes)
+    steps, shape = _sum_plan(table.shape, axes)
+    for before, card, after in steps:
+        view = table.reshape(before, card, after)
+        if card > SLICED_SUM_MAX_CARD:
+            table = np.add.reduce(view, axis=1)
+            continue
+        total = view[:, 0] + view[:, 1] if card > 1 else view[:, 0].copy()
+        for k in range(2, card):
+            total += view[:, k]
+        table = total
+    return table.reshape(shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sum_plan(shape: tuple[int, ...], axes: tuple[int, ...]
+              ) -> tuple[tuple[tuple[int, int, int], ...], tuple[int, ...]]:
+    """Each step of ``_sum_out`` on a table of ``shape``: its (before, states, after) view; and the
+    shape of the result. Bounded, and thread-safe as ``functools.lru_cache`` is."""
+    steps = []
+    current = list(shape)
+    for removed, original_axis in enumerate(sorted(axes)):
+        axis = original_axis - removed
+        steps.append((math.prod(current[:axis]), current[axis], math.prod(current[axis + 1:])))
+        del current[axis]
+    return tuple(steps), tuple(current)
+
+
+def _sum_out_strided(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
+    """``_sum_out`` for a table that is not C-contiguous (a reshape would copy it): the slices of
+    each axis added by index, in the same order."""
     for removed, original_axis in enumerate(sorted(axes)):
         axis = original_axis - removed
         card = table.shape[axis]
@@ -948,11 +1114,10 @@ def _triangulate(adjacency: list[set[int]], cards: tuple[int, ...]) -> list[tupl
     adj = [set(a) for a in adjacency]
 
     def score(v: int) -> tuple[int, int, int]:
-        nb = list(adj[v])
-        fill = 0
-        for i, a in enumerate(nb):
-            na = adj[a]
-            fill += sum(1 for b in nb[i + 1 :] if b not in na)
+        nb = adj[v]
+        # fill-in = pairs of neighbours minus the pairs already adjacent (each counted from both ends)
+        linked = sum(len(adj[a] & nb) for a in nb)
+        fill = len(nb) * (len(nb) - 1) // 2 - linked // 2
         weight = cards[v]
         for u in nb:
             weight *= cards[u]

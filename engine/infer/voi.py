@@ -122,6 +122,32 @@ class _Clamped:
     reference: dict[int, int]
 
 
+@dataclass
+class GainsPlan:
+    """The batch behind :func:`mutual_information_gains`, before it is propagated.
+
+    ``likelihoods`` (``batch`` rows, keyed by name) and ``targets`` are what to propagate; a caller
+    with other rows to propagate on the same tree may run them together with these
+    (:meth:`JunctionTree.propagate_together`) and hand this part's :class:`Result` to
+    :func:`gains_from`.
+    """
+
+    tree: JunctionTree
+    evidence: _Evidence
+    cause_ids: list[int]
+    candidate_ids: list[int]
+    clamp: str
+    side: list[int]
+    other: list[int]
+    n_var: int
+    layout: dict[int, list[tuple[int, int]]]
+    reference: dict[int, int]
+    likelihoods: dict[str, FloatArray]
+    batch: int
+    targets: list[str]
+    barren: bool
+
+
 def mutual_information_gains(
     tree: JunctionTree,
     likelihoods: Mapping[str, ArrayLike],
@@ -141,6 +167,22 @@ def mutual_information_gains(
     with hard evidence in a row contributes zero there, and so does an observed question.
     ``barren`` is passed on to :meth:`JunctionTree.propagate`.
     """
+    plan = plan_gains(tree, likelihoods, batch_evidence, causes=causes, candidates=candidates, clamp=clamp,
+                      barren=barren)
+    return gains_from(plan, tree.propagate(plan.likelihoods, plan.batch, plan.targets, barren=barren))
+
+
+def plan_gains(
+    tree: JunctionTree,
+    likelihoods: Mapping[str, ArrayLike],
+    batch_evidence: int = 1,
+    *,
+    causes: Sequence[str],
+    candidates: Sequence[str],
+    clamp: Literal["auto", "causes", "candidates"] = "auto",
+    barren: bool = False,
+) -> GainsPlan:
+    """The rows :func:`mutual_information_gains` propagates (same arguments), not yet propagated."""
     if batch_evidence < 1:
         raise ValueError("batch_evidence must be at least 1")
     cause_ids = [tree._variable(c) for c in dict.fromkeys(causes)]
@@ -157,7 +199,19 @@ def mutual_information_gains(
         clamp = "candidates" if rows_candidates < rows_causes else "causes"
     targets = frozenset(candidate_ids) | frozenset(cause_ids)
     side, other = (cause_ids, candidate_ids) if clamp == "causes" else (candidate_ids, cause_ids)
-    run = _run_clamped(tree, evidence, free(side), targets, barren)
+    lams, batch, n_var, layout, reference = _clamped_rows(tree, evidence, free(side))
+    return GainsPlan(tree=tree, evidence=evidence, cause_ids=cause_ids, candidate_ids=candidate_ids, clamp=clamp,
+                     side=side, other=other, n_var=n_var, layout=layout, reference=reference,
+                     likelihoods={tree.names[v]: lam for v, lam in lams.items()}, batch=batch,
+                     targets=[tree.names[v] for v in sorted(targets)], barren=barren)
+
+
+def gains_from(plan: GainsPlan, propagated: Result) -> VoiResult:
+    """The scores of a :class:`GainsPlan` from the propagation of its rows."""
+    tree, evidence, barren = plan.tree, plan.evidence, plan.barren
+    cause_ids, candidate_ids, side, other, clamp = plan.cause_ids, plan.candidate_ids, plan.side, plan.other, plan.clamp
+    cards = [tree.cardinality(n) for n in tree.names]
+    run = _Clamped(result=propagated, n_var=plan.n_var, layout=plan.layout, reference=plan.reference)
     n_ev, n_var = evidence.n_ev, run.n_var
 
     impossible = run.result.impossible.reshape(n_ev, n_var)[:, 0] | np.isneginf(evidence.log_offset)
@@ -217,10 +271,14 @@ def _validate(tree: JunctionTree, likelihoods: Mapping[str, ArrayLike], n_ev: in
     return _Evidence(n_ev=n_ev, lams=lams, log_offset=log_offset)
 
 
-def _run_clamped(
-    tree: JunctionTree, evidence: _Evidence, clamped: list[int], targets: frozenset[int], barren: bool
-) -> _Clamped:
-    """The one batched propagation: evidence sets × (base row + one row per clamped non-reference state)."""
+def _clamped_rows(
+    tree: JunctionTree, evidence: _Evidence, clamped: list[int]
+) -> tuple[dict[int, FloatArray], int, int, dict[int, list[tuple[int, int]]], dict[int, int]]:
+    """The one batch: evidence sets × (base row + one row per clamped non-reference state).
+
+    Returns the likelihood rows by variable index, the batch size, the rows per evidence set, which
+    row clamps which state, and each clamped variable's reference state.
+    """
     n_ev = evidence.n_ev
     reference = {v: int(np.argmax(tree.prior_marginals[v])) for v in clamped}
     layout: dict[int, list[tuple[int, int]]] = {}
@@ -246,8 +304,7 @@ def _run_clamped(
         own = evidence.lams.get(v)
         full = rows[None] if own is None else rows[None] * own[:, None, :]
         lams[v] = np.broadcast_to(full, (n_ev, n_var, card)).reshape(batch, card)
-    result = tree._propagate_indexed(lams, batch, targets, barren=barren)
-    return _Clamped(result=result, n_var=n_var, layout=layout, reference=reference)
+    return lams, batch, n_var, layout, reference
 
 
 def _pairwise(

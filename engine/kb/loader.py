@@ -7,6 +7,9 @@ the last one, hiding a reviewer's edit) and records the line of every key.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,15 +129,51 @@ def pack_files(directory: Path) -> list[Path]:
     return [directory / n for n in names if (directory / n).is_file()]
 
 
+HASH_MEMO_DIRECTORIES = 64
+"""Pack directories whose content hash is remembered (see ``content_hash``); least recent out first."""
+SETTLED_SECONDS = 2.0
+"""A file changed less than this long ago may change again within the same clock tick of the file
+system, unseen by its status; its directory's hash is then not remembered."""
+_hash_memo: OrderedDict[Path, tuple[tuple[tuple[str, int, int, int, int], ...], str]] = OrderedDict()
+_hash_lock = threading.Lock()
+
+
 def content_hash(directory: Path) -> str:
-    """The KB version identity: sessions and cases record it so any result can be reproduced."""
+    """The KB version identity: sessions and cases record it so any result can be reproduced.
+
+    Every request checks the pack it runs on against it (``Service.kb``, the session's version), so
+    the hash of a directory whose files have not changed is remembered: a file's status change time
+    moves on every write, rename over it or change of its times, and cannot be set back. A directory
+    with a file changed in the last ``SETTLED_SECONDS`` is hashed again each time.
+    """
+    files = pack_files(directory)
+    try:
+        status = [(path.name, path.stat()) for path in files]
+    except OSError:
+        status = []
+    stamp = tuple((name, s.st_ctime_ns, s.st_mtime_ns, s.st_size, s.st_ino) for name, s in status)
+    key = directory.resolve()
+    with _hash_lock:
+        known = _hash_memo.get(key)
+        if known is not None and status and known[0] == stamp:
+            _hash_memo.move_to_end(key)
+            return known[1]
     digest = hashlib.sha256()
-    for path in pack_files(directory):
+    for path in files:
         digest.update(path.name.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    value = digest.hexdigest()[:16]
+    settled = time.time_ns() - int(SETTLED_SECONDS * 1e9)
+    if status and len(status) == len(files) and all(s.st_ctime_ns < settled and s.st_mtime_ns < settled
+                                                    for _, s in status):
+        with _hash_lock:
+            _hash_memo[key] = (stamp, value)
+            _hash_memo.move_to_end(key)
+            while len(_hash_memo) > HASH_MEMO_DIRECTORIES:
+                _hash_memo.popitem(last=False)
+    return value
 
 
 def parse_yaml(raw: RawPack, file: str) -> Any:

@@ -156,12 +156,13 @@ def _scores(name: str, kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int, q
     if name in ("rootward", "rootward_leading"):
         look = decision.look_ahead(kb, tree, lams, n, questions)
         if name == "rootward":
-            gains = [decision.information(look, q) for q in questions]
-            drops = np.stack([decision.risk_drop(look, q) for q in questions], axis=1)
-            return look.cause_probabilities, np.stack(gains, axis=1), drops
+            information = decision.information_of(look, questions)
+            risks = decision.risk_drops_of(look, questions)
+            drops = np.stack([risks[q] for q in questions], axis=1)
+            return look.cause_probabilities, np.stack([information[q] for q in questions], axis=1), drops
         # the leading causes are the first hypotheses: Σ I(Q; C) over them, as in next_questions
-        gains = [decision.information(look, q, LEADING_CAUSES) for q in questions]
-        return look.cause_probabilities, np.stack(gains, axis=1), None
+        information = decision.information_of(look, questions, LEADING_CAUSES)
+        return look.cause_probabilities, np.stack([information[q] for q in questions], axis=1), None
     voi = mutual_information_gains(tree, lams, n, causes=list(kb.causes), candidates=questions)
     probabilities = np.stack([1.0 - voi.cause_probs[c][:, 0] for c in kb.causes], axis=1)
     return probabilities, np.stack([voi.gain[q] for q in questions], axis=1), None

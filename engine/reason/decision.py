@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.infer.junction_tree import JunctionTree
+from engine.infer.junction_tree import JunctionTree, Result
 from engine.kb.knowledge import KnowledgeBase
 
 LEADING_CAUSES = 4
@@ -134,6 +134,22 @@ def hypotheses_of(kb: KnowledgeBase, probabilities: np.ndarray, leading: int = L
     return rows
 
 
+@dataclass(frozen=True)
+class LookaheadPlan:
+    """The batch behind :func:`look_ahead`, before it is propagated: ``batch`` rows of
+    ``likelihoods`` (``n_ev × (1 + J)``, each hypothesis clamped) with ``targets`` the candidates."""
+
+    hypotheses: list[list[Hypothesis]]
+    probabilities: np.ndarray
+    impossible: np.ndarray
+    complement: np.ndarray
+    per_row: int
+    n_ev: int
+    likelihoods: dict[str, np.ndarray]
+    batch: int
+    targets: list[str]
+
+
 def look_ahead(
     kb: KnowledgeBase,
     tree: JunctionTree,
@@ -141,16 +157,39 @@ def look_ahead(
     n_ev: int,
     candidates: Sequence[str],
     leading: int = LEADING_CAUSES,
+    *,
+    probabilities: np.ndarray | None = None,
 ) -> Lookahead:
     """The hypotheses of each evidence set and what each answer of each candidate does to them.
 
     Two propagations whatever the number of candidates and evidence sets: one for the causes (to
     find the leaders), one batched over ``n_ev × (1 + J)`` rows with each hypothesis clamped: its
-    causes present (``all``), or all of them absent (``any``: the complement).
+    causes present (``all``), or all of them absent (``any``: the complement). A caller that has
+    already propagated the evidence passes ``probabilities`` (``(n_ev, n_causes)``, P(cause not
+    normal | e) in ``kb.causes`` order, for evidence sets it knows to be possible) and saves the first.
     """
+    plan = plan_look_ahead(kb, tree, likelihoods, n_ev, candidates, leading, probabilities=probabilities)
+    return look_ahead_from(plan, tree.propagate(plan.likelihoods, plan.batch, targets=plan.targets))
+
+
+def plan_look_ahead(
+    kb: KnowledgeBase,
+    tree: JunctionTree,
+    likelihoods: Mapping[str, np.ndarray],
+    n_ev: int,
+    candidates: Sequence[str],
+    leading: int = LEADING_CAUSES,
+    *,
+    probabilities: np.ndarray | None = None,
+) -> LookaheadPlan:
+    """The hypotheses and the clamped rows of :func:`look_ahead` (same arguments), not yet propagated."""
     causes = list(kb.causes)
-    base = tree.propagate(likelihoods, n_ev, targets=causes)
-    probabilities = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
+    if probabilities is None:
+        base = tree.propagate(likelihoods, n_ev, targets=causes)
+        probabilities = np.stack([1.0 - base.marginal(c)[:, 0] for c in causes], axis=1)
+        impossible = np.asarray(base.impossible, dtype=bool)
+    else:
+        impossible = np.zeros(n_ev, dtype=bool)
     hypotheses = hypotheses_of(kb, probabilities, leading)
     width = max(len(h) for h in hypotheses)
     per_row = 1 + width
@@ -168,16 +207,22 @@ def look_ahead(
                 abnormal = _abnormal(kb, cause)
                 clamped[cause][e * per_row + 1 + j] *= (1.0 - abnormal) if complement[e, j] else abnormal
     lams.update(clamped)
-    result = tree.propagate(lams, n_ev * per_row, targets=list(candidates))
+    return LookaheadPlan(hypotheses=hypotheses, probabilities=probabilities, impossible=impossible,
+                         complement=complement, per_row=per_row, n_ev=n_ev, likelihoods=lams,
+                         batch=n_ev * per_row, targets=list(candidates))
+
+
+def look_ahead_from(plan: LookaheadPlan, result: Result) -> Lookahead:
+    """The look-ahead of a :class:`LookaheadPlan` from the propagation of its rows."""
+    n_ev, per_row, impossible, complement = plan.n_ev, plan.per_row, plan.impossible, plan.complement
     log_evidence = result.log_evidence.reshape(n_ev, per_row)
-    impossible = np.asarray(base.impossible, dtype=bool)
     with np.errstate(invalid="ignore", over="ignore"):
         ratio = np.exp(log_evidence[:, 1:] - log_evidence[:, :1])
     clamp_mass = np.where(np.isfinite(ratio) & ~impossible[:, None], np.clip(ratio, 0.0, 1.0), 0.0)
     prior = np.where(complement, 1.0 - clamp_mass, clamp_mass) * ~impossible[:, None]
     answer_probs: dict[str, np.ndarray] = {}
     posterior: dict[str, np.ndarray] = {}
-    for question in candidates:
+    for question in plan.targets:
         marginal = result.marginal(question).reshape(n_ev, per_row, -1)
         answers = marginal[:, 0]
         joint = marginal[:, 1:] * clamp_mass[:, :, None]
@@ -185,8 +230,8 @@ def look_ahead(
         posterior[question] = np.clip(
             np.divide(joint, answers[:, None, :], out=np.zeros_like(joint), where=answers[:, None, :] > 0), 0.0, 1.0)
         answer_probs[question] = answers
-    return Lookahead(hypotheses=hypotheses, prior=prior, answer_probs=answer_probs, posterior=posterior,
-                     cause_probabilities=probabilities, impossible=impossible)
+    return Lookahead(hypotheses=plan.hypotheses, prior=prior, answer_probs=answer_probs, posterior=posterior,
+                     cause_probabilities=plan.probabilities, impossible=impossible)
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -200,10 +245,27 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 def information(look: Lookahead, question: str, first: int | None = None) -> np.ndarray:
     """Σ_h I(Q; h is true | e) in bits over the decision hypotheses (or the ``first`` of them, the
     leading causes), per evidence set."""
-    post = look.posterior[question][:, :first]
-    answers = look.answer_probs[question]
-    after = (_entropy(post) * answers[:, None, :]).sum(axis=2)
-    return np.maximum(_entropy(look.prior[:, :first]) - after, 0.0).sum(axis=1)
+    return information_of(look, [question], first)[question]
+
+
+def information_of(look: Lookahead, questions: Sequence[str], first: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`information` of every question in ``questions``, in one numpy pass per answer count."""
+    gains: dict[str, np.ndarray] = {}
+    for group in _by_answers(look, questions):
+        post = np.stack([look.posterior[q][:, :first] for q in group], axis=1)  # (E, n, J, k)
+        answers = np.stack([look.answer_probs[q] for q in group], axis=1)  # (E, n, k)
+        after = (_entropy(post) * answers[:, :, None, :]).sum(axis=3)
+        values = np.maximum(_entropy(look.prior[:, None, :first]) - after, 0.0).sum(axis=2)
+        gains.update({q: values[:, i] for i, q in enumerate(group)})
+    return gains
+
+
+def _by_answers(look: Lookahead, questions: Sequence[str]) -> list[list[str]]:
+    """The questions grouped by how many answers they have (their arrays stack only then)."""
+    groups: dict[int, list[str]] = {}
+    for question in questions:
+        groups.setdefault(look.answer_probs[question].shape[1], []).append(question)
+    return list(groups.values())
 
 
 def moved_actions(look: Lookahead, floor: float, row: int = 0) -> dict[str, str]:
@@ -229,7 +291,17 @@ def risk_drop(look: Lookahead, question: str, first: int = LEADING_CAUSES) -> np
     Zero unless some answer changes which cause leads; the stop rule uses it so that a question that
     may still change what we act on is asked even when it tells few bits.
     """
-    post = look.posterior[question][:, :first]
-    answers = look.answer_probs[question]
-    after = (post.max(axis=1) * answers).sum(axis=1)
-    return np.maximum(after - look.prior[:, :first].max(axis=1), 0.0)
+    return risk_drops_of(look, [question], first)[question]
+
+
+def risk_drops_of(look: Lookahead, questions: Sequence[str], first: int = LEADING_CAUSES) -> dict[str, np.ndarray]:
+    """:func:`risk_drop` of every question in ``questions``, in one numpy pass per answer count."""
+    drops: dict[str, np.ndarray] = {}
+    acting = look.prior[:, :first].max(axis=1)[:, None]  # (E, 1)
+    for group in _by_answers(look, questions):
+        post = np.stack([look.posterior[q][:, :first] for q in group], axis=1)  # (E, n, J, k)
+        answers = np.stack([look.answer_probs[q] for q in group], axis=1)  # (E, n, k)
+        after = (post.max(axis=2) * answers).sum(axis=2)
+        values = np.maximum(after - acting, 0.0)
+        drops.update({q: values[:, i] for i, q in enumerate(group)})
+    return drops

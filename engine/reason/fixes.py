@@ -26,8 +26,8 @@ from engine.errors import ContradictionError, EvidenceError
 from engine.kb.knowledge import KnowledgeBase
 from engine.kb.schema import TableCpd
 from engine.reason.evidence import Evidence, reported_symptoms
-from engine.reason.inference import evidence_likelihoods, propagate
-from engine.reason.ranking import find_contradiction, weights_of_evidence
+from engine.reason.inference import evidence_likelihoods
+from engine.reason.ranking import CausePosterior, cause_posterior, find_contradiction, weights_of_evidence
 
 DEFAULT_FLOOR = 0.2
 """Actions less likely than this to resolve the problem are not recommended as fixes."""
@@ -102,31 +102,37 @@ def resolution_bound(kb: KnowledgeBase, fix_id: str, causes: dict[str, float]) -
 
 
 def resolve_probabilities(
-    kb: KnowledgeBase, evidence: Evidence, *, fixes: list[str] | None = None, floor: float = 0.0
+    kb: KnowledgeBase, evidence: Evidence, *, fixes: list[str] | None = None, floor: float = 0.0,
+    posterior: CausePosterior | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Exact P(resolves | evidence) per fix, and the before-world cause posteriors.
 
     Fixes whose upper bound is below ``floor`` are left out (they could not be recommended); with
-    ``floor=0`` every fix asked for is computed.
+    ``floor=0`` every fix asked for is computed. ``posterior`` is the evidence's
+    :func:`~engine.reason.ranking.cause_posterior` when the caller already has it.
     """
-    result = propagate(kb, [evidence], targets=list(kb.causes))
-    if result.impossible[0]:
-        raise ContradictionError(find_contradiction(kb, evidence))
-    causes = {c: float(1.0 - result.marginal(c)[0, 0]) for c in kb.causes}
+    posterior = posterior or cause_posterior(kb, evidence)
+    causes = dict(posterior.probabilities)
     prune = floor > 0.0 and _monotone(kb)
+    # without fixes tried, the posterior ran on the plain network, whose P(e) every twin's
+    # before-world shares: each twin then needs only the row with the after-world clamped
+    factual = posterior.log_evidence if not evidence.tried else None
     p_resolves = {}
     for fix_id in fixes if fixes is not None else list(kb.fixes):
         if prune and resolution_bound(kb, fix_id, causes) < floor:
             continue
-        p_resolves[fix_id] = _resolves(kb, evidence, fix_id)
+        p_resolves[fix_id] = _resolves(kb, evidence, fix_id, factual)
     return p_resolves, causes
 
 
-def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
+def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str, factual: float | None = None) -> float:
     """P(every reported symptom is gone after the fix | e); the complaint node when none was reported.
 
-    P(all gone | e) = P(e, all gone) / P(e): the second batch row clamps every after-world symptom to
-    "not failing", and the ratio of the two rows' evidence probabilities is the answer.
+    P(all gone | e) = P(e, all gone) / P(e): a batch row clamps every after-world symptom to "not
+    failing", and the ratio of its evidence probability to that of the evidence alone is the answer.
+    ``factual`` is log P(e) when the caller knows it on the twin's before-world (the plain network,
+    no fixes tried): the twin's after-world, unobserved, sums out of P(e), so the row of the evidence
+    alone is then left out of the twin's propagation.
     """
     reported = reported_symptoms(kb, evidence)
     outcomes = reported or [layout_complaint(kb)]
@@ -142,6 +148,13 @@ def _resolves(kb: KnowledgeBase, evidence: Evidence, fix_id: str) -> float:
     after_names = [layout.after_symptoms[-1][q] for q in reported]
     if any(name == q for name, q in zip(after_names, reported, strict=True)):
         return 0.0  # a reported failure this fix cannot reach stays as it is
+    if factual is not None:
+        for name, question in zip(after_names, reported, strict=True):
+            rows = np.ones((1, len(kb.questions[question].answers)))
+            rows[0, 0] = 0.0  # the failing answer, excluded
+            likelihoods[name] = rows
+        gone = tree.propagate(likelihoods, 1, targets=[])
+        return 0.0 if gone.impossible[0] else float(min(1.0, np.exp(gone.log_evidence[0] - factual)))
     for name, question in zip(after_names, reported, strict=True):
         answers = kb.questions[question].answers
         rows = np.ones((2, len(answers)))
@@ -207,10 +220,11 @@ def action_scores(kb: KnowledgeBase, p_resolves: dict[str, float], lang: str = "
 
 
 def recommended_actions(
-    kb: KnowledgeBase, evidence: Evidence, *, floor: float = DEFAULT_FLOOR, top: int = 3, lang: str = "en"
+    kb: KnowledgeBase, evidence: Evidence, *, floor: float = DEFAULT_FLOOR, top: int = 3, lang: str = "en",
+    posterior: CausePosterior | None = None,
 ) -> list[ActionScore]:
     """Actions in expected-cost-of-repair order: P(resolves) per minute of cost plus risk."""
-    p_resolves, _ = resolve_probabilities(kb, evidence, floor=floor)
+    p_resolves, _ = resolve_probabilities(kb, evidence, floor=floor, posterior=posterior)
     return [s for s in action_scores(kb, p_resolves, lang) if s.p_resolves >= floor][:top]
 
 

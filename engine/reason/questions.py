@@ -22,13 +22,11 @@ from typing import Literal
 import numpy as np
 
 from engine.errors import ContradictionError
-from engine.infer.voi import VoiResult, mutual_information_gains
+from engine.infer.voi import VoiResult, gains_from, plan_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
-from engine.reason.at_work import at_work, order_by_at_work
 from engine.reason.evidence import Evidence, check_question
-from engine.reason.inference import evidence_likelihoods
-from engine.reason.ranking import abnormal_probability, combinations, find_contradiction
+from engine.reason.ranking import CausePosterior, cause_posterior, combinations, find_contradiction
 
 DEFAULT_STOP_PROBABILITY = 0.9
 """Stop asking once the leading cause (or combination) is this likely: acting is then cheaper."""
@@ -181,83 +179,90 @@ def next_questions(
     lang: str = "en",
     skip: Collection[str] = (),
     objective: Objective = DEFAULT_OBJECTIVE,
+    posterior: CausePosterior | None = None,
 ) -> NextQuestions:
     """Rank unanswered questions by gain per minute, for one role, plus the best hand-off.
 
     ``skip`` holds questions the user put aside ("can't check that now"): they are neither suggested
     nor handed off, so the next best ones come up, and the stop rule judges what is left.
-    ``objective`` says what the gain is about (see the module docstring).
+    ``objective`` says what the gain is about (see the module docstring). ``posterior`` is this
+    evidence's :func:`~engine.reason.ranking.cause_posterior` when the caller already has it.
     """
     for question in skip:
         check_question(kb, question)
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     policy = policy or StopPolicy()
-    tree, _, likelihoods = evidence_likelihoods(kb, [evidence])
+    posterior = posterior or cause_posterior(kb, evidence)
+    tree, likelihoods, probabilities = posterior.tree, posterior.likelihoods, posterior.probabilities
     causes = list(kb.causes)
     candidates = [q for q in kb.questions if q not in evidence.observed() and q not in skip]
     gains: dict[str, float] = {}
     risk_drops: dict[str, float] = {}
     actions: dict[str, str] = {}
-    if objective == "all":
-        scored = causes
-    else:
-        posterior = tree.propagate(likelihoods, 1, targets=causes, barren=True)
-        if posterior.impossible[0]:
-            raise ContradictionError(find_contradiction(kb, evidence))
-        probabilities = {c: float(abnormal_probability(posterior.marginal(c))[0]) for c in causes}
-        scored = sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+    scored = causes if objective == "all" else sorted(causes, key=lambda c: -probabilities[c])[:LEADING_CAUSES]
+    plan = plan_gains(tree, likelihoods, causes=scored, candidates=candidates)
     if objective == "decision" and candidates:
-        look = decision.look_ahead(kb, tree, likelihoods, 1, candidates)
-        gains = {q: float(decision.information(look, q)[0]) for q in candidates}
+        # the look-ahead clamps the leading causes as the value of information does: one propagation
+        # serves both, each shared row propagated once
+        known = np.array([[probabilities[c] for c in causes]])
+        ahead = decision.plan_look_ahead(kb, tree, likelihoods, 1, candidates, probabilities=known)
+        looked, valued = tree.propagate_together([(ahead.likelihoods, ahead.batch), (plan.likelihoods, plan.batch)],
+                                                 plan.targets)
+        look = decision.look_ahead_from(ahead, looked)
+        gains = {q: float(g[0]) for q, g in decision.information_of(look, candidates).items()}
         actions = decision.moved_actions(look, SEPARATION_FLOOR)
-        risk_drops = {q: float(decision.risk_drop(look, q)[0]) for q in candidates}
-    voi = mutual_information_gains(tree, likelihoods, causes=scored, candidates=candidates)
+        risk_drops = {q: float(d[0]) for q, d in decision.risk_drops_of(look, candidates).items()}
+    else:
+        valued = tree.propagate(plan.likelihoods, plan.batch, plan.targets)
+    voi = gains_from(plan, valued)
     if voi.impossible[0]:
         raise ContradictionError(find_contradiction(kb, evidence))
-    if objective == "all":
-        probabilities = {c: float(abnormal_probability(voi.cause_probs[c][0])) for c in causes}
     if objective != "decision":
         gains = {q: float(voi.gain[q][0]) for q in candidates}
     # the leader and the stop go by P(at work), as the ranking does; the question scores stay on the
     # causes most likely present, latent ones included, since asking about them is what separates
-    working = at_work(kb, tree, likelihoods, probabilities)
-    ordered = order_by_at_work(working, probabilities)
+    working = posterior.at_work
+    ordered = posterior.ordered
     leaders = [c for c in ordered[:LEADING_CAUSES] if probabilities[c] > 0.0 and c in voi.causes]
 
-    suggestions = []
-    for question in candidates:
+    def suggestion(question: str) -> Suggestion:
         spec = kb.questions[question]
         gain = max(0.0, gains[question])
         answer_probs = voi.answer_probs[question][0]
         separates, why, details = _explain(kb, question, answer_probs, voi, probabilities, leaders, lang,
                                            actions.get(question))
-        suggestions.append(
-            Suggestion(
-                id=question,
-                text=spec.text.get(lang),
-                expected_gain_bits=gain,
-                cost_minutes=spec.cost_minutes,
-                gain_per_minute=gain / spec.cost_minutes,
-                answers={a: float(p) for a, p in zip(spec.answers, answer_probs, strict=True)},
-                separates=separates,
-                why=why,
-                asked_by=list(spec.asked_by),
-                why_details=details,
-            )
+        return Suggestion(
+            id=question,
+            text=spec.text.get(lang),
+            expected_gain_bits=gain,
+            cost_minutes=spec.cost_minutes,
+            gain_per_minute=gain / spec.cost_minutes,
+            answers={a: float(p) for a, p in zip(spec.answers, answer_probs, strict=True)},
+            separates=separates,
+            why=why,
+            asked_by=list(spec.asked_by),
+            why_details=details,
         )
-    suggestions.sort(key=lambda s: (-s.gain_per_minute, s.id))
-    mine = [s for s in suggestions if role is None or role in s.asked_by]
-    others = [s for s in suggestions if role is not None and role not in s.asked_by]
+
+    def rate(question: str) -> float:
+        return max(0.0, gains[question]) / kb.questions[question].cost_minutes
+
+    # ordered by rate first; the explanations are written only for the suggestions returned
+    ranked = sorted(candidates, key=lambda q: (-rate(q), q))
+    mine_ids = [q for q in ranked if role is None or role in kb.questions[q].asked_by]
+    other_ids = [q for q in ranked if role is not None and role not in kb.questions[q].asked_by]
+    mine = [suggestion(q) for q in mine_ids[:max(1, limit)]]
+    handoff = [suggestion(q) for q in other_ids[:1] if not mine_ids or rate(q) > rate(mine_ids[0])]
+    best_risk_drop = max((risk_drops.get(q, 0.0) / kb.questions[q].cost_minutes for q in mine_ids), default=0.0)
 
     leader = ordered[0]
     combination, combination_probability = _leading_combination(kb, evidence, ordered)
-    best_risk_drop = max((risk_drops.get(s.id, 0.0) / s.cost_minutes for s in mine), default=0.0)
     stop, reason, details = _stop(kb, policy, objective, working[leader], leader, combination,
                                   combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
         questions=mine[:limit],
-        handoff=[s for s in others if not mine or s.gain_per_minute > mine[0].gain_per_minute][:1],
+        handoff=handoff,
         stop=stop,
         stop_reason=reason,
         leader=leader,

@@ -10,8 +10,8 @@ a pseudo-cause inside it (``causes`` holds only what the pack can name, confirm 
   which all stand for causes the pack does not model. This is chosen over "the complaint's leak
   fired alone" because it is defined for any pack with a complaint, whatever the complaint's CPD
   form (a table CPD has no leak parameter), and it needs no extra node: clamping every cause to its
-  normal state in a second batch row of the same junction-tree propagation gives
-  P(e, all causes normal) / P(e) exactly, so no existing marginal can change. Packs without a
+  normal state in one more propagation gives P(e, all causes normal), and its ratio to the
+  ranking's own P(e) is the answer, exactly, so no existing marginal can change. Packs without a
   complaint get ``None``: there is nothing the causes are meant to explain.
 * **enough_evidence**: the information the evidence has given about the causes,
   Σ_c KL(P(C_c | complaint, e) ‖ P(C_c | complaint)) in bits (each cause's posterior against the
@@ -23,15 +23,16 @@ a pseudo-cause inside it (``causes`` holds only what the pack can name, confirm 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import ContradictionError
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason.evidence import Evidence
 from engine.reason.inference import propagate
-from engine.reason.ranking import find_contradiction
+from engine.reason.ranking import CausePosterior, cause_posterior
 
 ENOUGH_EVIDENCE_BITS = 1.0
 """One bit: the answers together have told us at least as much about the causes as one yes/no
@@ -60,24 +61,47 @@ def _kl_bits(posterior: np.ndarray, baseline: np.ndarray) -> float:
     return float(np.sum(posterior[keep] * np.log2(posterior[keep] / baseline[keep])))
 
 
-def assess_uncertainty(kb: KnowledgeBase, evidence: Evidence) -> Uncertainty:
-    """Both numbers from two propagations: the evidence (with and without every cause clamped
-    normal, as two rows of one batch) and the empty evidence the priors are compared against."""
+_BASELINES: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+_BASELINE_LOCK = threading.Lock()
+BASELINES = 16
+"""Packs whose baseline (the causes given the complaint alone) is kept: one small dict per version."""
+
+
+def baseline(kb: KnowledgeBase) -> dict[str, np.ndarray]:
+    """P(C | complaint) per cause: what the answers are measured against. It depends on the pack
+    only, so it is computed once per version (``BASELINES`` versions kept, least recent out first)."""
+    with _BASELINE_LOCK:
+        known = _BASELINES.get(kb.version_hash)
+        if known is not None:
+            _BASELINES.move_to_end(kb.version_hash)
+            return known
     causes = list(kb.causes)
-    clamps = {}
-    for cause in causes:
-        rows = np.ones((2, len(kb.states(cause))))
-        rows[1] = 0.0
-        rows[1, 0] = 1.0
-        clamps[cause] = rows
-    result = propagate(kb, [evidence, evidence], clamps, targets=causes)
-    if result.impossible[0]:
-        raise ContradictionError(find_contradiction(kb, evidence))
-    baseline = propagate(kb, [Evidence()], targets=causes)
-    bits = sum(_kl_bits(result.marginal(c)[0], baseline.marginal(c)[0]) for c in causes)
+    result = propagate(kb, [Evidence()], targets=causes)
+    marginals = {c: result.marginal(c)[0].copy() for c in causes}
+    with _BASELINE_LOCK:
+        _BASELINES[kb.version_hash] = marginals
+        while len(_BASELINES) > BASELINES:
+            _BASELINES.popitem(last=False)
+    return marginals
+
+
+def assess_uncertainty(kb: KnowledgeBase, evidence: Evidence, posterior: CausePosterior | None = None
+                       ) -> Uncertainty:
+    """Both numbers from the evidence's posterior (``posterior``, when the caller already has it), one
+    propagation with every cause clamped normal, and the pack's cached baseline."""
+    posterior = posterior or cause_posterior(kb, evidence)
+    causes = list(kb.causes)
+    reference = baseline(kb)
+    bits = sum(_kl_bits(posterior.result.marginal(c)[0], reference[c]) for c in causes)
     unmodelled: float | None = None
     if kb.pack.complaint is not None:
-        unmodelled = 0.0 if result.impossible[1] else float(
-            np.exp(result.log_evidence[1] - result.log_evidence[0]))
+        likelihoods = posterior.likelihoods_copy()
+        for cause in causes:
+            normal = np.zeros((1, len(kb.states(cause))))
+            normal[0, 0] = 1.0
+            likelihoods[cause] = likelihoods[cause] * normal if cause in likelihoods else normal
+        normal_only = posterior.tree.propagate(likelihoods, 1, targets=[], barren=True)
+        unmodelled = 0.0 if normal_only.impossible[0] else float(
+            np.exp(normal_only.log_evidence[0] - posterior.log_evidence))
         unmodelled = min(1.0, max(0.0, unmodelled))
     return Uncertainty(unmodelled_probability=unmodelled, evidence_bits=max(0.0, bits))
