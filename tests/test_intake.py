@@ -213,6 +213,10 @@ ENGLISH_PHRASINGS = [
     ("Our newsletters end up in the recipients' spam folder.", {"lands_in_spam_folder": "yes"}),
     ("Customers say our invoices go to junk.", {"lands_in_spam_folder": "yes"}),
     ("It is not in the junk folder either.", {"lands_in_spam_folder": "no"}),
+    # ticket shorthand: a sender named by its domain, years abbreviated
+    ("Inbound mail w/ attachments from uni-x.edu missing.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("No config changes in 5 yrs.", {"config_stable_long": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
