@@ -217,6 +217,13 @@ ENGLISH_PHRASINGS = [
     ("Inbound mail w/ attachments from uni-x.edu missing.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("No config changes in 5 yrs.", {"config_stable_long": "yes"}),
+    # "sent by X" names the sender, not us sending; "all other senders" are the other senders
+    ("Attachments sent by one partner university never show up in our mailboxes.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("Large files from all other senders come through.",
+     {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
+    ("We have not been getting mails that have attachments from University X.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
