@@ -278,6 +278,11 @@ JAPANESE_PHRASINGS = [
     ("ある大学から届く添付ファイル付きのメールだけが届きません。",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("先方から届いたメールは読めますが、添付付きのメールは届きません。", {"attachment_mail_fails": "yes"}),
+    # 来る and 入ってくる arrive too; a placeholder or a Latin name before 大学 names one sender
+    ("ある大学から添付ファイル付きのメールが来ません。",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("〇〇大学からの添付メールが入ってこない。", {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("導入以来、設定は一度も変えていません。", {"config_stable_long": "yes"}),
 ]
 
 
