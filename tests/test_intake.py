@@ -220,6 +220,7 @@ ENGLISH_PHRASINGS = [
     # "sent by X" names the sender, not us sending; "all other senders" are the other senders
     ("Attachments sent by one partner university never show up in our mailboxes.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("Our firewall thinks they're DoSing us.", {"dos_flag_on_receiver": "yes"}),
     ("Large files from all other senders come through.",
      {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
     ("We have not been getting mails that have attachments from University X.",
