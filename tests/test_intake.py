@@ -407,7 +407,7 @@ def _edit_intake(pack: Path, old: str, new: str) -> int:
      '{question: disk_space_low, answer: "maybe", when: [disk_full]}', "'maybe' is not an answer of 'disk_space_low'"),
     ("when: [disk_full]", "when: [disk_is_full]", "unknown term 'disk_is_full'"),
     ("  - web_down_at_bare_domain\n", "  - web_is_down\n", "unknown question 'web_is_down'"),
-    ('"re:\\\\bd?dos\\\\b"', '"re:\\\\bd?dos(\\\\b"', "invalid regular expression"),
+    ('"re:\\\\bd?dos(?:-?ing|ed)?\\\\b"', '"re:\\\\bd?dos(?:-?ing|ed?\\\\b"', "invalid regular expression"),
     ('"re:\\\\bfrom an? (?:[a-z\'-]+ ){0,2}(?:{org_a})\\\\b"', '"re:\\\\bfrom {no_such_macro}"',
      "unknown macro '{no_such_macro}'"),
 ])
