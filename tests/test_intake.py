@@ -284,6 +284,8 @@ JAPANESE_PHRASINGS = [
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("〇〇大学からの添付メールが入ってこない。", {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("導入以来、設定は一度も変えていません。", {"config_stable_long": "yes"}),
+    # a time expression is never what なし negates
+    ("設定変更は5年間なし。", {"config_stable_long": "yes"}),
 ]
 
 

@@ -136,6 +136,7 @@ class _Matcher:
     rules: list[IntakeRule]
     carried: set[str]
     context: set[str]
+    adverbial: set[str]
 
 
 _MATCHERS: dict[str, _Matcher] = {}
@@ -159,6 +160,7 @@ def _matcher(kb: KnowledgeBase, intake: IntakeFile) -> _Matcher:
         rules=list(intake.rules),
         carried={t.id for t in intake.terms if t.carry},
         context={t.id for t in intake.terms if t.context},
+        adverbial={t.id for t in intake.terms if t.adverbial},
     )
     _MATCHERS[key] = matcher
     return matcher
@@ -198,7 +200,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
         japanese = _japanese(text[clause.start:clause.end], lang)
         if japanese:
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
-        clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried)
+        clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
     return _read(text, clauses, matcher)
 
 
@@ -304,7 +306,7 @@ def _assign_hits(clauses: list[_Clause], hits: list[_Hit]) -> None:
 
 
 def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bool,
-                     carried: set[str]) -> int | None:
+                     carried: set[str], adverbial: set[str]) -> int | None:
     """Which hit a negation cue flips: see the module docstring for the grammar."""
     cue = hits[index]
     if japanese and cue.kind == "predicate_negation":
@@ -312,8 +314,8 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
     if not japanese and not _has(hits, "predicate") and any(h.term in carried for h in hits[index + 1:]):
         return None  # "…, but not the ones with attachments": the elided verb is negated, not the mail
     allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
-    before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed]
-    after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed]
+    before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed and hits[i].term not in adverbial]
+    after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed and hits[i].term not in adverbial]
     if japanese:
         return before[0] if before else (after[0] if after else None)
     if not after:
@@ -329,7 +331,8 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
     return predicates[0] if predicates else first
 
 
-def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried: set[str]) -> list[_Hit]:
+def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried: set[str],
+                     adverbial: set[str]) -> list[_Hit]:
     """Flip the polarity of negated hits (and of any other term stated by the same words).
 
     The cues stay in the list, marked when they found nothing to flip, so that rules can name them
@@ -340,7 +343,7 @@ def _apply_negations(hits: list[_Hit], normalised: str, japanese: bool, carried:
     dangling: set[int] = set()
     for i, hit in enumerate(hits):
         if hit.kind in _NEGATIONS:
-            target = _negation_target(hits, i, normalised, japanese, carried)
+            target = _negation_target(hits, i, normalised, japanese, carried, adverbial)
             if target is None:
                 if not (japanese and hit.kind == "predicate_negation"):
                     dangling.add(i)

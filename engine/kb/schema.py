@@ -343,6 +343,10 @@ class IntakeTerm(Strict):
     context: bool = Field(
         default=False, description="a clause naming this term without a carried subject takes the previous one's"
     )
+    adverbial: bool = Field(
+        default=False, description="a time or degree expression ('for five years', '5年間'): never what a "
+        "negation flips, so that 設定変更は5年間なし negates the change, not the five years",
+    )
 
 
 IntakeCondition = Annotated[str, Field(pattern=r"^(not )?[a-z][a-z0-9_]*$")]
