@@ -4,7 +4,7 @@ A helpdesk session starts from what the caller already said ("attachments from o
 not arrive, plain mail does"). Reading that into answers must never invent evidence: a wrong answer
 entered up front misleads every later question. So the reading is deliberately narrow:
 
-- The text is cut into sentences and clauses (``;`` ``,`` ``:`` "but", "and", "though", "except",
+- The text is cut into sentences and clauses (``;`` ``,`` ``:``, parentheses, "but", "and", "though", "except",
   。、が、けど、ので …), never inside quotes (a quoted log line is one unit) nor inside a cue phrase
   ("comes and goes"), and every clause is judged on its own.
 - Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
@@ -55,7 +55,7 @@ _CONTRASTIVE = re.compile(
     r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=ません)が|(?<=でした)が|(?<=[たるく])が"
 )
 _CLAUSE_BREAK = re.compile(
-    r"[;；,]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
+    r"[;；,()（）]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
     r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、"
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
