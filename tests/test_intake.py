@@ -221,6 +221,9 @@ ENGLISH_PHRASINGS = [
     ("Attachments sent by one partner university never show up in our mailboxes.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("Our firewall thinks they're DoSing us.", {"dos_flag_on_receiver": "yes"}),
+    # "get delivered" is one verb: its "get" and "delivered" are not two statements
+    ("E-mails from one specific university that include attachments do not get delivered.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     # a parenthesis is a clause of its own: its "do" does not undo the negation outside it
     ("Attachments from one partner university don't come through (their text mails do).",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "all_mail_fails": "no"}),
