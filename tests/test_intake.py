@@ -224,6 +224,9 @@ ENGLISH_PHRASINGS = [
     # "get delivered" is one verb: its "get" and "delivered" are not two statements
     ("E-mails from one specific university that include attachments do not get delivered.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    # "sent to us by X" names who sent the mail; it does not say the mail arrived
+    ("E-mails containing attachments sent to us by a university don't reach our mailboxes.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     # a parenthesis is a clause of its own: its "do" does not undo the negation outside it
     ("Attachments from one partner university don't come through (their text mails do).",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "all_mail_fails": "no"}),
