@@ -416,6 +416,7 @@ PACK_1_2_2_THIRD = [
     {("doveconf_reports_errors", "yes"), ("service_not_running", "yes")},
     {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},
     {("bdat_in_transcript", "yes")},
+    {("user_unknown_bounce", "yes")},
 ]
 """What each line of ``pack_1_2_2_third.txt`` answers, in order."""
 
@@ -424,7 +425,7 @@ def test_pack_1_2_2_third_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the third 1.2.2 sample (Postfix parameter problems, names that do not exist,
     malformed MX, a validating resolver's DNSSEC failure, the mailer-loop warning, connection tests,
     groupware SMTP AUTH, connection limits, amavis, PIX workarounds, tcpdump's need-to-frag, Dovecot
-    failing to start, BDAT), read alone, gives exactly its answers."""
+    failing to start, BDAT, Exchange's recipient-not-found prose), read alone, gives exactly its answers."""
     lines = (SAMPLES / "fragments" / "pack_1_2_2_third.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(PACK_1_2_2_THIRD)
     for line, expected in zip(lines, PACK_1_2_2_THIRD, strict=True):

@@ -59,7 +59,8 @@ __all__ = [
 ERROR_WORDS = (
     "reject", "error", "fatal", "warning", "panic", "timeout", "timed out", "defer", "bounced", "refused", "denied",
     "fail", "not found", "expired", "unavailable", "unreachable", "too many", "exceed", "quota", "block",
-    "blacklist", "unknown user", "user unknown", "aborted login", "not secure",
+    "blacklist", "unknown user", "user unknown", "aborted login", "not secure", "couldn't be delivered",
+    "could not be delivered", "wasn't found",
 )
 """Words that make a line look like an error (besides a 4xx/5xx reply or enhanced status code).
 
