@@ -215,7 +215,7 @@ def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     form = normalised[hit.start:end]
     if okurigana and okurigana.group().startswith(("な", "ず")):
         return False  # 問題なく届きます: a negated (adverbial) form, not a verb modifying a noun
-    return bool(form) and form[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, end))
+    return form[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, end))
 
 
 def _japanese(clause: str, lang: str) -> bool:
