@@ -125,7 +125,8 @@ def table(report: dict[str, Any], details: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="a phrasing set (YAML)")
-    parser.add_argument("--details", action="store_true", help="list every item with a miss, a wrong or an open proposal")
+    parser.add_argument("--details", action="store_true",
+                        help="list every item with a miss, a wrong or an open proposal")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     report = run(args.set.resolve())
