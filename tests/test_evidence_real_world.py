@@ -87,6 +87,10 @@ def test_redacted_addresses_still_match(kb: KnowledgeBase, redacted_ip: str) -> 
     ("relay=mx.example.jp[192.0.2.25]:25", "relay=mx.example.jp[192.0.2.25]:25"),
     ("Postfix 3.5.1 and mx.example.jp", "Postfix 3.5.1 and mx.example.jp"),
     ("   ", ""),
+    # a multi-line reply from a repr or JSON string: escaped breaks, continuation codes once
+    (r"'554-5.7.1 a\r\n554-5.7.1 b\r\n554 5.7.1 c\r\n'", "'554 5.7.1 a b c '"),
+    (r"b'550-first\n550 second'", "b'550 first second'"),
+    (r"C:\new\folder\n2 copies", r"C:\new\folder\n2 copies"),  # a path, not an escaped break
 ])
 def test_normalise_redactions_and_escapes(raw: str, rendered: str) -> None:
     assert normalise(raw) == rendered
@@ -444,3 +448,16 @@ def test_third_round_lines_that_prove_less_than_they_seem(kb: KnowledgeBase, lin
     answers = {(f.question, f.answer) for f in extract(line, kb)}
     assert not answers & {("data_phase_timeout_logged", "yes"), ("smtp_port_unreachable", "no"),
                           ("user_unknown_bounce", "yes"), ("spf_dmarc_fail_in_headers", "yes")}
+
+
+def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
+    """RFC 5321 4.2.1: every line but the last repeats the code with a hyphen; the reply's class is
+    its code's, whatever a later line's prose says, and the findings name its first line."""
+    text = "S: 550-Requested action not taken: mailbox unavailable\nS: 550 Failure sending mail. Try again later\n"
+    found = extract(text, kb)
+    assert {(f.question, f.answer) for f in found} == {("failures_are_temporary", "no")}
+    assert {f.line_number for f in found} == {1}
+    blocked = ("554-5.7.1 Service unavailable; Client host [192.0.2.30] blocked using\n"
+               "554-5.7.1 zen.spamhaus.org;\n554 5.7.1 https://www.spamhaus.org/query/ip/192.0.2.30\n")
+    assert ("listed_on_dnsbl", "yes") in {(f.question, f.answer) for f in extract(blocked, kb)}
+
