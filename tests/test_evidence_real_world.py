@@ -461,3 +461,12 @@ def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
                "554-5.7.1 zen.spamhaus.org;\n554 5.7.1 https://www.spamhaus.org/query/ip/192.0.2.30\n")
     assert ("listed_on_dnsbl", "yes") in {(f.question, f.answer) for f in extract(blocked, kb)}
 
+
+@pytest.mark.parametrize(("text", "reachable"), [
+    ("=== Trying mx.example.jp:25...\n=== Connected to mx.example.jp.\n<-  220 mx.example.jp ESMTP Postfix\n", True),
+    ("=== Trying localhost:25...\n=== Connected to localhost.\n<-  220 mx.example.jp ESMTP Postfix\n", False),
+    ("Trying 127.0.0.1...\nConnected to localhost.\n220 mx.example.jp ESMTP Postfix\n", False),
+])
+def test_a_greeting_over_loopback_says_nothing_of_outside(kb: KnowledgeBase, text: str, reachable: bool) -> None:
+    answers = {(f.question, f.answer) for f in extract(text, kb)}
+    assert (("smtp_port_unreachable", "no") in answers) is reachable
