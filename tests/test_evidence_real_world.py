@@ -450,6 +450,43 @@ def test_third_round_lines_that_prove_less_than_they_seem(kb: KnowledgeBase, lin
                           ("user_unknown_bounce", "yes"), ("spf_dmarc_fail_in_headers", "yes")}
 
 
+PACK_1_2_3 = [
+    {("failures_are_temporary", "no")},  # "mailbox unavailable" is any 550 (RFC 5321 4.2.3), not "unknown"
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},  # "Try again later" after a 5xx
+    {("failures_are_temporary", "no"), ("local_delivery_deferred_logged", "yes"), ("user_unknown_bounce", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # an application's log, not Exim's
+    {("users_cannot_send", "yes")},  # .NET SmtpClient: the client's failure, not our maillog's SASL
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # Gmail's BadCredentials line
+    {("users_cannot_send", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},
+    {("users_cannot_send", "yes")},  # Outlook's send task
+    set(),  # Exim refusing a domain no router takes: our routing, not a name that does not exist
+    {("tls_handshake_failed_logged", "yes")},  # PHP's stream layer
+    {("failures_are_temporary", "no"), ("spf_dmarc_fail_in_headers", "yes")},
+    {("doveconf_reports_errors", "yes")},
+    {("service_not_running", "yes")},  # Dovecot 1.x master's own fatal
+    {("failures_are_temporary", "yes")},  # sendmail's map lookup TEMPFAIL
+    {("smtp_port_unreachable", "no")},  # smtp-cli's [220] 'greeting'
+    {("delivery_agent_errors_logged", "yes")},  # index corruption
+    {("oom_or_fork_errors", "yes")},
+    {("fail2ban_ban_found", "no")},
+    {("sasl_auth_errors_logged", "yes")},  # an empty client field
+    {("failures_are_temporary", "no"), ("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")},
+]
+"""What each line of ``pack_1_2_3.txt`` answers, in order."""
+
+
+def test_pack_1_2_3_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.3 sample (generic 550 texts, LMTP's unknown user, client-side
+    submission refusals, PHP's TLS errors, DKIM signature prose, Dovecot start-up fatals, sendmail's
+    deferred map lookups, smtp-cli greetings, index corruption, vsz_limit, fail2ban status, an
+    escaped multi-line reply), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_3.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_3)
+    for line, expected in zip(lines, PACK_1_2_3, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
 def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
     """RFC 5321 4.2.1: every line but the last repeats the code with a hyphen; the reply's class is
     its code's, whatever a later line's prose says, and the findings name its first line."""
