@@ -129,6 +129,7 @@ def test_exim_policy_lines(kb: KnowledgeBase) -> None:
         ("greylist_deferral_logged", "yes", "exim_greylisted", 2),
         ("sasl_auth_errors_logged", "yes", "exim_authenticator_failed", 3),
         ("tls_handshake_failed_logged", "yes", "exim_tls_error", 4),
+        ("tls_handshake_failed_logged", "yes", "tls_handshake_wording", 4),  # OpenSSL's "SSL routines"
         ("dos_flag_on_receiver", "yes", "exim_rate_limit", 5),
         ("size_rejection_bounce", "yes", "exim_message_too_big", 6),
         ("size_rejection_bounce", "yes", "size_rejection_wording", 6),

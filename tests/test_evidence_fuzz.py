@@ -59,7 +59,8 @@ def test_truncated_and_spliced_samples(text: str, cut: int, splice: int, junk: s
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("unit", ["a", " ", "[", "@", "postfix/smtpd[1]: ", "timeout after DATA from ", "5.7.1 ",
                                   "IN A ", "pmtu ", "=", "\t", "\x00", "a@b.", "> ", "&lt;", "x.", "[x]", "***",
-                                  "550 ", "<22>1 ", "a | ", "said: 552 ", "Nov 28 10:00:00 "])
+                                  "550 ", "<22>1 ", "a | ", "said: 552 ", "Nov 28 10:00:00 ", "550-",
+                                  "\\r\\n550-", "\\n550 5.7.1 ", "'550-x\\r\\n", "  [220] '"])
 def test_huge_pathological_lines_finish_quickly(unit: str) -> None:
     """A 1 MB line of one repeated fragment is truncated to MAX_LINE_CHARS and scanned in linear time."""
     started = time.perf_counter()
@@ -81,7 +82,7 @@ def test_signature_patterns_have_no_nested_unbounded_repeats(signature_id: str) 
 
 
 @pytest.mark.parametrize("name", ["_CONTAINER", "_QUOTE", "_STAMP", "_TAG", "_RFC5424", "_BRACKETED",
-                                  "_MASKED_ADDRESS"])
+                                  "_MASKED_ADDRESS", "_ESCAPED_BREAK", "_MULTILINE_REPLY"])
 def test_normaliser_patterns_have_no_nested_unbounded_repeats(name: str) -> None:
     from engine.evidence import normalize
 

@@ -87,6 +87,10 @@ def test_redacted_addresses_still_match(kb: KnowledgeBase, redacted_ip: str) -> 
     ("relay=mx.example.jp[192.0.2.25]:25", "relay=mx.example.jp[192.0.2.25]:25"),
     ("Postfix 3.5.1 and mx.example.jp", "Postfix 3.5.1 and mx.example.jp"),
     ("   ", ""),
+    # a multi-line reply from a repr or JSON string: escaped breaks, continuation codes once
+    (r"'554-5.7.1 a\r\n554-5.7.1 b\r\n554 5.7.1 c\r\n'", "'554 5.7.1 a b c '"),
+    (r"b'550-first\n550 second'", "b'550 first second'"),
+    (r"C:\new\folder\n2 copies", r"C:\new\folder\n2 copies"),  # a path, not an escaped break
 ])
 def test_normalise_redactions_and_escapes(raw: str, rendered: str) -> None:
     assert normalise(raw) == rendered
@@ -444,3 +448,62 @@ def test_third_round_lines_that_prove_less_than_they_seem(kb: KnowledgeBase, lin
     answers = {(f.question, f.answer) for f in extract(line, kb)}
     assert not answers & {("data_phase_timeout_logged", "yes"), ("smtp_port_unreachable", "no"),
                           ("user_unknown_bounce", "yes"), ("spf_dmarc_fail_in_headers", "yes")}
+
+
+PACK_1_2_3 = [
+    {("failures_are_temporary", "no")},  # "mailbox unavailable" is any 550 (RFC 5321 4.2.3), not "unknown"
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},  # "Try again later" after a 5xx
+    {("failures_are_temporary", "no"), ("local_delivery_deferred_logged", "yes"), ("user_unknown_bounce", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # an application's log, not Exim's
+    {("users_cannot_send", "yes")},  # .NET SmtpClient: the client's failure, not our maillog's SASL
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # Gmail's BadCredentials line
+    {("users_cannot_send", "yes")},
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},
+    {("users_cannot_send", "yes")},  # Outlook's send task
+    set(),  # Exim refusing a domain no router takes: our routing, not a name that does not exist
+    {("tls_handshake_failed_logged", "yes")},  # PHP's stream layer
+    {("failures_are_temporary", "no"), ("spf_dmarc_fail_in_headers", "yes")},
+    {("doveconf_reports_errors", "yes")},
+    {("service_not_running", "yes")},  # Dovecot 1.x master's own fatal
+    {("failures_are_temporary", "yes")},  # sendmail's map lookup TEMPFAIL
+    {("smtp_port_unreachable", "no")},  # smtp-cli's [220] 'greeting'
+    {("delivery_agent_errors_logged", "yes")},  # index corruption
+    {("oom_or_fork_errors", "yes")},
+    {("fail2ban_ban_found", "no")},
+    {("sasl_auth_errors_logged", "yes")},  # an empty client field
+    {("failures_are_temporary", "no"), ("listed_on_dnsbl", "yes"), ("policy_reject_logged", "yes")},
+]
+"""What each line of ``pack_1_2_3.txt`` answers, in order."""
+
+
+def test_pack_1_2_3_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.3 sample (generic 550 texts, LMTP's unknown user, client-side
+    submission refusals, PHP's TLS errors, DKIM signature prose, Dovecot start-up fatals, sendmail's
+    deferred map lookups, smtp-cli greetings, index corruption, vsz_limit, fail2ban status, an
+    escaped multi-line reply), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_3.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_3)
+    for line, expected in zip(lines, PACK_1_2_3, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
+    """RFC 5321 4.2.1: every line but the last repeats the code with a hyphen; the reply's class is
+    its code's, whatever a later line's prose says, and the findings name its first line."""
+    text = "S: 550-Requested action not taken: mailbox unavailable\nS: 550 Failure sending mail. Try again later\n"
+    found = extract(text, kb)
+    assert {(f.question, f.answer) for f in found} == {("failures_are_temporary", "no")}
+    assert {f.line_number for f in found} == {1}
+    blocked = ("554-5.7.1 Service unavailable; Client host [192.0.2.30] blocked using\n"
+               "554-5.7.1 zen.spamhaus.org;\n554 5.7.1 https://www.spamhaus.org/query/ip/192.0.2.30\n")
+    assert ("listed_on_dnsbl", "yes") in {(f.question, f.answer) for f in extract(blocked, kb)}
+
+
+@pytest.mark.parametrize(("text", "reachable"), [
+    ("=== Trying mx.example.jp:25...\n=== Connected to mx.example.jp.\n<-  220 mx.example.jp ESMTP Postfix\n", True),
+    ("=== Trying localhost:25...\n=== Connected to localhost.\n<-  220 mx.example.jp ESMTP Postfix\n", False),
+    ("Trying 127.0.0.1...\nConnected to localhost.\n220 mx.example.jp ESMTP Postfix\n", False),
+])
+def test_a_greeting_over_loopback_says_nothing_of_outside(kb: KnowledgeBase, text: str, reachable: bool) -> None:
+    answers = {(f.question, f.answer) for f in extract(text, kb)}
+    assert (("smtp_port_unreachable", "no") in answers) is reachable

@@ -8,6 +8,7 @@ DSN continuation only right after a DSN field).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -58,8 +59,16 @@ def classify(lines: Sequence[Line]) -> Classified:
     result = Classified()
     groups: dict[str, list[Line]] = {module.FAMILY: [] for module in (*LINE_FAMILIES, zone)}
     previous = ""
+    open_reply = ""
+    """The code of a multi-line reply whose last line so far ended in ``code-``."""
     tests: list[tuple[str, Callable[[str], bool]]] = [(m.FAMILY, m.claims) for m in CLAIMING_FAMILIES]
     for line in lines:
+        step = _REPLY_LINE.match(line.text.lstrip()) if open_reply and previous in TEXT_FAMILIES else None
+        if step is not None and step["code"] == open_reply:
+            groups[previous][-1] = _join_reply(result, groups[previous][-1], line, step)
+            open_reply = open_reply if step["more"] == "-" else ""
+            continue
+        open_reply = ""
         indented = line.text[:1].isspace()
         if indented and previous == dsn.FAMILY:
             groups[dsn.FAMILY][-1] = _join(result, groups[dsn.FAMILY][-1], line)
@@ -76,12 +85,16 @@ def classify(lines: Sequence[Line]) -> Classified:
             family = zone.FAMILY
         if not family:
             last = groups[previous][-1].text if previous in TEXT_FAMILIES else ""
-            if len(last) >= MIN_CONTINUED and (indented or _wrapped(last, line.text)):
+            continues = indented or _wrapped(last, line.text)
+            if len(last) >= MIN_CONTINUED and continues and not _own_reply(last, line.text):
                 groups[previous][-1] = _join(result, groups[previous][-1], line)
                 continue
             family = fragment.FAMILY
         groups[family].append(line)
         previous = family
+        if "-" in line.text[:_REPLY_HEAD_WITHIN] and family in TEXT_FAMILIES:
+            head = _REPLY_LINE.match(line.text.lstrip())
+            open_reply = head["code"] if head is not None and head["more"] == "-" else ""
     result.lines = {name: group for name, group in groups.items() if group}
     return result
 
@@ -106,6 +119,46 @@ def _wrapped(previous: str, text: str) -> bool:
         return False
     first = text.split(" ", 1)[0]
     return not first.endswith(":") and "=" not in first
+
+
+_INDENTED_REPLY = re.compile(r" ?(?:\[[245]\d\d\] ['\"]|[245]\d\d[ -])")
+"""An indented server reply in a client's transcript: swaks ``<-  220 ...`` (its marker gone),
+smtp-cli ``    [220] '...'``."""
+
+
+def _own_reply(previous: str, text: str) -> bool:
+    """Whether an indented line is a server reply of its own rather than the tail of the line before:
+    it starts with a reply code, and the line before does not end waiting for one (a Postfix bounce
+    wraps ``said:`` and its reply onto the next line)."""
+    return _INDENTED_REPLY.match(text) is not None and not previous.rstrip().endswith("said:")
+
+
+_REPLY_HEAD_WITHIN = 12
+"""A reply line's code and its hyphen stand within this many characters of the line's start (an
+indent, a quote such as ``b'``, ``S: ``): a cheap test that spares log lines the pattern."""
+_REPLY_LINE = re.compile(r"(?P<lead>[^\w\s]{0,3}(?:[SC]: ?)?)(?P<code>[245]\d\d)(?P<more>[ -])")
+"""A line of an SMTP reply, after an optional quote or transcript marker (``S: ``); ``more`` is ``-``
+on every line but the last (RFC 5321 4.2.1)."""
+
+
+def _join_reply(result: Classified, previous: Line, continuation: Line, step: re.Match[str]) -> Line:
+    """One more line of a multi-line reply appended to its first line, as one reply: ``550-a`` then
+    ``550 b`` reads ``550 a b`` (the code is repeated on each line; the first line's hyphen only
+    said that more lines follow). An enhanced code repeated after the basic one is dropped too."""
+    if len(previous.text) >= MAX_LINE_CHARS:
+        return previous
+    result.continuations.setdefault(previous.number, []).append(continuation.number)
+    text = previous.text
+    head = _REPLY_LINE.match(text.lstrip())
+    if head is not None and head["more"] == "-":
+        at = len(text) - len(text.lstrip()) + head.end("code")
+        text = text[:at] + " " + text[at + 1:]
+    rest = continuation.text.lstrip()[step.end():]
+    if head is not None:
+        enhanced = text.lstrip()[head.end():].split(" ", 1)[0]
+        if enhanced.count(".") == 2 and enhanced[:1] == head["code"][:1] and rest.startswith(enhanced + " "):
+            rest = rest[len(enhanced) + 1:]
+    return Line(previous.number, f"{text} {rest}"[:MAX_LINE_CHARS])
 
 
 def _join(result: Classified, previous: Line, continuation: Line) -> Line:

@@ -30,10 +30,16 @@ _CLIENT_DEBUG = re.compile(r"(?:SERVER -> CLIENT|CLIENT -> SERVER|SMTP (?:ERROR|
 reply is, not as Exim's log."""
 
 
+_APPLICATION_LOG = re.compile(r"\[(?!\d{1,10}\])[^\]\n]{1,80}\]|(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL) ")
+"""What an application's log writes after the same date and time: a thread name in brackets
+(``[XNIO-1 task-2]``, ``[main]``) or a level word (logback, log4j, Python logging). Exim writes a
+bracketed process id only (``log_selector = +pid``) and no level."""
+
+
 def claims(text: str) -> bool:
     """An Exim log line: Exim's own timestamp at the start, or an ``exim[pid]:`` syslog tag."""
     if (stamp := _STAMP.match(text)) is not None:
-        return _CLIENT_DEBUG.match(text, stamp.end()) is None
+        return _CLIENT_DEBUG.match(text, stamp.end()) is None and _APPLICATION_LOG.match(text, stamp.end()) is None
     return "exim" in text and _SYSLOG.search(text) is not None
 
 

@@ -11,6 +11,7 @@ extractor of the signature that matched, so the output still says how the line w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from engine.evidence.model import ExtractedAnswer, Line
@@ -28,6 +29,24 @@ mail-app dialogs."""
 SIGNATURE_EXTRACTORS = (*MTA_EXTRACTORS, *LINE_FORMAT_EXTRACTORS)
 
 
+_LOOPBACK_TEST = re.compile(
+    r"^ ?(?:=== )?(?:trying|connected to|connecting to|connection to) "
+    r"\[?(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)\b",
+    re.IGNORECASE,
+)
+"""A connection test's own line naming the loopback address: swaks (``=== Trying localhost:25...``,
+``=== Connected to localhost.``), telnet (``Trying 127.0.0.1...``), nc (``Connection to localhost 25
+port [tcp/smtp] succeeded!``)."""
+REACHABLE_FROM_OUTSIDE = ("smtp_port_unreachable", "no")
+"""The answer a greeting gives to "from outside, does a connection to port 25 fail": a test run on
+the server itself against loopback does not give it."""
+
+
 def analyse(lines: Sequence[Line], found: list[ExtractedAnswer]) -> list[ExtractedAnswer]:
-    """A fragment carries its meaning in the signatures alone."""
-    return found
+    """A fragment carries its meaning in the signatures alone, except that a connection test against
+    loopback says nothing of what outside clients reach (the greeting it got is dropped)."""
+    if not any((f.question, f.answer) == REACHABLE_FROM_OUTSIDE for f in found):
+        return found
+    if not any(_LOOPBACK_TEST.match(line.text) for line in lines):
+        return found
+    return [f for f in found if (f.question, f.answer) != REACHABLE_FROM_OUTSIDE]

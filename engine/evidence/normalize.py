@@ -18,7 +18,12 @@ what the software actually said:
   inside a host name loses them (``mail.redacted.example``), so the ``host[ip]`` shape survives;
 * runs of white space become one space; an indented line keeps one leading space, which is how
   continuation lines (folded headers, wrapped bounce prose, zone and postconf continuations) are
-  still recognised.
+  still recognised;
+* line breaks written as escapes (``\\r\\n``, or ``\\n`` before a reply code), which is how a
+  reply reaches us from a Python or JavaScript repr or a JSON log, become spaces, and a multi-line
+  SMTP reply on one line (``554-first\\r\\n554-second\\r\\n554 last``) becomes one reply: the
+  continuation codes RFC 5321 4.2.1 repeats on every line are dropped after the first
+  (:func:`one_reply`).
 
 Case is left alone; signature patterns are matched case-insensitively instead. Every rewrite is a
 bounded regular expression or a plain string operation, so the step stays linear in the line.
@@ -60,6 +65,12 @@ _MASKED_ADDRESS = re.compile(r"[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]{1,3}\.[\dxX*]
 """Both patterns start with a character class, which the regex engine scans for at C speed; what
 must (not) stand left of a match is checked in the replacement function instead of a lookbehind."""
 _STARS = re.compile(r"\*{3,}")
+_ESCAPED_BREAK = re.compile(r"\\r\\n|\\n(?=[245]\d\d[ -])")
+"""A line break written as an escape: ``\\r\\n`` anywhere, ``\\n`` only before a reply code (alone
+it is as likely a Windows path's ``\\new``)."""
+_MULTILINE_REPLY = re.compile(r"^(?P<lead>(?:b(?=['\"]))?[^\w\s]{0,3}(?:[SC]: ?)?)(?P<code>[245]\d\d)-")
+"""The first line of a multi-line reply, after an optional quote (``'``, Python's ``b'``) or
+transcript marker (``S: ``)."""
 _BANNER = re.compile(r"^\d{3}[ -]\*")
 
 
@@ -93,6 +104,35 @@ def _may_hold_bracketed(text: str) -> bool:
     regex (their brackets hold pids, addresses and e-mail addresses)."""
     lowered = text.lower()
     return any(map(lowered.__contains__, _BRACKET_HINTS))
+
+
+def one_reply(text: str) -> str:
+    """A multi-line SMTP reply written on one line as one reply: ``550-a 550-b 550 c`` becomes
+    ``550 a b c``. RFC 5321 4.2.1 repeats the code on every line (with ``-`` on all but the last),
+    and an enhanced code (RFC 2034) is repeated with it; signatures read the text once."""
+    head = _MULTILINE_REPLY.match(text)
+    if head is None:
+        return text
+    code = head["code"]
+    rest = text[head.end():]
+    for separator in (" ", "-"):
+        marker = f" {code}{separator}"
+        if marker in rest:
+            rest = rest.replace(marker, " ")
+    enhanced = rest.split(" ", 1)[0]
+    if enhanced[:1] == code[:1] and enhanced.count(".") == 2 and f" {enhanced} " in rest:
+        rest = rest[:len(enhanced)] + rest[len(enhanced):].replace(f" {enhanced} ", " ")
+    return f"{head['lead']}{code} {rest}"
+
+
+def _escaped_breaks(text: str) -> str:
+    """Escaped line breaks as spaces and a multi-line reply as one (see :func:`one_reply`)."""
+    if "\\r\\n" not in text and "\\n" not in text:
+        return text
+    spaced = _ESCAPED_BREAK.sub(" ", text)
+    if spaced == text:
+        return text
+    return one_reply(" ".join(spaced.split()))
 
 
 def _redactions(text: str) -> str:
@@ -141,6 +181,8 @@ def normalise(raw: str) -> str:
         indented = text[:1].isspace()
     if "&" in text:
         text = html.unescape(text)
+    if "\\" in text:
+        text = _escaped_breaks(text)
     if indented or "  " in text or text.endswith(" ") or not text.isprintable():
         text = " ".join(text.split())  # isprintable() is False for every white space but " "
     if not text:
