@@ -27,7 +27,7 @@ entered up front misleads every later question. So the reading is deliberately n
   by rule priority, and a tie proposes nothing.
 - A clause without a predicate borrows the previous clause's ("attachments fail, but plain mail
   does"), or joins the next clause when that one has the predicate ("mail with attachments,
-  sent from one partner, does not arrive"), passing over an aside that names nothing ("mail from
+  sent from one partner, does not arrive"), passing over asides without a predicate ("mail from
   univ X (their MX 203.0.113.25) with attachments stalls"). A clause naming other senders but not which mail takes the
   subject of the previous one ("from other universities they arrive fine").
 
@@ -60,7 +60,7 @@ _CONTRASTIVE = re.compile(
 )
 _CLAUSE_BREAK = re.compile(
     r"[;；,()（）]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
-    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、|(?<=だけ)で、|(?<=のみ)で、"
+    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、|(?<=だけ)で、|(?<=のみ)で、|(?<=まま)で、"
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
@@ -493,13 +493,13 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
 
 
 def _following(clauses: list[_Clause], index: int) -> _Clause | None:
-    """The next clause of the sentence that says something, passing over inserted asides without a
-    subject or predicate ("mail from univ X (their MX 203.0.113.25) with attachments stalls"); the
-    aside is then joined with the rest."""
+    """The next clause of the sentence with a predicate, passing over inserted asides that have none
+    ("mail from the hospital (their gateway is mx.hospital.example) with scans attached never
+    arrives"); the asides are then joined with the rest. Without such a clause, the next one."""
     for candidate in clauses[index + 1:]:
         if candidate.sentence != clauses[index].sentence:
-            return candidate
-        if any(h.kind in ("subject", "predicate") for h in candidate.hits):
+            break
+        if _has(candidate.hits, "predicate"):
             return candidate
     return clauses[index + 1] if index + 1 < len(clauses) else None
 
