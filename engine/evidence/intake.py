@@ -5,8 +5,9 @@ not arrive, plain mail does"). Reading that into answers must never invent evide
 entered up front misleads every later question. So the reading is deliberately narrow:
 
 - The text is cut into sentences and clauses (``;`` ``,`` ``:``, parentheses, "but", "and", "though", "except",
-  。、が、けど、ので …), never inside quotes (a quoted log line is one unit) nor inside a cue phrase
-  ("comes and goes"), and every clause is judged on its own.
+  。、が、けど、ので、だけで、…; でも only where it opens a clause, not in スマホでもPCでも), never inside quotes
+  (a quoted log line is one unit) nor inside a cue phrase ("comes and goes"), and every clause is judged
+  on its own.
 - Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
   phrases and, for the words that state it negated, opposite phrases). Overlapping matches keep the
   longest, so "mail without attachments" is plain mail and not an attachment.
@@ -20,11 +21,14 @@ entered up front misleads every later question. So the reading is deliberately n
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
   届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
-  both "X" and "not X" decides nothing about X. Conflicting proposals for one question are settled
+  both "X" and "not X" decides nothing about X. A rule may also ask that another stated clause of the
+  text say something (``elsewhere``), for questions with two halves said apart: "nobody can send.
+  Receiving is fine." is only outgoing mail failing. Conflicting proposals for one question are settled
   by rule priority, and a tie proposes nothing.
 - A clause without a predicate borrows the previous clause's ("attachments fail, but plain mail
   does"), or joins the next clause when that one has the predicate ("mail with attachments,
-  sent from one partner, does not arrive"). A clause naming other senders but not which mail takes the
+  sent from one partner, does not arrive"), passing over asides without a predicate ("mail from
+  univ X (their MX 203.0.113.25) with attachments stalls"). A clause naming other senders but not which mail takes the
   subject of the previous one ("from other universities they arrive fine").
 
 Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
@@ -51,12 +55,12 @@ _CONTRASTIVE = re.compile(
     r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
     r"|it|its|it's|the (?:message|mail|body|data|transfer|connection))\b)"
-    r"|けれども|けれど|けど|のに|しかし|でも|ただし"
+    r"|けれども|けれど|けど|(?:それ)?なのに|のに|しかし|(?<![^\s。、，,])でも|ただし"
     r"|(?<=ます)が|(?<=です)が|(?<=ない)が|(?<=ません)が|(?<=でした)が|(?<=[たるく])が"
 )
 _CLAUSE_BREAK = re.compile(
     r"[;；,()（）]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
-    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、"
+    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、|(?<=だけ)で、|(?<=のみ)で、|(?<=まま)で、"
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
@@ -449,9 +453,19 @@ def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, pre
     return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
 
 
-def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
-    proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
-    groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
+@dataclass
+class _Reading:
+    """One clause as the rules see it: its hits with what it borrowed, and whether it states anything."""
+
+    clause: _Clause
+    hits: list[_Hit]
+    by_term: dict[str, list[_Hit]]
+    stated: bool
+
+
+def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Reading]:
+    """Each clause with the words it borrows from its neighbours (see the module docstring)."""
+    readings: list[_Reading] = []
     previous_predicates: list[_Hit] = []
     previous_carried: list[_Hit] = []
     pending: _Clause | None = None
@@ -461,28 +475,59 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
                              pending.hits + clause.hits, clause.question)
             pending = None
         own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
-        following = clauses[index + 1] if index + 1 < len(clauses) else None
+        following = _following(clauses, index)
         if _joins_next(own, following, clause, previous_predicates):
             pending = clause
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher)
-        answered = False
         stated = not clause.question and not _has(hits, "hedge")
-        by_term = _by_term(hits)
-        for rule in matcher.rules if stated else ():
-            used = _fires(rule, by_term)
-            if used is not None:
-                start, end = _whole_words(text, *_span(used, hits, clause), clause)
-                proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
-                answered = True
-        groups.append((clause.start, clause.end, answered))
+        readings.append(_Reading(clause, hits, _by_term(hits), stated))
         predicates = [h for h in hits if h.kind == "predicate"]
         if predicates:
             previous_predicates = predicates
         carried = [h for h in hits if h.term in matcher.carried]
         if carried:
             previous_carried = carried
+    return readings
+
+
+def _following(clauses: list[_Clause], index: int) -> _Clause | None:
+    """The next clause of the sentence with a predicate, passing over inserted asides that have none
+    ("mail from the hospital (their gateway is mx.hospital.example) with scans attached never
+    arrives"); the asides are then joined with the rest. Without such a clause, the next one."""
+    for candidate in clauses[index + 1:]:
+        if candidate.sentence != clauses[index].sentence:
+            break
+        if _has(candidate.hits, "predicate"):
+            return candidate
+    return clauses[index + 1] if index + 1 < len(clauses) else None
+
+
+def _elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
+    """Whether another stated clause says all of the rule's ``elsewhere`` conditions together."""
+    if not rule.elsewhere:
+        return True
+    return any(
+        other.stated and all(_holds(c, other.by_term) for c in rule.elsewhere)
+        for j, other in enumerate(readings) if j != index
+    )
+
+
+def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
+    proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
+    groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
+    readings = _readings(text, clauses, matcher)
+    for index, reading in enumerate(readings):
+        clause = reading.clause
+        answered = False
+        for rule in matcher.rules if reading.stated else ():
+            used = _fires(rule, reading.by_term)
+            if used is not None and _elsewhere(rule, readings, index):
+                start, end = _whole_words(text, *_span(used, reading.hits, clause), clause)
+                proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
+                answered = True
+        groups.append((clause.start, clause.end, answered))
     answers = []
     for question, found in proposals.items():
         top = max(p for p, _, _, _ in found)

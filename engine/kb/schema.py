@@ -355,13 +355,19 @@ IntakeCondition = Annotated[str, Field(pattern=r"^(not )?[a-z][a-z0-9_]*$")]
 class IntakeRule(Strict):
     """One clause-level reading: when every ``when`` condition (and one ``when_any``, if listed) holds
     and no ``unless`` does, propose ``question=answer``. A condition is a term id (stated) or
-    ``not <term>`` (stated negated); a clause saying both of one term decides neither."""
+    ``not <term>`` (stated negated); a clause saying both of one term decides neither. ``elsewhere``
+    names what another clause of the same complaint must state as well, for questions that ask for
+    two things the caller says apart ("nobody can send. Receiving is fine.")."""
 
     question: Identifier
     answer: StateName
     when: list[IntakeCondition] = Field(min_length=1)
     when_any: list[IntakeCondition] = Field(default_factory=list)
     unless: list[IntakeCondition] = Field(default_factory=list)
+    elsewhere: list[IntakeCondition] = Field(
+        default_factory=list,
+        description="conditions that must all hold together in one other stated clause of the same text",
+    )
     priority: int = Field(default=0, ge=0, le=9,
                           description="on conflicting answers the higher wins; ties propose nothing")
 
