@@ -193,7 +193,7 @@ def next_question(
     stop_probability: Annotated[float, typer.Option(help="stop when the leader (or combination) is this likely")]
     = 0.9,
     exchange_rate: Annotated[float | None, typer.Option(
-        help="stop when the best question gives fewer bits per minute (default: 0.001 for the decision, "
+        help="stop when the best question gives fewer bits per minute (default: 0.0003 for the decision, "
              "which also weighs the risk of acting on a wrong cause; 0.005 for all or leading causes)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="how many questions to list")] = 5,
     skip: Annotated[list[str] | None, typer.Option(
