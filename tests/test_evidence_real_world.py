@@ -460,7 +460,7 @@ PACK_1_2_3 = [
     {("users_cannot_send", "yes")},
     {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},
     {("users_cannot_send", "yes")},  # Outlook's send task
-    set(),  # Exim refusing a domain no router takes: our routing, not a name that does not exist
+    {("failures_are_temporary", "no")},  # Exim's verify = recipient: a 550, not a name that does not exist
     {("tls_handshake_failed_logged", "yes")},  # PHP's stream layer
     {("failures_are_temporary", "no"), ("spf_dmarc_fail_in_headers", "yes")},
     {("doveconf_reports_errors", "yes")},
@@ -484,6 +484,45 @@ def test_pack_1_2_3_one_line_at_a_time(kb: KnowledgeBase) -> None:
     lines = (SAMPLES / "fragments" / "pack_1_2_3.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(PACK_1_2_3)
     for line, expected in zip(lines, PACK_1_2_3, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+PACK_1_2_3_SECOND = [
+    {("failures_are_temporary", "yes")},  # a sending provider's storage reply: not our disk
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},  # Exchange delivery restriction
+    {("tls_handshake_failed_logged", "yes")},  # a library's own CA store: not our chain, no client warning
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # no recipient or 5.1.x: not unknown
+    {("users_cannot_send", "yes")},  # EAGAIN is no 4xx deferral
+    {("users_cannot_send", "yes")},  # Go: dial tcp to a loopback submission port
+    {("users_cannot_send", "yes")},  # msmtp
+    {("dos_flag_on_receiver", "yes"), ("failures_are_temporary", "yes"), ("too_many_connections_logged", "yes"),
+     ("users_cannot_send", "yes")},  # Thunderbird relaying its own server's connection limit
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # the account's daily sending limit
+    {("failures_are_temporary", "yes"), ("name_service_errors_logged", "yes"),
+     ("outbound_tls_required_deferral", "yes")},  # TLSA lookup SERVFAIL
+    {("mta_sts_check_fails", "yes")},
+    {("failures_are_temporary", "yes")},  # a reply code quoted by AsyncOS
+    {("tls_handshake_failed_logged", "yes")},  # Go's crypto/tls servers
+    {("size_rejection_bounce", "yes")},
+    {("service_not_running", "yes")},  # postfix(1) cannot run postfix-script
+    {("quarantine_entry_found", "yes")},  # amavis: passed, but quarantined
+    {("ptr_missing_or_mismatch", "yes")},  # smtpd's forward-confirmation warning
+    {("failures_are_temporary", "no")},  # Exim verify = recipient
+    {("sasl_auth_errors_logged", "yes")},  # Exim AUTH protocol error
+    {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+]
+"""What each line of ``pack_1_2_3_second.txt`` answers, in order."""
+
+
+def test_pack_1_2_3_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the second 1.2.3 sample (provider storage replies, Exchange delivery
+    restrictions, a library's CA store, Thunderbird and mailx send failures, applications that cannot
+    reach their SMTP server, sending limits, TLSA and MTA-STS failures, quoted reply codes, Go TLS
+    handshake errors, Postfix queue-file size and start fatals, amavis quarantines, FCrDNS warnings,
+    Exim's unrouteable recipients and AUTH protocol errors), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_3_second.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_3_SECOND)
+    for line, expected in zip(lines, PACK_1_2_3_SECOND, strict=True):
         assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
 
 
