@@ -30,6 +30,9 @@ entered up front misleads every later question. So the reading is deliberately n
   sent from one partner, does not arrive"), passing over asides without a predicate ("mail from
   univ X (their MX 203.0.113.25) with attachments stalls"). A clause naming other senders but not which mail takes the
   subject of the previous one ("from other universities they arrive fine").
+  A Japanese clause that ends on an inflected verb the phrases do not know (読めています,
+  試していません) has a predicate of its own and borrows none. A half-width "?" ends a Japanese
+  sentence even without a space after it.
 
 Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
 answer are listed in ``unmatched``, so the person sees what was read and what was not.
@@ -50,7 +53,7 @@ MAX_INTAKE_CHARS = 20_000
 """Longer texts are refused: a complaint is a few sentences; whole logs go to ``extract``."""
 
 _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]|[!?](?=[\u3040-\u30ff\u3400-\u9fff])")
 _CONTRASTIVE = re.compile(
     r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
@@ -73,6 +76,13 @@ _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
 _NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]")
 """A katakana or kanji character: where a noun starts after a modifying verb."""
+_OWN_VERB = re.compile(
+    r"(?:ます|ました|ません|ませんでした|ている|ていた|ていない|ていません|てる|てた|てない|ておる|ております"
+    r"|ておりました|ておらず|てます|てました|てません)[\s。、!?！？.]*$"
+)
+"""A Japanese clause that ends on an inflected verb has a predicate of its own, even one the phrase
+lists do not know (添付なしのは読めています, 送信は試していません): it borrows no verb from the clause
+before, whose verb would be carried into a statement it does not make."""
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 _AFFIRMED_ELLIPSIS = re.compile(
     r"\b(?:does|do|did|is|are|was|were|can|could|will|has|have)(?:\s+(?:too|also|still|though|now))?\W*$"
@@ -132,6 +142,8 @@ class _Clause:
     hits: list[_Hit] = field(default_factory=list)
     question: bool = False
     """the sentence asks (a question mark, a Japanese か) rather than states, and does not ask why"""
+    own_verb: bool = False
+    """a Japanese clause ending on a verb none of the phrases name (see ``_OWN_VERB``)"""
 
 
 @dataclass
@@ -205,6 +217,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
         if japanese:
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
         clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
+        clause.own_verb = japanese and bool(_OWN_VERB.search(normalised[clause.start:clause.end]))
     return _read(text, clauses, matcher)
 
 
@@ -399,7 +412,7 @@ def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | Non
 
 
 def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool, affirmed: bool,
-                  previous_carried: list[_Hit], matcher: _Matcher) -> list[_Hit]:
+                  previous_carried: list[_Hit], matcher: _Matcher, own_verb: bool = False) -> list[_Hit]:
     """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses.
 
     ``affirmed``: the clause ends on a bare auxiliary ("plain mail does", "everyone else can"), which
@@ -407,7 +420,7 @@ def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive
     """
     own = [h for h in hits if h.kind in ("subject", "predicate")]
     result = list(hits)
-    if not _has(own, "predicate") and own and previous_predicates:
+    if not _has(own, "predicate") and own and previous_predicates and not own_verb:
         if any(h.dangling for h in hits):
             polarity_of = {h.term: -1 for h in previous_predicates}
         elif affirmed:
@@ -448,7 +461,9 @@ def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, pre
     """A subject without a predicate belongs to the next clause of its sentence when that one says what
     happened ("mail with attachments, sent from one partner, does not arrive") and either nothing
     came before to borrow from or the next clause has no subject of its own."""
-    if not own or _has(own, "predicate") or following is None or following.sentence != clause.sentence:
+    if not own or _has(own, "predicate") or clause.own_verb:
+        return False
+    if following is None or following.sentence != clause.sentence:
         return False
     return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
 
@@ -472,7 +487,7 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
     for index, clause in enumerate(clauses):
         if pending is not None:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
-                             pending.hits + clause.hits, clause.question)
+                             pending.hits + clause.hits, clause.question, clause.own_verb)
             pending = None
         own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
         following = _following(clauses, index)
@@ -480,7 +495,8 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
             pending = clause
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
-        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher)
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher,
+                             clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         predicates = [h for h in hits if h.kind == "predicate"]
