@@ -530,6 +530,18 @@ def _elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
     )
 
 
+def _sentence_blocks(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
+    """Whether another clause of the same sentence states one of the rule's ``unless_sentence``
+    conditions: "users can't get into their mailboxes; Thunderbird just times out" is a connection
+    timing out, not a login refused, though the clause break splits the two."""
+    sentence = readings[index].clause.sentence
+    return any(
+        _holds(c, other.by_term)
+        for j, other in enumerate(readings) if j != index and other.clause.sentence == sentence
+        for c in rule.unless_sentence
+    )
+
+
 def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
     proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
     groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
@@ -539,7 +551,7 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
         answered = False
         for rule in matcher.rules if reading.stated else ():
             used = _fires(rule, reading.by_term)
-            if used is not None and _elsewhere(rule, readings, index):
+            if used is not None and _elsewhere(rule, readings, index) and not _sentence_blocks(rule, readings, index):
                 start, end = _whole_words(text, *_span(used, reading.hits, clause), clause)
                 proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
                 answered = True
