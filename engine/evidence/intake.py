@@ -19,7 +19,10 @@ entered up front misleads every later question. So the reading is deliberately n
   does", "everyone else can") repeats that verb without its negation. In Japanese, 一通も agrees
   with the verb's own negation (一通も届きません) and flips nothing.
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
-  届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
+  届きますか) state nothing, except questions asking why ("why don't attachments arrive?"). A
+  sentence ending in doubled marks ("it just disappears??") asks only when worded as a question.
+- A Japanese verb that modifies a noun through auxiliaries (送ってもらってる資料) or before はず
+  (届くはずのメール) names which mail is meant and is not the clause's predicate.
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
   both "X" and "not X" decides nothing about X. A rule may also ask that another stated clause of the
   text say something (``elsewhere``), for questions with two halves said apart: "nobody can send.
@@ -74,6 +77,7 @@ _PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
 """Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
 _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
+_KANA_RUN = re.compile(r"[\u3041-\u309f]{1,10}")
 _NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]")
 """A katakana or kanji character: where a noun starts after a modifying verb."""
 _OWN_VERB = re.compile(
@@ -83,6 +87,11 @@ _OWN_VERB = re.compile(
 """A Japanese clause that ends on an inflected verb has a predicate of its own, even one the phrase
 lists do not know (添付なしのは読めています, 送信は試していません): it borrows no verb from the clause
 before, whose verb would be carried into a statement it does not make."""
+_INTERROGATIVE = re.compile(
+    r"^\W*(?:is|are|am|do|does|did|can|could|would|will|should|shall|has|have|had|was|were|what|who|whom|whose"
+    r"|where|when|which|how|any|anyone|anybody|isn't|aren't|doesn't|don't|didn't|can't|won't)\b"
+)
+"""How an English question begins: a sentence that does not is a statement, however many "?" it ends with."""
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 _AFFIRMED_ELLIPSIS = re.compile(
     r"\b(?:does|do|did|is|are|was|were|can|could|will|has|have)(?:\s+(?:too|also|still|though|now))?\W*$"
@@ -224,7 +233,8 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
 def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     """A Japanese verb in its plain form right before a noun is a relative clause, not the clause's
     predicate: in 大学から届く添付ファイル付きのメールが届きません the first 届く only says which mail
-    is meant, and only 届きません states what happens to it."""
+    is meant, and only 届きません states what happens to it. So does a verb with auxiliaries
+    (送ってもらってる資料) and one before はず (届くはずのメール: what should arrive)."""
     if hit.kind != "predicate":
         return False
     okurigana = _OKURIGANA.match(normalised, hit.end)
@@ -232,7 +242,16 @@ def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     form = normalised[hit.start:end]
     if okurigana and okurigana.group().startswith(("な", "ず")):
         return False  # 問題なく届きます: a negated (adverbial) form, not a verb modifying a noun
-    return form[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, end))
+    if form[-1] in _PLAIN_VERB_ENDINGS and _NOUN_START.match(normalised, end):
+        return True
+    run = _KANA_RUN.match(normalised, hit.end)
+    if run is None or re.search("な|ず|ませ", run.group()):
+        return False
+    kana = run.group()
+    if re.match(f"[^{_PLAIN_VERB_ENDINGS}]{{0,3}}[{_PLAIN_VERB_ENDINGS}]はず", kana):
+        return True  # 届くはずの添付: what should arrive, not what does
+    # 送ってもらってる資料: an auxiliary chain (てもらう, ている, てくれる) ending in a plain form
+    return kana[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, run.end()))
 
 
 def _japanese(clause: str, lang: str) -> bool:
@@ -287,8 +306,12 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
 
 def _asks(sentence: str, terminator: str) -> bool:
     """A question states nothing ("is it the firewall?", "届きますか"), unless it asks why: "why don't
-    attachments arrive?" takes for granted that they do not."""
+    attachments arrive?" takes for granted that they do not. Doubled marks ("it just disappears??",
+    "届かない!?") are exasperation: such a sentence asks only when it is worded as a question."""
     asking = terminator in ("?", "？") or bool(_JAPANESE_QUESTION.search(sentence))
+    if asking and re.search(r"[?？!！]\s*$", sentence):
+        bare = re.sub(r"[?？!！\s]+$", "", sentence)
+        asking = bool(_INTERROGATIVE.search(bare) or _JAPANESE_QUESTION.search(bare))
     return asking and not _WHY.search(sentence)
 
 
