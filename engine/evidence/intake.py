@@ -23,6 +23,9 @@ entered up front misleads every later question. So the reading is deliberately n
   sentence ending in doubled marks ("it just disappears??") asks only when worded as a question.
 - A Japanese verb that modifies a noun through auxiliaries (送ってもらってる資料) or before はず
   (届くはずのメール) names which mail is meant and is not the clause's predicate.
+- A Japanese hedge governs its own clause's predicate only: a relative clause before the noun it
+  describes, with that noun, is cut off and read as stated (5年間問題なく動いていたpostfixの設定を疑って
+  still says the configuration ran without trouble for five years).
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
   both "X" and "not X" decides nothing about X. A rule may also ask that another stated clause of the
   text say something (``elsewhere``), for questions with two halves said apart: "nobody can send.
@@ -77,8 +80,10 @@ _PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
 """Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
 _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
+_CASE_PARTICLE = re.compile(r"[をがはもにへでと]")
+"""The particle that ends the noun a relative clause describes (設定を, 設定が)."""
 _KANA_RUN = re.compile(r"[\u3041-\u309f]{1,10}")
-_NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]")
+_NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fffA-Za-z0-9]")
 """A katakana or kanji character: where a noun starts after a modifying verb."""
 _OWN_VERB = re.compile(
     r"(?:ます|ました|ません|ませんでした|ている|ていた|ていない|ていません|てる|てた|てない|ておる|ております"
@@ -153,6 +158,8 @@ class _Clause:
     """the sentence asks (a question mark, a Japanese か) rather than states, and does not ask why"""
     own_verb: bool = False
     """a Japanese clause ending on a verb none of the phrases name (see ``_OWN_VERB``)"""
+    relative: bool = False
+    """a Japanese relative clause and the noun it describes, cut from a hedged clause (``_hedged_relative``)"""
 
 
 @dataclass
@@ -221,13 +228,41 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     hits = _longest_hits(normalised, matcher.phrases)
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
+    clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
     for clause in clauses:
         japanese = _japanese(text[clause.start:clause.end], lang)
-        if japanese:
+        if japanese and not clause.relative:
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
         clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
         clause.own_verb = japanese and bool(_OWN_VERB.search(normalised[clause.start:clause.end]))
     return _read(text, clauses, matcher)
+
+
+def _hedged_relative(clause: _Clause, text: str, normalised: str, lang: str) -> list[_Clause]:
+    """A Japanese hedge governs the clause's own predicate, not a relative clause before its noun:
+    5年間問題なく動いていたpostfixの設定を疑って doubts the configuration, yet states that it ran
+    without trouble for five years. The relative clause with its noun (up to the case particle)
+    becomes a clause of its own, the rest keeps the hedge."""
+    hedges = [h for h in clause.hits if h.kind == "hedge"]
+    if not hedges or not _japanese(text[clause.start:clause.end], lang):
+        return [clause]
+    cut = None
+    for hit in clause.hits:
+        if hit.kind != "predicate" or hit.end > hedges[0].start:
+            continue
+        run = _KANA_RUN.match(normalised, hit.end)
+        end = run.end() if run else hit.end
+        if normalised[end - 1] in _PLAIN_VERB_ENDINGS + "い" and _NOUN_START.match(normalised, end):
+            cut = end
+    if cut is None:
+        return [clause]
+    particle = _CASE_PARTICLE.search(normalised, cut, hedges[0].start)
+    head_end = particle.start() if particle else cut
+    first = _Clause(clause.start, head_end, clause.contrastive, clause.sentence,
+                    [h for h in clause.hits if h.end <= head_end], clause.question, relative=True)
+    rest = _Clause(head_end, clause.end, False, clause.sentence,
+                   [h for h in clause.hits if h.start >= head_end], clause.question)
+    return [first, rest]
 
 
 def _modifies_noun(hit: _Hit, normalised: str) -> bool:
@@ -245,11 +280,13 @@ def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     if form[-1] in _PLAIN_VERB_ENDINGS and _NOUN_START.match(normalised, end):
         return True
     run = _KANA_RUN.match(normalised, hit.end)
-    if run is None or re.search("な|ず|ませ", run.group()):
+    if run is None:
         return False
     kana = run.group()
     if re.match(f"[^{_PLAIN_VERB_ENDINGS}]{{0,3}}[{_PLAIN_VERB_ENDINGS}]はず", kana):
         return True  # 届くはずの添付: what should arrive, not what does
+    if re.search("な|ず|ませ", kana):
+        return False
     # 送ってもらってる資料: an auxiliary chain (てもらう, ている, てくれる) ending in a plain form
     return kana[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, run.end()))
 
