@@ -17,7 +17,8 @@ entered up front misleads every later question. So the reading is deliberately n
   English "n't" at the end of a clause, or before the mail it elides ("…, but not the ones with
   attachments"), negates the verb the clause left out; a bare auxiliary at the end ("…, plain mail
   does", "everyone else can") repeats that verb without its negation. In Japanese, 一通も agrees
-  with the verb's own negation (一通も届きません) and flips nothing.
+  with the verb's own negation (一通も届きません) and flips nothing. An English "not" inside a Japanese clause (a quoted
+  log line) negates only the English words after it.
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
   届きますか) state nothing, except questions asking why ("why don't attachments arrive?"). A
   sentence ending in doubled marks ("it just disappears??") asks only when worded as a question.
@@ -393,6 +394,11 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
     allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
     before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed and hits[i].term not in adverbial]
     after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed and hits[i].term not in adverbial]
+    if japanese and normalised[cue.start:cue.end].isascii():
+        # an English log line quoted in Japanese ("SMTPUTF8 is required, but was not offered"): its
+        # "not" negates the English words after it, never a Japanese word nor the words before it
+        english = [i for i in after if not _JAPANESE.search(normalised[cue.end:hits[i].end])]
+        return english[0] if english else None
     if japanese:
         return before[0] if before else (after[0] if after else None)
     if not after:
