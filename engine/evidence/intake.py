@@ -17,9 +17,16 @@ entered up front misleads every later question. So the reading is deliberately n
   English "n't" at the end of a clause, or before the mail it elides ("…, but not the ones with
   attachments"), negates the verb the clause left out; a bare auxiliary at the end ("…, plain mail
   does", "everyone else can") repeats that verb without its negation. In Japanese, 一通も agrees
-  with the verb's own negation (一通も届きません) and flips nothing.
+  with the verb's own negation (一通も届きません) and flips nothing. An English "not" inside a Japanese clause (a quoted
+  log line) negates only the English words after it.
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
-  届きますか) state nothing, except questions asking why ("why don't attachments arrive?").
+  届きますか) state nothing, except questions asking why ("why don't attachments arrive?"). A
+  sentence ending in doubled marks ("it just disappears??") asks only when worded as a question.
+- A Japanese verb that modifies a noun through auxiliaries (送ってもらってる資料) or before はず
+  (届くはずのメール) names which mail is meant and is not the clause's predicate.
+- A Japanese hedge governs its own clause's predicate only: a relative clause before the noun it
+  describes, with that noun, is cut off and read as stated (5年間問題なく動いていたpostfixの設定を疑って
+  still says the configuration ran without trouble for five years).
 - A *rule* proposes ``question=answer`` when its conditions hold in one clause; a clause that says
   both "X" and "not X" decides nothing about X. A rule may also ask that another stated clause of the
   text say something (``elsewhere``), for questions with two halves said apart: "nobody can send.
@@ -30,6 +37,9 @@ entered up front misleads every later question. So the reading is deliberately n
   sent from one partner, does not arrive"), passing over asides without a predicate ("mail from
   univ X (their MX 203.0.113.25) with attachments stalls"). A clause naming other senders but not which mail takes the
   subject of the previous one ("from other universities they arrive fine").
+  A Japanese clause that ends on an inflected verb the phrases do not know (読めています,
+  試していません) has a predicate of its own and borrows none. A half-width "?" ends a Japanese
+  sentence even without a space after it.
 
 Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
 answer are listed in ``unmatched``, so the person sees what was read and what was not.
@@ -50,7 +60,7 @@ MAX_INTAKE_CHARS = 20_000
 """Longer texts are refused: a complaint is a few sentences; whole logs go to ``extract``."""
 
 _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]|[!?](?=[\u3040-\u30ff\u3400-\u9fff])")
 _CONTRASTIVE = re.compile(
     r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
@@ -71,8 +81,23 @@ _PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
 """Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
 _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
-_NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]")
+_CASE_PARTICLE = re.compile(r"[をがはもにへでと]")
+"""The particle that ends the noun a relative clause describes (設定を, 設定が)."""
+_KANA_RUN = re.compile(r"[\u3041-\u309f]{1,10}")
+_NOUN_START = re.compile(r"[\u30a0-\u30ff\u3400-\u9fffA-Za-z0-9]")
 """A katakana or kanji character: where a noun starts after a modifying verb."""
+_OWN_VERB = re.compile(
+    r"(?:ます|ました|ません|ませんでした|ている|ていた|ていない|ていません|てる|てた|てない|ておる|ております"
+    r"|ておりました|ておらず|てます|てました|てません)[\s。、!?！？.]*$"
+)
+"""A Japanese clause that ends on an inflected verb has a predicate of its own, even one the phrase
+lists do not know (添付なしのは読めています, 送信は試していません): it borrows no verb from the clause
+before, whose verb would be carried into a statement it does not make."""
+_INTERROGATIVE = re.compile(
+    r"^\W*(?:is|are|am|do|does|did|can|could|would|will|should|shall|has|have|had|was|were|what|who|whom|whose"
+    r"|where|when|which|how|any|anyone|anybody|isn't|aren't|doesn't|don't|didn't|can't|won't)\b"
+)
+"""How an English question begins: a sentence that does not is a statement, however many "?" it ends with."""
 _WHY = re.compile(r"\bwhy\b|\bhow come\b|なぜ|何故|どうして")
 _AFFIRMED_ELLIPSIS = re.compile(
     r"\b(?:does|do|did|is|are|was|were|can|could|will|has|have)(?:\s+(?:too|also|still|though|now))?\W*$"
@@ -132,6 +157,10 @@ class _Clause:
     hits: list[_Hit] = field(default_factory=list)
     question: bool = False
     """the sentence asks (a question mark, a Japanese か) rather than states, and does not ask why"""
+    own_verb: bool = False
+    """a Japanese clause ending on a verb none of the phrases name (see ``_OWN_VERB``)"""
+    relative: bool = False
+    """a Japanese relative clause and the noun it describes, cut from a hedged clause (``_hedged_relative``)"""
 
 
 @dataclass
@@ -200,18 +229,48 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     hits = _longest_hits(normalised, matcher.phrases)
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
+    clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
     for clause in clauses:
         japanese = _japanese(text[clause.start:clause.end], lang)
-        if japanese:
+        if japanese and not clause.relative:
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
         clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
+        clause.own_verb = japanese and bool(_OWN_VERB.search(normalised[clause.start:clause.end]))
     return _read(text, clauses, matcher)
+
+
+def _hedged_relative(clause: _Clause, text: str, normalised: str, lang: str) -> list[_Clause]:
+    """A Japanese hedge governs the clause's own predicate, not a relative clause before its noun:
+    5年間問題なく動いていたpostfixの設定を疑って doubts the configuration, yet states that it ran
+    without trouble for five years. The relative clause with its noun (up to the case particle)
+    becomes a clause of its own, the rest keeps the hedge."""
+    hedges = [h for h in clause.hits if h.kind == "hedge"]
+    if not hedges or not _japanese(text[clause.start:clause.end], lang):
+        return [clause]
+    cut = None
+    for hit in clause.hits:
+        if hit.kind != "predicate" or hit.end > hedges[0].start:
+            continue
+        run = _KANA_RUN.match(normalised, hit.end)
+        end = run.end() if run else hit.end
+        if normalised[end - 1] in _PLAIN_VERB_ENDINGS + "い" and _NOUN_START.match(normalised, end):
+            cut = end
+    if cut is None:
+        return [clause]
+    particle = _CASE_PARTICLE.search(normalised, cut, hedges[0].start)
+    head_end = particle.start() if particle else cut
+    first = _Clause(clause.start, head_end, clause.contrastive, clause.sentence,
+                    [h for h in clause.hits if h.end <= head_end], clause.question, relative=True)
+    rest = _Clause(head_end, clause.end, False, clause.sentence,
+                   [h for h in clause.hits if h.start >= head_end], clause.question)
+    return [first, rest]
 
 
 def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     """A Japanese verb in its plain form right before a noun is a relative clause, not the clause's
     predicate: in 大学から届く添付ファイル付きのメールが届きません the first 届く only says which mail
-    is meant, and only 届きません states what happens to it."""
+    is meant, and only 届きません states what happens to it. So does a verb with auxiliaries
+    (送ってもらってる資料) and one before はず (届くはずのメール: what should arrive)."""
     if hit.kind != "predicate":
         return False
     okurigana = _OKURIGANA.match(normalised, hit.end)
@@ -219,7 +278,18 @@ def _modifies_noun(hit: _Hit, normalised: str) -> bool:
     form = normalised[hit.start:end]
     if okurigana and okurigana.group().startswith(("な", "ず")):
         return False  # 問題なく届きます: a negated (adverbial) form, not a verb modifying a noun
-    return form[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, end))
+    if form[-1] in _PLAIN_VERB_ENDINGS and _NOUN_START.match(normalised, end):
+        return True
+    run = _KANA_RUN.match(normalised, hit.end)
+    if run is None:
+        return False
+    kana = run.group()
+    if re.match(f"[^{_PLAIN_VERB_ENDINGS}]{{0,3}}[{_PLAIN_VERB_ENDINGS}]はず", kana):
+        return True  # 届くはずの添付: what should arrive, not what does
+    if re.search("な|ず|ませ", kana):
+        return False
+    # 送ってもらってる資料: an auxiliary chain (てもらう, ている, てくれる) ending in a plain form
+    return kana[-1] in _PLAIN_VERB_ENDINGS and bool(_NOUN_START.match(normalised, run.end()))
 
 
 def _japanese(clause: str, lang: str) -> bool:
@@ -274,8 +344,12 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
 
 def _asks(sentence: str, terminator: str) -> bool:
     """A question states nothing ("is it the firewall?", "届きますか"), unless it asks why: "why don't
-    attachments arrive?" takes for granted that they do not."""
+    attachments arrive?" takes for granted that they do not. Doubled marks ("it just disappears??",
+    "届かない!?") are exasperation: such a sentence asks only when it is worded as a question."""
     asking = terminator in ("?", "？") or bool(_JAPANESE_QUESTION.search(sentence))
+    if asking and re.search(r"[?？!！]\s*$", sentence):
+        bare = re.sub(r"[?？!！\s]+$", "", sentence)
+        asking = bool(_INTERROGATIVE.search(bare) or _JAPANESE_QUESTION.search(bare))
     return asking and not _WHY.search(sentence)
 
 
@@ -320,6 +394,11 @@ def _negation_target(hits: list[_Hit], index: int, normalised: str, japanese: bo
     allowed = {"predicate"} if cue.kind == "predicate_negation" else {"subject", "predicate"}
     before = [i for i in range(index - 1, -1, -1) if hits[i].kind in allowed and hits[i].term not in adverbial]
     after = [i for i in range(index + 1, len(hits)) if hits[i].kind in allowed and hits[i].term not in adverbial]
+    if japanese and normalised[cue.start:cue.end].isascii():
+        # an English log line quoted in Japanese ("SMTPUTF8 is required, but was not offered"): its
+        # "not" negates the English words after it, never a Japanese word nor the words before it
+        english = [i for i in after if not _JAPANESE.search(normalised[cue.end:hits[i].end])]
+        return english[0] if english else None
     if japanese:
         return before[0] if before else (after[0] if after else None)
     if not after:
@@ -399,7 +478,7 @@ def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | Non
 
 
 def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool, affirmed: bool,
-                  previous_carried: list[_Hit], matcher: _Matcher) -> list[_Hit]:
+                  previous_carried: list[_Hit], matcher: _Matcher, own_verb: bool = False) -> list[_Hit]:
     """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses.
 
     ``affirmed``: the clause ends on a bare auxiliary ("plain mail does", "everyone else can"), which
@@ -407,7 +486,7 @@ def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive
     """
     own = [h for h in hits if h.kind in ("subject", "predicate")]
     result = list(hits)
-    if not _has(own, "predicate") and own and previous_predicates:
+    if not _has(own, "predicate") and own and previous_predicates and not own_verb:
         if any(h.dangling for h in hits):
             polarity_of = {h.term: -1 for h in previous_predicates}
         elif affirmed:
@@ -448,7 +527,9 @@ def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, pre
     """A subject without a predicate belongs to the next clause of its sentence when that one says what
     happened ("mail with attachments, sent from one partner, does not arrive") and either nothing
     came before to borrow from or the next clause has no subject of its own."""
-    if not own or _has(own, "predicate") or following is None or following.sentence != clause.sentence:
+    if not own or _has(own, "predicate") or clause.own_verb:
+        return False
+    if following is None or following.sentence != clause.sentence:
         return False
     return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
 
@@ -472,7 +553,7 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
     for index, clause in enumerate(clauses):
         if pending is not None:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
-                             pending.hits + clause.hits, clause.question)
+                             pending.hits + clause.hits, clause.question, clause.own_verb)
             pending = None
         own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
         following = _following(clauses, index)
@@ -480,7 +561,8 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
             pending = clause
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
-        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher)
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher,
+                             clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         predicates = [h for h in hits if h.kind == "predicate"]
@@ -514,6 +596,18 @@ def _elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
     )
 
 
+def _sentence_blocks(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
+    """Whether another clause of the same sentence states one of the rule's ``unless_sentence``
+    conditions: "users can't get into their mailboxes; Thunderbird just times out" is a connection
+    timing out, not a login refused, though the clause break splits the two."""
+    sentence = readings[index].clause.sentence
+    return any(
+        _holds(c, other.by_term)
+        for j, other in enumerate(readings) if j != index and other.clause.sentence == sentence
+        for c in rule.unless_sentence
+    )
+
+
 def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
     proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
     groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
@@ -523,7 +617,7 @@ def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading
         answered = False
         for rule in matcher.rules if reading.stated else ():
             used = _fires(rule, reading.by_term)
-            if used is not None and _elsewhere(rule, readings, index):
+            if used is not None and _elsewhere(rule, readings, index) and not _sentence_blocks(rule, readings, index):
                 start, end = _whole_words(text, *_span(used, reading.hits, clause), clause)
                 proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
                 answered = True

@@ -357,7 +357,9 @@ class IntakeRule(Strict):
     and no ``unless`` does, propose ``question=answer``. A condition is a term id (stated) or
     ``not <term>`` (stated negated); a clause saying both of one term decides neither. ``elsewhere``
     names what another clause of the same complaint must state as well, for questions that ask for
-    two things the caller says apart ("nobody can send. Receiving is fine.")."""
+    two things the caller says apart ("nobody can send. Receiving is fine."). ``unless_sentence`` names
+    what no other clause of the same sentence may state ("can't get into their mailboxes; Thunderbird
+    just times out" is no login refusal)."""
 
     question: Identifier
     answer: StateName
@@ -367,6 +369,10 @@ class IntakeRule(Strict):
     elsewhere: list[IntakeCondition] = Field(
         default_factory=list,
         description="conditions that must all hold together in one other stated clause of the same text",
+    )
+    unless_sentence: list[IntakeCondition] = Field(
+        default_factory=list,
+        description="conditions none of which may hold in another clause of the same sentence",
     )
     priority: int = Field(default=0, ge=0, le=9,
                           description="on conflicting answers the higher wins; ties propose nothing")
