@@ -510,6 +510,13 @@ PACK_1_2_3_SECOND = [
     {("failures_are_temporary", "no")},  # Exim verify = recipient
     {("sasl_auth_errors_logged", "yes")},  # Exim AUTH protocol error
     {("failures_are_temporary", "no"), ("policy_reject_logged", "yes")},
+    {("cert_name_missing_host", "yes"), ("client_certificate_warning", "yes"), ("tls_handshake_failed_logged", "yes"),
+     ("users_cannot_send", "yes")},  # Go crypto/x509 name mismatch in a failed mail send
+    {("users_cannot_send", "yes")},  # nodemailer connection timeout
+    {("bounce_host_not_found", "yes")},  # sendmail EX_NOHOST
+    {("failures_are_temporary", "yes")},  # Exchange delay notification
+    {("failures_are_temporary", "no")},  # sendmail ruleset reject=553
+    {("delivery_agent_errors_logged", "yes")},  # Cyrus lmtpd IOERROR
 ]
 """What each line of ``pack_1_2_3_second.txt`` answers, in order."""
 
