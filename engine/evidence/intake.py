@@ -85,6 +85,12 @@ tried, not what happened: its words go with the clause that says what happened."
 _FRONTED_SOURCE = re.compile(r"^\W*(?:from|mail from|e-?mails? from|messages? from)\b")
 """An English clause that puts the senders first ("From other universities and companies, mail with
 attachments arrives normally") names whose mail the next clause of the sentence is about."""
+_PARTICLE_START = re.compile(r"^(?:は|が|を|も|には|では|からは|からの)(?![\u3041-\u309f])")
+"""A Japanese clause that opens on a particle (「大容量メール(10MB超)は、正常に受信している」) goes on
+with the noun before the break: the two are one clause."""
+_JA_CONDITION_END = re.compile(r"(?:時|とき|際|場合|たら|なら)(?:は|に|には|でも)?$")
+"""A Japanese clause that ends on a condition (ファイルがない時、メールは届きます) belongs to the clause
+that says what happens then."""
 _LOG_LINE = re.compile(
     r"^[ \t]*(?:[a-z]{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[t ]\d\d:\d\d(?::\d\d)?)", re.MULTILINE
 )
@@ -583,7 +589,9 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
             own = [h for h in own if h.kind != "predicate"]
         fronted = (own and not _has(own, "predicate") and following is not None
                    and following.sentence == clause.sentence and _has(following.hits, "predicate")
-                   and _FRONTED_SOURCE.search(normalise(text[clause.start:clause.end])))
+                   and (_FRONTED_SOURCE.search(normalise(text[clause.start:clause.end]))
+                        or _PARTICLE_START.match(text[following.start:following.end])
+                        or _JA_CONDITION_END.search(text[clause.start:clause.end])))
         if fronted or _joins_next(own, following, clause, previous_predicates):
             pending = clause
             continue
