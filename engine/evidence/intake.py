@@ -70,9 +70,32 @@ _CONTRASTIVE = re.compile(
 )
 _CLAUSE_BREAK = re.compile(
     r"[;；,()（）]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
-    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう)|から、|し、|(?<=だけ)で、|(?<=のみ)で、|(?<=まま)で、"
+    r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう|は(?:ない|なかろう))|から、|し、|(?<=だけ)で、|(?<=のみ)で、|(?<=まま)で、"
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_QUOTED_QUESTION = re.compile(
+    r"""(?<![a-z0-9])'[^'\n]{2,}?\?+'(?![a-z0-9])|"[^"\n]+?\?+"|"""
+    r"""“[^”\n]+?\?+”|「[^」\n]+?(?:\?+|？|か)」"""
+)
+"""A question someone asked, quoted inside a statement (she wrote "did you get the files??"): it asks, it
+states nothing about the mail."""
+_CONDITIONAL = re.compile(r"^\W*(?:when|whenever|every time|each time|any time|anytime)\b")
+"""An English clause that opens a condition ("when they send us a file, it never arrives") says what is
+tried, not what happened: its words go with the clause that says what happened."""
+_FRONTED_SOURCE = re.compile(r"^\W*(?:from|mail from|e-?mails? from|messages? from)\b")
+"""An English clause that puts the senders first ("From other universities and companies, mail with
+attachments arrives normally") names whose mail the next clause of the sentence is about."""
+_PARTICLE_START = re.compile(r"^(?:は|が|を|も|には|では|からは|からの)(?![\u3041-\u309f])")
+"""A Japanese clause that opens on a particle (「大容量メール(10MB超)は、正常に受信している」) goes on
+with the noun before the break: the two are one clause."""
+_JA_CONDITION_END = re.compile(r"(?:時|とき|際|場合|たら|なら)(?:は|に|には|でも)?$")
+"""A Japanese clause that ends on a condition (ファイルがない時、メールは届きます) belongs to the clause
+that says what happens then."""
+_LOG_LINE = re.compile(
+    r"^[ \t]*(?:[a-z]{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[t ]\d\d:\d\d(?::\d\d)?)", re.MULTILINE
+)
+"""A pasted log line (syslog or ISO time stamp first) reports one session, not the kind of mail the prose
+around it was about, so it borrows no carried subject ("plain mail arrives." then a log line)."""
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
@@ -227,6 +250,8 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
         return IntakeReading([], [text[c.start:c.end] for c in _clauses(text, normalised, [])])
     matcher = _matcher(kb, kb.intake)
     hits = _longest_hits(normalised, matcher.phrases)
+    asked = [(m.start(), m.end()) for m in _QUOTED_QUESTION.finditer(normalised)]
+    hits = [h for h in hits if not any(s <= h.start and h.end <= e for s, e in asked)]
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
     clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
@@ -550,6 +575,7 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
     previous_predicates: list[_Hit] = []
     previous_carried: list[_Hit] = []
     pending: _Clause | None = None
+    log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalise(text))]
     for index, clause in enumerate(clauses):
         if pending is not None:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
@@ -557,12 +583,22 @@ def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Rea
             pending = None
         own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
         following = _following(clauses, index)
-        if _joins_next(own, following, clause, previous_predicates):
+        if (following is not None and following.sentence == clause.sentence and _has(following.hits, "predicate")
+                and _has(own, "subject") and _CONDITIONAL.search(normalise(text[clause.start:clause.end]))):
+            clause = replace(clause, hits=[h for h in clause.hits if h.kind != "predicate"])
+            own = [h for h in own if h.kind != "predicate"]
+        fronted = (own and not _has(own, "predicate") and following is not None
+                   and following.sentence == clause.sentence and _has(following.hits, "predicate")
+                   and (_FRONTED_SOURCE.search(normalise(text[clause.start:clause.end]))
+                        or _PARTICLE_START.match(text[following.start:following.end])
+                        or _JA_CONDITION_END.search(text[clause.start:clause.end])))
+        if fronted or _joins_next(own, following, clause, previous_predicates):
             pending = clause
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
-        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed, previous_carried, matcher,
-                             clause.own_verb)
+        on_log_line = any(s <= clause.start and (clause.end <= e or e < 0) for s, e in log_lines)
+        hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
+                             [] if on_log_line else previous_carried, matcher, clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         predicates = [h for h in hits if h.kind == "predicate"]
