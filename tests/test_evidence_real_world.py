@@ -517,6 +517,8 @@ PACK_1_2_3_SECOND = [
     {("failures_are_temporary", "yes")},  # Exchange delay notification
     {("failures_are_temporary", "no")},  # sendmail ruleset reject=553
     {("delivery_agent_errors_logged", "yes")},  # Cyrus lmtpd IOERROR
+    {("user_unknown_bounce", "yes")},  # Gmail "Address not found" prose
+    {("bounce_host_not_found", "yes")},  # Gmail prose: the domain couldn't be found
 ]
 """What each line of ``pack_1_2_3_second.txt`` answers, in order."""
 
@@ -526,7 +528,8 @@ def test_pack_1_2_3_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
     restrictions, a library's CA store, Thunderbird and mailx send failures, applications that cannot
     reach their SMTP server, sending limits, TLSA and MTA-STS failures, quoted reply codes, Go TLS
     handshake errors, Postfix queue-file size and start fatals, amavis quarantines, FCrDNS warnings,
-    Exim's unrouteable recipients and AUTH protocol errors), read alone, gives exactly its answers."""
+    Exim's unrouteable recipients and AUTH protocol errors, Gmail's address- and domain-not-found
+    prose), read alone, gives exactly its answers."""
     lines = (SAMPLES / "fragments" / "pack_1_2_3_second.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(PACK_1_2_3_SECOND)
     for line, expected in zip(lines, PACK_1_2_3_SECOND, strict=True):
