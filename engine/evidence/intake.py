@@ -261,7 +261,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
         clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
         clause.own_verb = japanese and bool(_OWN_VERB.search(normalised[clause.start:clause.end]))
-    return _read(text, clauses, matcher)
+    return _read(text, normalised, clauses, matcher)
 
 
 def _hedged_relative(clause: _Clause, text: str, normalised: str, lang: str) -> list[_Clause]:
@@ -569,33 +569,37 @@ class _Reading:
     stated: bool
 
 
-def _readings(text: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Reading]:
-    """Each clause with the words it borrows from its neighbours (see the module docstring)."""
+def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher) -> list[_Reading]:
+    """Each clause with the words it borrows from its neighbours (see the module docstring).
+
+    ``normalised`` is ``normalise(text)``, which keeps every character's position, so a clause's
+    normalised words are its slice of it."""
     readings: list[_Reading] = []
     previous_predicates: list[_Hit] = []
     previous_carried: list[_Hit] = []
     pending: _Clause | None = None
-    log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalise(text))]
+    log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalised)]
     for index, clause in enumerate(clauses):
         if pending is not None:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
                              pending.hits + clause.hits, clause.question, clause.own_verb)
             pending = None
         own = [h for h in clause.hits if h.kind in ("subject", "predicate")]
+        words = normalised[clause.start:clause.end]
         following = _following(clauses, index)
         if (following is not None and following.sentence == clause.sentence and _has(following.hits, "predicate")
-                and _has(own, "subject") and _CONDITIONAL.search(normalise(text[clause.start:clause.end]))):
+                and _has(own, "subject") and _CONDITIONAL.search(words)):
             clause = replace(clause, hits=[h for h in clause.hits if h.kind != "predicate"])
             own = [h for h in own if h.kind != "predicate"]
         fronted = (own and not _has(own, "predicate") and following is not None
                    and following.sentence == clause.sentence and _has(following.hits, "predicate")
-                   and (_FRONTED_SOURCE.search(normalise(text[clause.start:clause.end]))
+                   and (_FRONTED_SOURCE.search(words)
                         or _PARTICLE_START.match(text[following.start:following.end])
                         or _JA_CONDITION_END.search(text[clause.start:clause.end])))
         if fronted or _joins_next(own, following, clause, previous_predicates):
             pending = clause
             continue
-        affirmed = bool(_AFFIRMED_ELLIPSIS.search(normalise(text[clause.start:clause.end])))
+        affirmed = bool(_AFFIRMED_ELLIPSIS.search(words))
         on_log_line = any(s <= clause.start and (clause.end <= e or e < 0) for s, e in log_lines)
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
                              [] if on_log_line else previous_carried, matcher, clause.own_verb)
@@ -644,10 +648,10 @@ def _sentence_blocks(rule: IntakeRule, readings: list[_Reading], index: int) -> 
     )
 
 
-def _read(text: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
+def _read(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
     proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
     groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
-    readings = _readings(text, clauses, matcher)
+    readings = _readings(text, normalised, clauses, matcher)
     for index, reading in enumerate(readings):
         clause = reading.clause
         answered = False
