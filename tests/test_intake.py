@@ -296,7 +296,30 @@ JAPANESE_PHRASINGS = [
     ("導入以来、設定は一度も変えていません。", {"config_stable_long": "yes"}),
     # a time expression is never what なし negates
     ("設定変更は5年間なし。", {"config_stable_long": "yes"}),
+    # a relative clause before 可能性 is the doubt itself, not a statement
+    ("ファイアウォールが先方のサーバを攻撃と判定している可能性があります。", {}),
 ]
+
+
+WRAPPED_TICKETS = [
+    # a mail client wraps a sentence over lines: the break is not the end of the sentence
+    ("The invoices with PDFs attached that our print shop sends have not arrived since\n"
+     "Monday. Their ordinary one-line notes from the same people still come in\n"
+     "without any trouble, and the scanner PDFs from every other supplier arrive too.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no", "other_senders_large_mail_ok": "yes",
+      "single_sender_affected": "yes"}),
+    # chat lines and header lines stand alone, however long the line before
+    ("[10:01] ana: attachments from the print shop never arrive, I have been waiting all week\n"
+     "[10:02] ben: the plain ones from the print shop arrive fine",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # the device's own label is no doubt of the writer's
+    ("The IPS blocked their relay as a suspected DoS attack.", {"dos_flag_on_receiver": "yes"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WRAPPED_TICKETS, ids=[t[:40] for t, _ in WRAPPED_TICKETS])
+def test_wrapped_lines_chat_lines_and_device_labels_read_as_written(text: str, expected: dict[str, str]) -> None:
+    assert proposed(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), ENGLISH_PHRASINGS, ids=[t[:40] for t, _ in ENGLISH_PHRASINGS])

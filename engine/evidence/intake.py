@@ -7,7 +7,8 @@ entered up front misleads every later question. So the reading is deliberately n
 - The text is cut into sentences and clauses (``;`` ``,`` ``:``, parentheses, "but", "and", "though", "except",
   。、が、けど、ので、だけで、…; でも only where it opens a clause, not in スマホでもPCでも), never inside quotes
   (a quoted log line is one unit) nor inside a cue phrase ("comes and goes"), and every clause is judged
-  on its own.
+  on its own. A line break ends a sentence, unless it only wraps a long line of prose that goes on in
+  the next line, as mail clients and ticket forms wrap text (``_soft_wrap``).
 - Each clause is matched against the pack's cue phrases (``intake.yaml``: *terms*, each with
   phrases and, for the words that state it negated, opposite phrases). Overlapping matches keep the
   longest, so "mail without attachments" is plain mail and not an attachment.
@@ -61,6 +62,17 @@ MAX_INTAKE_CHARS = 20_000
 
 _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]|[!?](?=[\u3040-\u30ff\u3400-\u9fff])")
+_LINE_OPENER = re.compile(
+    r"[ \t]*(?:[-*•・>#|\[]|\d{1,2}[.)]\s|[a-z][\w-]{0,20}:\s|\d{4}-\d\d-\d\d|[a-z]{3} +\d{1,2} \d\d:"
+    r"|(?:\S{1,20} )?\d{1,2}:\d\d\b)"
+)
+"""How a line opens when it starts something of its own: a list item, a quote, a header field
+("Subject:"), a chat line's "[09:02]" or "高橋 9:30", a log line's time stamp. Such a line is never
+the wrapped rest of the line before."""
+_WRAP_WIDTH = {False: 45, True: 25}
+"""Shortest line (characters; Japanese lines by characters too) taken to be wrapped prose, not a line
+of its own: mail clients wrap at 72-78 columns, and a bare short line ("To: network team",
+「添付付きが届かない」) is a fragment that stands alone."""
 _CONTRASTIVE = re.compile(
     r"\b(?:but|even though|even if|though|although|however|whereas|yet|except(?: that| for)?|apart from|other than)\b"
     r"|\bwhile\b(?! (?:sending|receiving|transferring|waiting|connecting|delivering|reading|writing|being"
@@ -104,6 +116,9 @@ _PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
 """Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
 _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
+_DOUBT_NOUN = re.compile(r"可能性|恐れ|疑い|見込み|予感|懸念")
+"""A noun whose relative clause is the doubt itself: 攻撃と判定している可能性がある says only that the
+IDS *may* have flagged it, so the clause before it is not cut off as stated."""
 _CASE_PARTICLE = re.compile(r"[をがはもにへでと]")
 """The particle that ends the noun a relative clause describes (設定を, 設定が)."""
 _KANA_RUN = re.compile(r"[\u3041-\u309f]{1,10}")
@@ -278,7 +293,8 @@ def _hedged_relative(clause: _Clause, text: str, normalised: str, lang: str) -> 
             continue
         run = _KANA_RUN.match(normalised, hit.end)
         end = run.end() if run else hit.end
-        if normalised[end - 1] in _PLAIN_VERB_ENDINGS + "い" and _NOUN_START.match(normalised, end):
+        if (normalised[end - 1] in _PLAIN_VERB_ENDINGS + "い" and _NOUN_START.match(normalised, end)
+                and not _DOUBT_NOUN.match(normalised, end)):
             cut = end
     if cut is None:
         return [clause]
@@ -333,7 +349,7 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
         phrase[hit.start + 1:hit.end] = b"\1" * (hit.end - hit.start - 1)
 
     def free(start: int, is_sentence: bool) -> bool:
-        return not (quoted if is_sentence else phrase)[start]
+        return not (quoted if is_sentence else phrase)[start] and not (is_sentence and _soft_wrap(normalised, start))
 
     cuts: list[tuple[int, int, bool, bool]] = []  # start, end, sentence end, contrastive
     for pattern, is_sentence, is_contrastive in (
@@ -365,6 +381,25 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
             sentence_start = end
         position = end
     return clauses
+
+
+def _soft_wrap(normalised: str, position: int) -> bool:
+    """Whether the line break at ``position`` only wraps a sentence ("their short plain ones get" /
+    "delivered."), as a mail client or a ticket form wraps long lines, rather than ending it: the line
+    is long, ends without a sentence mark, a colon or a Japanese comma (after 添付されたメールで、 the
+    break is where the writer paused), and the next line goes on in the same sentence
+    (not blank, not a list item, quote, header field or log line)."""
+    if normalised[position] != "\n":
+        return False
+    line_start = normalised.rfind("\n", 0, position) + 1
+    line = normalised[line_start:position].rstrip()
+    next_break = normalised.find("\n", position + 1)
+    following = normalised[position + 1:next_break if next_break >= 0 else len(normalised)]
+    if not line or not following.strip() or re.search(r"[.!?。！？:：;；、，]$", line):
+        return False
+    if _LINE_OPENER.match(following) or _LINE_OPENER.match(line):
+        return False
+    return len(line) >= _WRAP_WIDTH[bool(_JAPANESE.search(line))]
 
 
 def _asks(sentence: str, terminator: str) -> bool:

@@ -48,10 +48,15 @@ def normalise(text: str) -> str:
     return "".join(normalise_char(c) for c in text)
 
 
+_UNINFLECTED = frozenset({"not", "nor", "never", "none", "nothing", "without", "cannot", "the", "and", "but",
+                          "any", "all", "only", "too", "yet", "from", "with", "this", "that", "per"})
+"""Function words, which take no endings: "not" must not read "notes" as a negation."""
+
+
 def _inflected(word: str) -> str:
     """A regex for an English word and its regular endings: arrive→arrives/arrived/arriving,
     flag→flagged, reply→replies/replied, attachment→attachments."""
-    if not word.isalpha() or len(word) < 3:
+    if not word.isalpha() or len(word) < 3 or word in _UNINFLECTED:
         return re.escape(word)
     if word.endswith("e"):
         return re.escape(word[:-1]) + "(?:e|es|ed|ing)"
