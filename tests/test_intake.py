@@ -314,7 +314,23 @@ WRAPPED_TICKETS = [
      {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
     # the device's own label is no doubt of the writer's
     ("The IPS blocked their relay as a suspected DoS attack.", {"dos_flag_on_receiver": "yes"}),
+
+
+    # an aside with a verb of its own lends nothing to the clause around it
+    ("Mail with attachments from the shipyard never reaches us. Their short notes (meeting times, "
+     "\"we are sending the files separately\") arrive as normal.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
 ]
+
+
+@pytest.mark.parametrize("text", [
+    "PDFs from the clinic never arrive. Attachments from my sister come in fine.",
+    "PDFs from the clinic never arrive. Attachments from my sister and from the bank come in fine.",
+])
+def test_attachments_arriving_from_someone_else_do_not_say_attachments_never_fail(text: str) -> None:
+    """Other senders named without "other" (``unless_elsewhere``): the complaint says some attachments
+    fail, so others arriving cannot mean attachment mail as such is fine."""
+    assert proposed(text).get("attachment_mail_fails") != "no"
 
 
 @pytest.mark.parametrize(("text", "expected"), WRAPPED_TICKETS, ids=[t[:40] for t, _ in WRAPPED_TICKETS])

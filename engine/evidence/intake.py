@@ -108,6 +108,11 @@ _LOG_LINE = re.compile(
 )
 """A pasted log line (syslog or ISO time stamp first) reports one session, not the kind of mail the prose
 around it was about, so it borrows no carried subject ("plain mail arrives." then a log line)."""
+_COORDINATION = re.compile(r"[\s,]*(?:and|or|as well as|&)\s+(?:from|with|without)\b")
+"""The break between two subjects that share the verb after them ("Files from my family and from the
+journal come in fine"): the first names more of the mail the verb is about, it borrows no earlier verb.
+Only a second subject that opens on its source or its kind is taken so; "…, and I built a new server"
+is a clause of its own."""
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
@@ -199,6 +204,11 @@ class _Clause:
     """a Japanese clause ending on a verb none of the phrases name (see ``_OWN_VERB``)"""
     relative: bool = False
     """a Japanese relative clause and the noun it describes, cut from a hedged clause (``_hedged_relative``)"""
+    aside: bool = False
+    """the clause stands inside parentheses and says something happen of its own: "Their short messages
+    (meeting times, "see the drawings we are sending") arrive as normal" says what arrives around the
+    aside, whatever the aside says. An aside without a verb ("見積書(PDF添付)が届かない", "mail from one
+    institution (my old university)") names the mail and is read with the clause around it."""
 
 
 @dataclass
@@ -269,6 +279,8 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     hits = [h for h in hits if not any(s <= h.start and h.end <= e for s, e in asked)]
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
+    for clause in clauses:
+        clause.aside = clause.aside and _has(clause.hits, "predicate")
     clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
     for clause in clauses:
         japanese = _japanese(text[clause.start:clause.end], lang)
@@ -369,7 +381,7 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
         while right > left and not text[right - 1].strip():
             right -= 1
         if right > left and re.search(r"\w", text[left:right]):
-            clauses.append(_Clause(left, right, contrastive, sentence))
+            clauses.append(_Clause(left, right, contrastive, sentence, aside=_inside_parentheses(normalised, left)))
             contrastive = False
         contrastive = contrastive or is_contrastive
         if is_sentence:
@@ -381,6 +393,15 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
             sentence_start = end
         position = end
     return clauses
+
+
+def _inside_parentheses(normalised: str, position: int) -> bool:
+    """Whether ``position`` lies inside a parenthesis opened earlier in its sentence's line and closed
+    later ("(meeting times, and so on)")."""
+    line_start = normalised.rfind("\n", 0, position) + 1
+    before = normalised[line_start:position]
+    depth = before.count("(") + before.count("（") - before.count(")") - before.count("）")
+    return depth > 0 and bool(re.search(r"[)）]", normalised[position:]))
 
 
 def _soft_wrap(normalised: str, position: int) -> bool:
@@ -615,7 +636,7 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
     pending: _Clause | None = None
     log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalised)]
     for index, clause in enumerate(clauses):
-        if pending is not None:
+        if pending is not None and not clause.aside:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
                              pending.hits + clause.hits, clause.question, clause.own_verb)
             pending = None
@@ -631,7 +652,10 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
                    and (_FRONTED_SOURCE.search(words)
                         or _PARTICLE_START.match(text[following.start:following.end])
                         or _JA_CONDITION_END.search(text[clause.start:clause.end])))
-        if fronted or _joins_next(own, following, clause, previous_predicates):
+        coordinated = (own and not _has(own, "predicate") and index + 1 < len(clauses)
+                       and clauses[index + 1].sentence == clause.sentence and not clause.own_verb
+                       and _COORDINATION.match(normalised, clause.end, clauses[index + 1].end) is not None)
+        if not clause.aside and (fronted or coordinated or _joins_next(own, following, clause, previous_predicates)):
             pending = clause
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(words))
@@ -640,6 +664,8 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
                              [] if on_log_line else previous_carried, matcher, clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
+        if clause.aside:
+            continue  # an aside lends neither its verb nor its subject to what follows
         predicates = [h for h in hits if h.kind == "predicate"]
         if predicates:
             previous_predicates = predicates
@@ -656,19 +682,27 @@ def _following(clauses: list[_Clause], index: int) -> _Clause | None:
     for candidate in clauses[index + 1:]:
         if candidate.sentence != clauses[index].sentence:
             break
-        if _has(candidate.hits, "predicate"):
+        if _has(candidate.hits, "predicate") and not candidate.aside:
             return candidate
     return clauses[index + 1] if index + 1 < len(clauses) else None
 
 
-def _elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
-    """Whether another stated clause says all of the rule's ``elsewhere`` conditions together."""
-    if not rule.elsewhere:
-        return True
+def _said_elsewhere(conditions: list[str], readings: list[_Reading], index: int) -> bool:
+    """Whether a stated clause other than ``index`` says all of ``conditions`` together."""
     return any(
-        other.stated and all(_holds(c, other.by_term) for c in rule.elsewhere)
+        other.stated and all(_holds(c, other.by_term) for c in conditions)
         for j, other in enumerate(readings) if j != index
     )
+
+
+def _elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
+    """Whether another stated clause says all of the rule's ``elsewhere`` conditions together."""
+    return not rule.elsewhere or _said_elsewhere(rule.elsewhere, readings, index)
+
+
+def _blocked_elsewhere(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
+    """Whether another stated clause says all of the rule's ``unless_elsewhere`` conditions together."""
+    return bool(rule.unless_elsewhere) and _said_elsewhere(rule.unless_elsewhere, readings, index)
 
 
 def _sentence_blocks(rule: IntakeRule, readings: list[_Reading], index: int) -> bool:
@@ -692,7 +726,8 @@ def _read(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher)
         answered = False
         for rule in matcher.rules if reading.stated else ():
             used = _fires(rule, reading.by_term)
-            if used is not None and _elsewhere(rule, readings, index) and not _sentence_blocks(rule, readings, index):
+            if (used is not None and _elsewhere(rule, readings, index) and not _sentence_blocks(rule, readings, index)
+                    and not _blocked_elsewhere(rule, readings, index)):
                 start, end = _whole_words(text, *_span(used, reading.hits, clause), clause)
                 proposals.setdefault(rule.question, []).append((rule.priority, rule.answer, start, end))
                 answered = True

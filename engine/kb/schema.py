@@ -359,7 +359,9 @@ class IntakeRule(Strict):
     names what another clause of the same complaint must state as well, for questions that ask for
     two things the caller says apart ("nobody can send. Receiving is fine."). ``unless_sentence`` names
     what no other clause of the same sentence may state ("can't get into their mailboxes; Thunderbird
-    just times out" is no login refusal)."""
+    just times out" is no login refusal). ``unless_elsewhere`` names what no other stated clause of the
+    text may say all together: "files from my family come in fine" is not "attachments do not fail"
+    when the same complaint says attachments from the professor never come."""
 
     question: Identifier
     answer: StateName
@@ -373,6 +375,10 @@ class IntakeRule(Strict):
     unless_sentence: list[IntakeCondition] = Field(
         default_factory=list,
         description="conditions none of which may hold in another clause of the same sentence",
+    )
+    unless_elsewhere: list[IntakeCondition] = Field(
+        default_factory=list,
+        description="conditions that, all holding together in another stated clause of the text, block the rule",
     )
     priority: int = Field(default=0, ge=0, le=9,
                           description="on conflicting answers the higher wins; ties propose nothing")

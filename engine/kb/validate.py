@@ -338,7 +338,7 @@ def check_intake(raw: RawPack, nodes: dict[str, tuple[str, int, Cause | Mechanis
         elif rule.answer not in question.answers:
             raw.error(file, ["rules", i, "answer"], f"'{rule.answer}' is not an answer of '{rule.question}'",
                       f"valid answers: {', '.join(question.answers)}")
-        for key in ("when", "when_any", "unless", "elsewhere", "unless_sentence"):
+        for key in ("when", "when_any", "unless", "elsewhere", "unless_sentence", "unless_elsewhere"):
             for j, condition in enumerate(getattr(rule, key)):
                 if condition.removeprefix("not ") not in terms:
                     raw.error(file, ["rules", i, key, j], f"unknown term '{condition.removeprefix('not ')}'",
