@@ -536,6 +536,29 @@ def test_pack_1_2_3_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
         assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
 
 
+PACK_1_2_4 = [
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # a library's (535, b'...') tuple
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # 534 5.7.9 in a str tuple: no Yahoo reading
+    {("users_cannot_send", "yes")},  # Swift/Symfony Mailer could not log in
+    {("users_cannot_send", "yes")},  # PEAR Net_SMTP (Roundcube)
+    {("users_cannot_send", "yes")},  # Nextcloud Mail
+    {("users_cannot_send", "yes")},  # Node: connect refused on 0.0.0.0, the local host
+    {("filter_daemons_running", "no")},  # systemd: a forking filter daemon's start failed
+]
+"""What each line of ``pack_1_2_4.txt`` answers, in order."""
+
+
+def test_pack_1_2_4_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.4 sample (AUTH refusals as client libraries and web mailers print them,
+    which are the client's error and not our maillog's SASL line; a connection refused by the local
+    host's 0.0.0.0; a filter daemon whose start failed under systemd), read alone, gives exactly its
+    answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_4.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_4)
+    for line, expected in zip(lines, PACK_1_2_4, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
 def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
     """RFC 5321 4.2.1: every line but the last repeats the code with a hyphen; the reply's class is
     its code's, whatever a later line's prose says, and the findings name its first line."""
