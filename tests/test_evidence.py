@@ -337,3 +337,21 @@ def test_haystack_finds_a_literal_among_the_lines_of_one_it_contains() -> None:
     assert narrowed.containing(["refused"]) == [7, 21, 30]
     assert narrowed.containing(["connection refused"]) == [7, 21]  # searched among those three lines
     assert Haystack(lines).containing(["connection refused"]) == [7, 21]  # the same as a full search
+
+
+def test_haystack_of_a_long_log_finds_what_a_plain_search_finds() -> None:
+    """Past a megabyte the haystack rules out literals by a trigram index: it must never rule out one
+    that occurs (non-ASCII, at the very start or end of the text), and finds the same lines as ``in``
+    for every literal."""
+    texts = [f"Nov 28 10:{n // 60 % 60:02d}:{n % 60:02d} mx postfix/smtpd[{n}]: connect from "
+             f"unknown[198.51.100.{n % 250}]" for n in range(20_000)]
+    texts[0] = "Größe überschritten: 552 5.3.4 message too big"
+    texts[12_345] = "Nov 28 11:00:00 mx postfix/smtp[9]: 送信できません timeout after DATA"
+    texts[-1] = "the last line ends with xyzzy"
+    lines = [Line(n + 1, text) for n, text in enumerate(texts)]
+    haystack = Haystack(lines)
+    assert len(haystack.lowered) > 1 << 20
+    for needle in ["größe überschritten", "送信できません", "timeout after data", "xyzzy", "connect from",
+                   "no such literal anywhere", "10:0", "ab"]:
+        expected = [n for n, text in enumerate(texts) if needle in text.lower()]
+        assert haystack.containing([needle]) == expected, needle
