@@ -314,13 +314,21 @@ WRAPPED_TICKETS = [
      {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
     # the device's own label is no doubt of the writer's
     ("The IPS blocked their relay as a suspected DoS attack.", {"dos_flag_on_receiver": "yes"}),
-
-
     # an aside with a verb of its own lends nothing to the clause around it
     ("Mail with attachments from the shipyard never reaches us. Their short notes (meeting times, "
      "\"we are sending the files separately\") arrive as normal.",
      {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # "but only …" narrows what fails, it does not contrast with it
+    ("Mail from our partner school does not arrive, but only the mail with attachments.",
+     {"single_sender_affected": "yes", "attachment_mail_fails": "yes"}),
 ]
+
+
+def test_a_hedged_clause_lends_no_subject_to_the_next() -> None:
+    """"Whether their plain mail arrives is unchecked": the next clause's verb is not about plain mail."""
+    text = ("取引先からの添付付きメールが届きません。取引先からの本文だけのメールが届いているかどうかは未確認です。"
+            "ログには lost connection after DATA が出ています。")
+    assert proposed(text, "ja") == {"attachment_mail_fails": "yes"}
 
 
 @pytest.mark.parametrize("text", [

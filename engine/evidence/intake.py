@@ -108,6 +108,9 @@ _LOG_LINE = re.compile(
 )
 """A pasted log line (syslog or ISO time stamp first) reports one session, not the kind of mail the prose
 around it was about, so it borrows no carried subject ("plain mail arrives." then a log line)."""
+_RESTRICTION = re.compile(r"(?:only|just|solely|merely)\b")
+"""A clause after "but" that narrows what was said ("kept losing mails to us, but only the ones carrying
+attachments") restates the same verb, it does not contrast with it."""
 _COORDINATION = re.compile(r"[\s,]*(?:and|or|as well as|&)\s+(?:from|with|without)\b")
 """The break between two subjects that share the verb after them ("Files from my family and from the
 journal come in fine"): the first names more of the mail the verb is about, it borrows no earlier verb.
@@ -281,6 +284,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     _assign_hits(clauses, hits)
     for clause in clauses:
         clause.aside = clause.aside and _has(clause.hits, "predicate")
+        clause.contrastive = clause.contrastive and not _RESTRICTION.match(normalised, clause.start)
     clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
     for clause in clauses:
         japanese = _japanese(text[clause.start:clause.end], lang)
@@ -666,6 +670,9 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         if clause.aside:
             continue  # an aside lends neither its verb nor its subject to what follows
+        if _has(hits, "hedge"):
+            continue  # nor does a hedge: "whether their plain mail arrives is unchecked" (a question
+            # does: "> what was failing?" "Only mail from Osaka with attachments" answers it)
         predicates = [h for h in hits if h.kind == "predicate"]
         if predicates:
             previous_predicates = predicates
