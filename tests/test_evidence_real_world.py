@@ -544,6 +544,11 @@ PACK_1_2_4 = [
     {("users_cannot_send", "yes")},  # Nextcloud Mail
     {("users_cannot_send", "yes")},  # Node: connect refused on 0.0.0.0, the local host
     {("filter_daemons_running", "no")},  # systemd: a forking filter daemon's start failed
+    {("queue_growing", "yes")},  # qmgr: one destination clogs the active queue
+    {("failures_are_temporary", "yes"), ("users_cannot_send", "yes")},  # check_sasl_access
+    {("failures_are_temporary", "yes")},  # Stalwart queue.rescheduled
+    {("size_rejection_bounce", "yes")},  # Thunderbird's size alert
+    {("size_rejection_bounce", "yes")},  # Apache James SIZE hook
 ]
 """What each line of ``pack_1_2_4.txt`` answers, in order."""
 
@@ -551,8 +556,9 @@ PACK_1_2_4 = [
 def test_pack_1_2_4_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.4 sample (AUTH refusals as client libraries and web mailers print them,
     which are the client's error and not our maillog's SASL line; a connection refused by the local
-    host's 0.0.0.0; a filter daemon whose start failed under systemd), read alone, gives exactly its
-    answers."""
+    host's 0.0.0.0; a filter daemon whose start failed under systemd; qmgr's clogged active queue,
+    check_sasl_access refusals, Stalwart's rescheduled deliveries, Thunderbird's and Apache James'
+    size limits), read alone, gives exactly its answers."""
     lines = (SAMPLES / "fragments" / "pack_1_2_4.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(PACK_1_2_4)
     for line, expected in zip(lines, PACK_1_2_4, strict=True):
