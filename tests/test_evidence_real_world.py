@@ -549,6 +549,17 @@ PACK_1_2_4 = [
     {("failures_are_temporary", "yes")},  # Stalwart queue.rescheduled
     {("size_rejection_bounce", "yes")},  # Thunderbird's size alert
     {("size_rejection_bounce", "yes")},  # Apache James SIZE hook
+    {("mx_record_missing_or_wrong", "yes")},  # an application's "No MX record for domain"
+    {("name_service_errors_logged", "yes")},  # rspamd RBL lookup SERVFAIL
+    {("failures_are_temporary", "no"), ("user_unknown_bounce", "yes")},  # qmail-send failure
+    {("failures_are_temporary", "yes")},  # qmail-send deferral
+    {("failures_are_temporary", "yes")},  # rspamd soft reject
+    {("failures_are_temporary", "yes"), ("users_cannot_send", "yes")},  # rspamd user ratelimit
+    {("policy_reject_logged", "yes"), ("ptr_missing_or_mismatch", "yes")},  # pflogsumm reject detail
+    {("service_not_running", "yes")},  # master(8): unknown service name
+    {("disk_space_low", "yes")},  # df: /var at 99 %
+    {("users_cannot_send", "yes")},  # Ruby: the relay refuses the connection
+    {("users_cannot_send", "yes")},  # curl: no reply from the submission server
 ]
 """What each line of ``pack_1_2_4.txt`` answers, in order."""
 
@@ -558,7 +569,9 @@ def test_pack_1_2_4_one_line_at_a_time(kb: KnowledgeBase) -> None:
     which are the client's error and not our maillog's SASL line; a connection refused by the local
     host's 0.0.0.0; a filter daemon whose start failed under systemd; qmgr's clogged active queue,
     check_sasl_access refusals, Stalwart's rescheduled deliveries, Thunderbird's and Apache James'
-    size limits), read alone, gives exactly its answers."""
+    size limits, "No MX record" prose, rspamd RBL errors, soft rejects and user rate limits, qmail-send
+    failures and deferrals, pflogsumm's reject summary, an unknown master.cf service name, a full
+    filesystem in df, Ruby and curl submission failures), read alone, gives exactly its answers."""
     lines = (SAMPLES / "fragments" / "pack_1_2_4.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(PACK_1_2_4)
     for line, expected in zip(lines, PACK_1_2_4, strict=True):
