@@ -324,6 +324,28 @@ WRAPPED_TICKETS = [
 ]
 
 
+JAPANESE_QUOTES_AND_VERBS = [
+    # a quoted log line reports one session: it borrows no subject from the clause before
+    ("取引先からの添付付きメールが届きません。添付なしのメールは届きます。"
+     "ログには「lost connection after DATA」が出ています。",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a quotation that names a mail by its words says nothing about attachments
+    ("先方の「資料を送ります」の短いメールは届きますが、添付付きのメールは届きません。",
+     {"all_mail_fails": "no", "attachment_mail_fails": "yes"}),
+    # 即着 arrives; "他の domain" are other senders, whatever the script
+    ("添付ありのテストメールはまた落ちた。本文だけのは即着。",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    ("他の domain からの大きいメールは普通に受信できています。",
+     {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), JAPANESE_QUOTES_AND_VERBS,
+                         ids=[t[:16] for t, _ in JAPANESE_QUOTES_AND_VERBS])
+def test_japanese_quotes_and_short_verbs_read_as_written(text: str, expected: dict[str, str]) -> None:
+    assert proposed(text, "ja") == expected
+
+
 def test_a_hedged_clause_lends_no_subject_to_the_next() -> None:
     """"Whether their plain mail arrives is unchecked": the next clause's verb is not about plain mail."""
     text = ("取引先からの添付付きメールが届きません。取引先からの本文だけのメールが届いているかどうかは未確認です。"

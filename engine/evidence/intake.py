@@ -91,6 +91,10 @@ _QUOTED_QUESTION = re.compile(
 )
 """A question someone asked, quoted inside a statement (she wrote "did you get the files??"): it asks, it
 states nothing about the mail."""
+_QUOTED_NAME = re.compile(r"「[^」\n]+」(?=の[^。、\n]{0,6}?メール|と題)")
+"""A Japanese quotation that names a mail by its words (彼の「ファイルを送ります」の短いメール): what it
+says is the mail's text, not a statement about the mail. A quoted error or log line (「552 5.3.4 …」という
+エラー) is evidence and stays."""
 _CONDITIONAL = re.compile(r"^\W*(?:when|whenever|every time|each time|any time|anytime)\b")
 """An English clause that opens a condition ("when they send us a file, it never arrives") says what is
 tried, not what happened: its words go with the clause that says what happened."""
@@ -279,6 +283,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     matcher = _matcher(kb, kb.intake)
     hits = _longest_hits(normalised, matcher.phrases)
     asked = [(m.start(), m.end()) for m in _QUOTED_QUESTION.finditer(normalised)]
+    asked += [(m.start(), m.end()) for m in _QUOTED_NAME.finditer(normalised)]
     hits = [h for h in hits if not any(s <= h.start and h.end <= e for s, e in asked)]
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
@@ -639,6 +644,8 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
     previous_carried: list[_Hit] = []
     pending: _Clause | None = None
     log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalised)]
+    quotes = [(m.start(), m.end()) for m in _QUOTES.finditer(normalised)]
+    """a quoted log line ("lost connection after DATA") reports one session, like a pasted one"""
     for index, clause in enumerate(clauses):
         if pending is not None and not clause.aside:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
@@ -664,6 +671,9 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(words))
         on_log_line = any(s <= clause.start and (clause.end <= e or e < 0) for s, e in log_lines)
+        predicates_quoted = [h for h in clause.hits if h.kind == "predicate"]
+        on_log_line = on_log_line or (bool(predicates_quoted) and all(
+            any(qs < h.start and h.end <= qe for qs, qe in quotes) for h in predicates_quoted))
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
                              [] if on_log_line else previous_carried, matcher, clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
