@@ -212,7 +212,7 @@ class _Clause:
     relative: bool = False
     """a Japanese relative clause and the noun it describes, cut from a hedged clause (``_hedged_relative``)"""
     aside: bool = False
-    """the clause stands inside parentheses and says something happen of its own: "Their short messages
+    """the clause stands inside parentheses and has a verb of its own: "Their short messages
     (meeting times, "see the drawings we are sending") arrive as normal" says what arrives around the
     aside, whatever the aside says. An aside without a verb ("見積書(PDF添付)が届かない", "mail from one
     institution (my old university)") names the mail and is read with the clause around it."""
@@ -405,8 +405,8 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
 
 
 def _inside_parentheses(normalised: str, position: int) -> bool:
-    """Whether ``position`` lies inside a parenthesis opened earlier in its sentence's line and closed
-    later ("(meeting times, and so on)")."""
+    """Whether ``position`` lies inside a parenthesis opened earlier on its line and closed later
+    ("(meeting times, and so on)")."""
     line_start = normalised.rfind("\n", 0, position) + 1
     before = normalised[line_start:position]
     depth = before.count("(") + before.count("（") - before.count(")") - before.count("）")
@@ -644,8 +644,8 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
     previous_carried: list[_Hit] = []
     pending: _Clause | None = None
     log_lines = [(m.start(), text.find("\n", m.start())) for m in _LOG_LINE.finditer(normalised)]
+    # a quoted log line ("lost connection after DATA") reports one session, like a pasted one
     quotes = [(m.start(), m.end()) for m in _QUOTES.finditer(normalised)]
-    """a quoted log line ("lost connection after DATA") reports one session, like a pasted one"""
     for index, clause in enumerate(clauses):
         if pending is not None and not clause.aside:
             clause = _Clause(pending.start, clause.end, pending.contrastive, clause.sentence,
@@ -671,9 +671,9 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(words))
         on_log_line = any(s <= clause.start and (clause.end <= e or e < 0) for s, e in log_lines)
-        predicates_quoted = [h for h in clause.hits if h.kind == "predicate"]
-        on_log_line = on_log_line or (bool(predicates_quoted) and all(
-            any(qs < h.start and h.end <= qe for qs, qe in quotes) for h in predicates_quoted))
+        own_predicates = [h for h in clause.hits if h.kind == "predicate"]
+        on_log_line = on_log_line or (bool(own_predicates) and all(
+            any(qs < h.start and h.end <= qe for qs, qe in quotes) for h in own_predicates))
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
                              [] if on_log_line else previous_carried, matcher, clause.own_verb)
         stated = not clause.question and not _has(hits, "hedge")
