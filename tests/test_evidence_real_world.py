@@ -560,6 +560,7 @@ PACK_1_2_4 = [
     {("disk_space_low", "yes")},  # df: /var at 99 %
     {("users_cannot_send", "yes")},  # Ruby: the relay refuses the connection
     {("users_cannot_send", "yes")},  # curl: no reply from the submission server
+    {("failures_are_temporary", "no")},  # a remote server's "550 Unrouteable address": no DNS failure
 ]
 """What each line of ``pack_1_2_4.txt`` answers, in order."""
 
