@@ -288,7 +288,7 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
     clauses = _clauses(text, normalised, hits)
     _assign_hits(clauses, hits)
     for clause in clauses:
-        clause.aside = clause.aside and _has(clause.hits, "predicate")
+        clause.aside = _has(clause.hits, "predicate") and _inside_parentheses(normalised, clause.start)
         clause.contrastive = clause.contrastive and not _RESTRICTION.match(normalised, clause.start)
     clauses = [part for clause in clauses for part in _hedged_relative(clause, text, normalised, lang)]
     for clause in clauses:
@@ -390,7 +390,7 @@ def _clauses(text: str, normalised: str, hits: list[_Hit]) -> list[_Clause]:
         while right > left and not text[right - 1].strip():
             right -= 1
         if right > left and re.search(r"\w", text[left:right]):
-            clauses.append(_Clause(left, right, contrastive, sentence, aside=_inside_parentheses(normalised, left)))
+            clauses.append(_Clause(left, right, contrastive, sentence))
             contrastive = False
         contrastive = contrastive or is_contrastive
         if is_sentence:
