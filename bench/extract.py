@@ -125,9 +125,9 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-QUESTION_LISTS = {"heldout10": "1.2.2", "heldout9": "1.2.2", "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2",
-                  "heldout5": "1.2.2", "heldout4": "1.2.2", "heldout3": "1.2.1", "heldout2": "1.2.1",
-                  "heldout": "1.2.0"}
+QUESTION_LISTS = {"heldout10": "1.2.2", "heldout9": "1.2.2", "heldout8": "1.2.2", "heldout7": "1.2.2",
+                  "heldout6": "1.2.2", "heldout5": "1.2.2", "heldout4": "1.2.2", "heldout3": "1.2.1",
+                  "heldout2": "1.2.1", "heldout": "1.2.0"}
 """The pack version whose question list each held-out set was mapped against."""
 
 

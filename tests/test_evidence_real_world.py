@@ -579,6 +579,41 @@ def test_pack_1_2_4_one_line_at_a_time(kb: KnowledgeBase) -> None:
         assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
 
 
+PACK_1_2_5 = [
+    {("users_cannot_send", "yes")},  # a Rails application's mail job raised
+    {("users_cannot_send", "yes")},  # a Go program's SMTP setting reached Dovecot's IMAP greeting
+    {("failures_are_temporary", "yes"), ("local_delivery_deferred_logged", "yes")},  # OpenSMTPD mda TempFail
+    {("local_delivery_deferred_logged", "yes")},  # the wrapped tail of an OpenSMTPD mda line
+    {("config_warnings_logged", "yes")},  # Postfix: a configured host/service that does not resolve
+    {("users_cannot_send", "yes")},  # Jakarta Mail: the submission server refused the message
+    {("failures_are_temporary", "no"), ("user_unknown_bounce", "yes")},  # "Recipient <x> does not exist"
+]
+"""What each line of ``pack_1_2_5.txt`` answers, in order."""
+
+
+def test_pack_1_2_5_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.5 sample (application mailers' failures: Rails' delivery job, a Go
+    program pointed at an IMAP port, Jakarta Mail's refusal; OpenSMTPD's local deliveries, whole and
+    wrapped; a Postfix daemon dying on an unresolvable configured endpoint; a recipient that "does not
+    exist"), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_5.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_5)
+    for line, expected in zip(lines, PACK_1_2_5, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
+def test_a_postfix_bounce_wrapped_after_said_is_one_reply(kb: KnowledgeBase) -> None:
+    """Postfix's bounce wraps the remote reply onto indented lines after "said:" (bounce(8)): the
+    reply is the rest of that sentence, so its class and wording are read with it, though its first
+    line would also pass for a reply of its own."""
+    text = ("<b@example.net>: host mx.example.net[192.0.2.1] said:\n"
+            "    550 5.1.1 <b@example.net>: Recipient address rejected: User unknown in\n"
+            "    virtual mailbox table (in reply to RCPT TO command)\n")
+    found = extract(text, kb)
+    assert {(f.question, f.answer) for f in found} == {("failures_are_temporary", "no"), ("user_unknown_bounce", "yes")}
+    assert {f.line_number for f in found} == {1}
+
+
 def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
     """RFC 5321 4.2.1: every line but the last repeats the code with a hyphen; the reply's class is
     its code's, whatever a later line's prose says, and the findings name its first line."""

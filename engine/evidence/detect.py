@@ -76,6 +76,11 @@ def classify(lines: Sequence[Line]) -> Classified:
         if indented and previous == postconf.FAMILY:
             groups[postconf.FAMILY].append(line)
             continue
+        if indented and previous in TEXT_FAMILIES and groups[previous][-1].text.rstrip().endswith("said:"):
+            # a Postfix bounce wraps the remote reply onto the next indented line: "said:" then
+            # "    550 5.1.1 ...". The reply is the rest of that sentence, though it claims a family of its own
+            groups[previous][-1] = _join(result, groups[previous][-1], line)
+            continue
         family = ""
         for name, claims in tests:
             if claims(line.text):
