@@ -234,6 +234,17 @@ ENGLISH_PHRASINGS = [
      {"all_mail_fails": "no", "other_senders_large_mail_ok": "yes"}),
     ("We have not been getting mails that have attachments from University X.",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    # after "but", a bare negation repeats the earlier verb negated, whichever way that verb went
+    ("Files from the clinic keep failing, but their short notes don't.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "all_mail_fails": "no"}),
+    # "nobody else" said alone: nobody else's mail does what the named sender's does
+    ("Attachments from the clinic bounce, nobody else.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "other_senders_large_mail_ok": "yes"}),
+    # without "but", a bare negation agrees with what was said
+    ("We never changed the postfix config. Not since the 2019 install, no.", {"config_stable_long": "yes"}),
+    ("IDS shows zero alerts for the sender.", {"dos_flag_on_receiver": "no"}),
+    ("The site at the bare domain stopped loading.", {"web_down_at_bare_domain": "yes"}),
+    ("It's not the PDF.", {"attachment_mail_fails": "no"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -298,6 +309,12 @@ JAPANESE_PHRASINGS = [
     ("設定変更は5年間なし。", {"config_stable_long": "yes"}),
     # a relative clause before 可能性 is the doubt itself, not a statement
     ("ファイアウォールが先方のサーバを攻撃と判定している可能性があります。", {}),
+    # a negation inside the warning's own words is the warning, not its denial
+    ("Outlookで送ると「証明書が信頼できません」という警告が出ます。", {"client_certificate_warning": "yes"}),
+    ("ほかの取引先からの大きいファイルは平気です。", {"other_senders_large_mail_ok": "yes", "all_mail_fails": "no"}),
+    # ように思います hedges, and a humble "have not checked" leaves its clause unchecked
+    ("他社からの添付は届いているように思います。", {}),
+    ("他社からの添付については確認できておりません。", {}),
 ]
 
 

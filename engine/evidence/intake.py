@@ -577,8 +577,16 @@ def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive
     own = [h for h in hits if h.kind in ("subject", "predicate")]
     result = list(hits)
     if not _has(own, "predicate") and own and previous_predicates and not own_verb:
-        if any(h.dangling for h in hits):
-            polarity_of = {h.term: -1 for h in previous_predicates}
+        dangling = [h for h in hits if h.dangling]
+        if dangling:
+            # After a "but", a bare negation repeats the earlier verb negated: "plain mail arrives, but
+            # attachments don't" (do not arrive), "attachments fail, but plain mail doesn't" (does not
+            # fail); so does a "no one" that names whose mail ("mail from X bounces, nobody else":
+            # nobody else's does). Otherwise it agrees with a failure already stated ("we didn't touch
+            # it" - "not since 2019, no"; "no mail from anyone, nothing").
+            spans = {(h.start, h.end) for h in hits if h.term in matcher.context}
+            repeats = any((h.kind == "negation" and contrastive) or (h.start, h.end) in spans for h in dangling)
+            polarity_of = {h.term: -h.polarity if repeats else -1 for h in previous_predicates}
         elif affirmed:
             polarity_of = {h.term: -h.polarity if h.negated else h.polarity for h in previous_predicates}
         else:
