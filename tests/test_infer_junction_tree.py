@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.infer.junction_tree import JunctionTree
+from engine.infer.junction_tree import JunctionTree, factorises
 from engine.model.importer import read_network
 from engine.model.network import DiscreteNetwork, Variable
 from tests.infer_helpers import (
@@ -318,3 +318,121 @@ def test_schedule_cache_stays_in_budget_under_concurrent_queries(monkeypatch: py
     for (log_p, marginal), (want_log_p, want_marginal) in zip(answers, expected * 8, strict=True):
         np.testing.assert_allclose(log_p, want_log_p, atol=1e-12, rtol=0)
         np.testing.assert_allclose(marginal, want_marginal, atol=1e-12, rtol=0)
+
+
+def with_noisy_or_leaf(rng: np.random.Generator, network: DiscreteNetwork, n_parents: int) -> DiscreteNetwork:
+    """``network`` plus a binary leaf ``LEAF`` that is a noisy-OR of ``n_parents`` of its variables:
+    P(LEAF = s0 | x) = (1 - leak) Π_i q_i(x_i), each parent's first state inhibiting nothing."""
+    parents = tuple(sorted(rng.choice(network.names, size=min(n_parents, len(network.names)), replace=False)))
+    cards = [network.cardinality(p) for p in parents]
+    off = np.full(tuple(cards), 1.0 - float(rng.uniform(0.0, 0.3)))
+    for axis, card in enumerate(cards):
+        inhibit = np.concatenate([[1.0], rng.uniform(0.05, 1.0, size=card - 1)])
+        off = off * inhibit.reshape([card if a == axis else 1 for a in range(len(cards))])
+    extended = DiscreteNetwork(dict(network.variables))
+    extended.add(Variable("LEAF", ("s0", "s1"), parents, np.stack([off, 1.0 - off], axis=-1)))
+    return extended
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, n_nodes=st.integers(1, 8), n_parents=st.integers(1, 4), n_hard=st.integers(0, 3),
+       leaf=st.sampled_from(["s0", "s1", "soft", "none"]))
+def test_a_factorised_noisy_or_leaf_matches_brute_force(seed: int, n_nodes: int, n_parents: int, n_hard: int,
+                                                       leaf: str) -> None:
+    """Compiled out of the cliques, a noisy-OR leaf gives the same posteriors and P(e), whether it is
+    observed in either state, softly, or not at all, asked about or not, pruned or not."""
+    rng = np.random.default_rng(seed)
+    network = with_noisy_or_leaf(rng, random_network(rng, n_nodes), n_parents)
+    hard, soft = random_evidence(rng, network, n_hard, 1)
+    hard.pop("LEAF", None)
+    soft.pop("LEAF", None)
+    if leaf in ("s0", "s1"):
+        hard["LEAF"] = int(leaf[1])
+    elif leaf == "soft":
+        soft["LEAF"] = rng.uniform(0.0, 2.0, size=2)
+    lams = likelihoods(network, hard, soft)
+    expected, total = brute_force(network, {n: lam[0] for n, lam in lams.items()})
+    tree = JunctionTree.compile(network, factorised=["LEAF"])
+    assert all(tree.names.index("LEAF") not in clique for clique in tree.cliques)
+    targets = list(rng.permutation(network.names))[: int(rng.integers(1, len(network.names) + 1))]
+    for prune, barren, wanted in ((True, False, None), (False, False, None), (True, True, targets),
+                                  (True, False, targets)):
+        assert_matches(tree, lams, expected if total > 0 else None, math.log(total) if total > 0 else 0.0,
+                       prune=prune, barren=barren, targets=wanted)
+    np.testing.assert_allclose(tree.prior_marginal("LEAF"), brute_force(network, {})[0]["LEAF"], atol=ATOL, rtol=0)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=seeds, n_nodes=st.integers(10, 25), n_parents=st.integers(3, 8))
+def test_a_factorised_leaf_matches_pgmpy_in_batches_and_after_a_reload(tmp_path_factory: pytest.TempPathFactory,
+                                                                     seed: int, n_nodes: int, n_parents: int) -> None:
+    rng = np.random.default_rng(seed)
+    network = with_noisy_or_leaf(rng, random_network(rng, n_nodes), n_parents)
+    hard, soft = random_evidence(rng, network, 3, 1)
+    hard["LEAF"] = 1
+    soft.pop("LEAF", None)
+    expected, log_p = pgmpy_reference(network, hard, soft)
+    tree = JunctionTree.compile(network, factorised=["LEAF"])
+    plain = JunctionTree.compile(network)
+    assert tree.total_size <= plain.total_size
+    path = tmp_path_factory.mktemp("tree") / "leaf"
+    tree.save(path)
+    for candidate in (tree, JunctionTree.load(path)):
+        assert_matches(candidate, likelihoods(network, hard, soft), expected, log_p)
+    # a batch that mixes the leaf's states and leaves it out in some rows equals separate runs
+    rows = [likelihoods(network, *random_evidence(rng, network, 2, 1)) for _ in range(4)]
+    rows[0]["LEAF"] = np.array([[1.0, 0.0]])
+    rows[1]["LEAF"] = np.array([[0.0, 1.0]])
+    rows[2]["LEAF"] = np.array([[1.0, 1.0]])
+    names = sorted({n for row in rows for n in row})
+    stacked = {n: np.concatenate([row.get(n, np.ones((1, network.cardinality(n)))) for row in rows]) for n in names}
+    together = tree.propagate(stacked, len(rows))
+    for b, row in enumerate(rows):
+        alone = plain.propagate(row, 1)
+        assert together.log_evidence[b] == pytest.approx(alone.log_evidence[0], abs=ATOL)
+        for name in network.names:
+            np.testing.assert_allclose(together.marginal(name)[b], alone.marginal(name)[0], atol=ATOL, rtol=0)
+
+
+def test_only_a_childless_leaf_whose_cpt_factorises_is_compiled_out() -> None:
+    rng = np.random.default_rng(3)
+    network = with_noisy_or_leaf(rng, random_network(rng, 6), 3)
+    assert factorises(network, "LEAF")
+    with_child = DiscreteNetwork(dict(network.variables))
+    with_child.add(Variable("CHILD", ("a", "b"), ("LEAF",), np.array([[0.9, 0.1], [0.2, 0.8]])))
+    assert not factorises(with_child, "LEAF")
+    with pytest.raises(ValueError, match="childless"):
+        JunctionTree.compile(with_child, factorised=["LEAF"])
+    full = DiscreteNetwork(dict(network.variables))
+    leaf = network.variables["LEAF"]
+    table = rng.uniform(0.05, 0.95, size=leaf.cpt.shape[:-1])
+    full.add(Variable("LEAF", leaf.states, leaf.parents, np.stack([table, 1.0 - table], axis=-1)))
+    assert not factorises(full, "LEAF")
+    with pytest.raises(ValueError, match="does not factorise"):
+        JunctionTree.compile(full, factorised=["LEAF"])
+
+
+def test_the_mail_packs_complaint_is_compiled_out_and_changes_no_posterior() -> None:
+    """The pack's model tree keeps its always-observed complaint out of the cliques (the tree is
+    several times smaller), and every posterior and P(e) equals the plain tree's."""
+    from engine.compiled.cache import compiled_model, inference_network
+    from engine.reason.evidence import likelihood_batch
+    from engine.service import Service
+
+    service = Service()
+    kb = service.kb("mail_delivery")
+    complaint = kb.pack.complaint
+    assert complaint is not None
+    tree = compiled_model(kb).tree
+    plain = JunctionTree.compile(inference_network(kb))
+    assert tree.home[tree.names.index(complaint)] == -1
+    assert 3 * tree.total_size < plain.total_size
+    answers = [{}, {"attachment_mail_fails": "yes", "single_sender_affected": "yes"},
+               {"all_mail_fails": "no", "policy_reject_logged": "yes", "failures_are_temporary": "no"}]
+    lams = likelihood_batch(kb, [service.evidence(kb, a, {}) for a in answers])
+    for barren, targets in ((False, None), (True, list(kb.causes))):
+        ours = tree.propagate(lams, len(answers), targets, barren=barren)
+        theirs = plain.propagate(lams, len(answers), targets, barren=barren)
+        np.testing.assert_allclose(ours.log_evidence, theirs.log_evidence, atol=ATOL, rtol=0)
+        for name in theirs.marginals:
+            np.testing.assert_allclose(ours.marginal(name), theirs.marginal(name), atol=ATOL, rtol=0, err_msg=name)

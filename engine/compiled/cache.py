@@ -29,13 +29,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.infer.junction_tree import JunctionTree, TreeTooLarge
+from engine.infer.junction_tree import JunctionTree, TreeTooLarge, factorises
 from engine.kb.kbcache import cache_dir
 from engine.kb.knowledge import KnowledgeBase
 from engine.model.network import DiscreteNetwork
 from engine.model.twin import TwinLayout
 
-MODEL_FORMAT = 5
+MODEL_FORMAT = 6
 """Bump when the compiled structure changes for the same KB (e.g. a new decomposition)."""
 MIB = 1024 * 1024
 DEFAULT_MEMORY_MB = 1024
@@ -180,7 +180,8 @@ def enforce_disk_budget(keep: Sequence[Path] = ()) -> None:
             pass
 
 
-def _tree(stem: str, build: Callable[[], DiscreteNetwork], max_entries: int | None = None) -> JunctionTree:
+def _tree(stem: str, build: Callable[[], DiscreteNetwork], max_entries: int | None = None,
+          factorised: Callable[[DiscreteNetwork], list[str]] | None = None) -> JunctionTree:
     """From memory, from disk, or compiled afresh (and then saved)."""
     tree = _memory.get(stem)
     if tree is not None:
@@ -193,7 +194,9 @@ def _tree(stem: str, build: Callable[[], DiscreteNetwork], max_entries: int | No
         except (OSError, ValueError, KeyError):
             tree = None  # a damaged cache entry is rebuilt, never trusted
     if tree is None:
-        tree = JunctionTree.compile(build(), max_entries=max_entries)
+        network = build()
+        tree = JunctionTree.compile(network, max_entries=max_entries,
+                                    factorised=factorised(network) if factorised is not None else ())
         try:
             cache_dir().mkdir(parents=True, exist_ok=True)
             tree.save(cache_dir() / stem)
@@ -217,8 +220,15 @@ def inference_network(kb: KnowledgeBase) -> DiscreteNetwork:
 
 
 def compiled_model(kb: KnowledgeBase) -> CompiledModel:
-    """The compiled model for this KB version."""
-    tree = _tree(_stem(kb, "model"), lambda: inference_network(kb))
+    """The compiled model for this KB version.
+
+    The complaint is observed in every diagnosis and, as a noisy-OR of the symptom mechanisms, would
+    marry them all into the tree's largest cliques; it is compiled out of the tree when its CPT
+    allows (``engine.infer.junction_tree``), exactly, at two rows per evidence set.
+    """
+    complaint = kb.pack.complaint
+    tree = _tree(_stem(kb, "model"), lambda: inference_network(kb),
+                 factorised=lambda network: [complaint] if complaint and factorises(network, complaint) else [])
     return CompiledModel(kb.version_hash, tree)
 
 
