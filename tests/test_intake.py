@@ -245,6 +245,9 @@ ENGLISH_PHRASINGS = [
     ("IDS shows zero alerts for the sender.", {"dos_flag_on_receiver": "no"}),
     ("The site at the bare domain stopped loading.", {"web_down_at_bare_domain": "yes"}),
     ("It's not the PDF.", {"attachment_mail_fails": "no"}),
+    # the failure follows the device: the same on every network
+    ("Same problem over the VPN and at home.", {"works_from_other_network": "no"}),
+    ("Looked in the junk folder - empty.", {"lands_in_spam_folder": "no"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -315,6 +318,8 @@ JAPANESE_PHRASINGS = [
     # ように思います hedges, and a humble "have not checked" leaves its clause unchecked
     ("他社からの添付は届いているように思います。", {}),
     ("他社からの添付については確認できておりません。", {}),
+    ("自宅の回線でも会社のWi-Fiでも同じです。", {"works_from_other_network": "no"}),
+    ("迷惑メールフォルダも見ましたが、ありませんでした。", {"lands_in_spam_folder": "no"}),
 ]
 
 
