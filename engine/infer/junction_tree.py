@@ -319,11 +319,8 @@ class JunctionTree:
         families = tuple((*(index[p] for p in var.parents), index[var.name]) for var in network.variables.values())
         cpts = tuple(_normalised_cpt(var.name, var.cpt) for var in network.variables.values())
         outside = frozenset(index[n] for n in factorised)
-        parents = {p for family in families for p in family[:-1]}
-        for v in outside:
-            if v in parents:
-                raise ValueError(f"{names[v]}: only a childless variable can be factorised out of the tree")
-            _factorised_leaf(names[v], families[v], cpts[v])  # raises when the CPT does not factorise
+        for name in factorised:
+            _factorisation(network, name)  # raises when the variable cannot be compiled out
         return cls._build(names, tuple(network.variables[n].states for n in names), families, cpts, max_entries,
                           outside)
 
@@ -741,8 +738,7 @@ class JunctionTree:
             if u != v:
                 doubled[u] = rows if rows.shape[0] == 1 else np.concatenate([rows, rows])
         for u, factor in leaf.factors.items():
-            rows = np.broadcast_to(doubled[u][:1] if u in doubled and doubled[u].shape[0] == 1 else
-                                   lams.get(u, np.ones((1, factor.size))), (batch, factor.size))
+            rows = np.broadcast_to(lams.get(u, np.ones((1, factor.size))), (batch, factor.size))
             doubled[u] = np.concatenate([rows, rows * factor])
         inner = targets - {v}
         result = self._propagate_indexed(doubled, 2 * batch, inner, prune=prune, barren=barren, max_bytes=max_bytes)
@@ -1153,15 +1149,20 @@ def _sum_out_strided(table: FloatArray, axes: tuple[int, ...]) -> FloatArray:
 def factorises(network: DiscreteNetwork, name: str) -> bool:
     """Whether ``name`` can be compiled out of a tree (``JunctionTree.compile(..., factorised=...)``):
     childless, binary, with parents, and a CPT that factorises over them in one state."""
-    if name not in network.variables or any(name in var.parents for var in network.variables.values()):
-        return False
-    index = {n: i for i, n in enumerate(network.names)}
-    var = network.variables[name]
     try:
-        _factorised_leaf(name, (*(index[p] for p in var.parents), index[name]), _normalised_cpt(name, var.cpt))
-    except ValueError:
+        _factorisation(network, name)
+    except (KeyError, ValueError):
         return False
     return True
+
+
+def _factorisation(network: DiscreteNetwork, name: str) -> _FactorisedLeaf:
+    """How ``name`` factorises in ``network`` (ValueError when it has children or does not factorise)."""
+    if any(name in var.parents for var in network.variables.values()):
+        raise ValueError(f"{name}: only a childless variable can be factorised out of the tree")
+    index = {n: i for i, n in enumerate(network.names)}
+    var = network.variables[name]
+    return _factorised_leaf(name, (*(index[p] for p in var.parents), index[name]), _normalised_cpt(name, var.cpt))
 
 
 @dataclass(frozen=True)
