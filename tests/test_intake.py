@@ -248,6 +248,14 @@ ENGLISH_PHRASINGS = [
     # the failure follows the device: the same on every network
     ("Same problem over the VPN and at home.", {"works_from_other_network": "no"}),
     ("Looked in the junk folder - empty.", {"lands_in_spam_folder": "no"}),
+    # "shown up" is arriving; a hurried "attachmt" is an attachment; "not the size limit" rules out a limit only
+    ("The invoices from the supplier have not shown up. They are PDFs.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
+    ("Messages w/ an attachmt from the lab never arrive.", {"attachment_mail_fails": "yes"}),
+    ("It's not the size limit, that is set to 40 MB.", {}),
+    # a verbless aside in brackets belongs to the clause around it, whose bare "do not" repeats the verb
+    ("Their covering emails get here; the packets themselves (scanned PDFs, about 3 MB each) do not.",
+     {"all_mail_fails": "no", "attachment_mail_fails": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -320,6 +328,11 @@ JAPANESE_PHRASINGS = [
     ("他社からの添付については確認できておりません。", {}),
     ("自宅の回線でも会社のWi-Fiでも同じです。", {"works_from_other_network": "no"}),
     ("迷惑メールフォルダも見ましたが、ありませんでした。", {"lands_in_spam_folder": "no"}),
+    # だめで、ends its clause: what fails and what arrives are two statements
+    ("添付のあるメールだけがダメで、短いメールは届いています。",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a named branch with a place or note in brackets is one sender
+    ("シンガポール支社(本店)からのメールが届きません。", {"single_sender_affected": "yes"}),
 ]
 
 

@@ -83,6 +83,8 @@ _CONTRASTIVE = re.compile(
 _CLAUSE_BREAK = re.compile(
     r"[;；,()（）]|(?<![はがをにでもへとや])[、，]"  # a Japanese comma after a particle continues the clause
     r"|:(?=\s)|：|\s[-–—]+\s|\b(?:and|so|because)\b|ので(?!す|しょう|は(?:ない|なかろう))|から、|し、|(?<=だけ)で、|(?<=のみ)で、|(?<=まま)で、"
+    # "大きいメールだけがだめで、小さいメールは届いている": a verdict in the te-form ends its clause
+    r"|(?<=だめ)で、|(?<=ダメ)で、|(?<=駄目)で、|(?<=無理)で、"
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _QUOTED_QUESTION = re.compile(
@@ -629,7 +631,13 @@ def _joins_next(own: list[_Hit], following: _Clause | None, clause: _Clause, pre
         return False
     if following is None or following.sentence != clause.sentence:
         return False
-    return _has(following.hits, "predicate") and (not previous_predicates or not _has(following.hits, "subject"))
+    return _says_what_happened(following) and (not previous_predicates or not _has(following.hits, "subject"))
+
+
+def _says_what_happened(clause: _Clause) -> bool:
+    """A verb of its own, or a bare negation that elides one ("the packets themselves (PDF
+    attachments, a few MB each) do not"): a subject before it is what it is said of."""
+    return _has(clause.hits, "predicate") or any(h.dangling for h in clause.hits)
 
 
 @dataclass
@@ -707,7 +715,7 @@ def _following(clauses: list[_Clause], index: int) -> _Clause | None:
     for candidate in clauses[index + 1:]:
         if candidate.sentence != clauses[index].sentence:
             break
-        if _has(candidate.hits, "predicate") and not candidate.aside:
+        if _says_what_happened(candidate) and not candidate.aside:
             return candidate
     return clauses[index + 1] if index + 1 < len(clauses) else None
 
