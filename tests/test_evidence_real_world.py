@@ -602,6 +602,30 @@ def test_pack_1_2_5_one_line_at_a_time(kb: KnowledgeBase) -> None:
         assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
 
 
+PACK_1_2_6 = [
+    {("failures_are_temporary", "yes")},  # a delay notice promising retries "until it is 5 days old"
+    {("failures_are_temporary", "yes")},  # "Delivery to the following recipient has been delayed"
+    {("quota_exceeded_logged", "yes")},  # "the mail folder is full"
+    {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},  # "552 Quota violation"
+    {("size_rejection_bounce", "yes")},  # "exceeded the maximum message size"
+    {("user_unknown_bounce", "yes")},  # Exchange: "The recipient name is not recognized"
+    {("bounce_host_not_found", "yes")},  # qmail-remote: "couldn't find any host named"
+    {("tls_handshake_failed_logged", "yes")},  # openssl s_client -msg: a fatal handshake_failure alert
+    {("tls_handshake_failed_logged", "yes")},  # openssl s_client: "SSL3 alert read:fatal:handshake failure"
+    {("filter_timeout_logged", "yes")},  # rspamd's own task timeout
+]
+"""What each line of ``pack_1_2_6.txt`` answers, in order."""
+
+
+def test_pack_1_2_6_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.6 sample (delay notices that promise retries, mailbox-full and size
+    wordings without a code, Exchange's and qmail's bounce prose, openssl's handshake alerts,
+    rspamd's task timeout), read alone, gives exactly its answers."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_6.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_6)
+    for line, expected in zip(lines, PACK_1_2_6, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
 def test_a_postfix_bounce_wrapped_after_said_is_one_reply(kb: KnowledgeBase) -> None:
     """Postfix's bounce wraps the remote reply onto indented lines after "said:" (bounce(8)): the
     reply is the rest of that sentence, so its class and wording are read with it, though its first
