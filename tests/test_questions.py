@@ -10,7 +10,8 @@ import pytest
 
 from engine.errors import EvidenceError
 from engine.reason.evidence import build_evidence
-from engine.reason.questions import StopPolicy, next_questions
+from engine.reason.questions import StopPolicy, next_questions, widened_gains
+from engine.reason.ranking import cause_posterior
 from engine.service import Service
 from tests.test_seed_incident import FIRST_ANSWERS, WITH_PATH_MTU
 
@@ -59,6 +60,27 @@ def test_stop_rule_fires_on_probability_and_on_the_exchange_rate(service: Servic
     assert "worth its minutes for this decision" in too_dear.stop_reason
     assert "enough evidence" not in too_dear.stop_reason.lower()
 
+
+
+def test_a_stuck_decision_asks_about_every_cause_before_it_gives_up(service: Service) -> None:
+    """When no question is worth its minutes for the leading hypotheses and none is safe to act on,
+    the decision objective asks by the information about every cause, and stops only when that too
+    falls below the rate."""
+    kb = service.kb(PACK)
+    evidence = build_evidence(kb, WITH_PATH_MTU)
+    posterior = cause_posterior(kb, evidence)
+    candidates = [q for q in kb.questions if q not in evidence.observed()]
+    wider = widened_gains(posterior.tree, posterior.likelihoods, list(kb.causes), candidates)
+    per_minute = {q: wider[q] / kb.questions[q].cost_minutes for q in candidates}
+    best = max(per_minute, key=lambda q: per_minute[q])
+    decision_first = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=0.0))
+    assert decision_first.questions[0].id != best  # the two scores disagree here, so the test tells them apart
+    assert decision_first.questions[0].gain_per_minute < per_minute[best] * 0.99
+    widened = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=per_minute[best] * 0.99))
+    assert not widened.stop and widened.questions[0].id == best
+    assert widened.questions[0].expected_gain_bits == pytest.approx(wider[best], abs=1e-12)
+    beyond = next_questions(kb, evidence, policy=StopPolicy(probability=0.999, exchange_rate=per_minute[best] * 1.01))
+    assert beyond.stop and "worth its minutes for this decision" in beyond.stop_reason
 
 def test_skipped_questions_are_neither_suggested_nor_handed_off(service: Service) -> None:
     kb = service.kb(PACK)

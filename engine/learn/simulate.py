@@ -168,6 +168,25 @@ def _scores(name: str, kb: KnowledgeBase, lams: dict[str, np.ndarray], n: int, q
     return probabilities, np.stack([voi.gain[q] for q in questions], axis=1), None
 
 
+def _widen(batch: _Batch, lams: dict[str, np.ndarray], asked: np.ndarray, stuck: np.ndarray, choice: np.ndarray,
+           worthless: np.ndarray, policy: StopPolicy) -> None:
+    """The decision objective once stuck (``questions.widened_gains``): for the ``stuck`` rows, ask by
+    the information about every cause while some question is worth the causes' exchange rate.
+    Updates ``choice`` and ``worthless`` in place."""
+    rows = np.flatnonzero(stuck)
+    if rows.size == 0:
+        return
+    subset = {name: lam if lam.shape[0] == 1 else lam[rows] for name, lam in lams.items()}
+    voi = mutual_information_gains(compiled_model(batch.kb).tree, subset, len(rows), causes=list(batch.kb.causes),
+                                   candidates=batch.questions)
+    gains = np.maximum(np.stack([voi.gain[q] for q in batch.questions], axis=1), 0.0)
+    rate = np.where(asked[rows], -np.inf, gains / batch.cost)
+    best = rate.argmax(axis=1)
+    going = rate[np.arange(len(rows)), best] >= policy.rate("all")
+    choice[rows[going]] = best[going]
+    worthless[rows[going]] = False
+
+
 def _step(name: str, batch: _Batch, asked: np.ndarray, rows: np.ndarray, ranks: np.ndarray,
           policy: StopPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For sessions ``rows`` with distinct evidence: the leader, whether to stop, and the next question."""
@@ -180,11 +199,14 @@ def _step(name: str, batch: _Batch, asked: np.ndarray, rows: np.ndarray, ranks: 
         if drops is not None:  # the decision's stop also keeps a question that may change the leader
             worthless &= np.where(asked[rows], 0.0, drops / batch.cost).max(axis=1) < policy.rate("decision")
     else:
-        probabilities = _cause_probabilities(batch.kb, lams, len(rows))
+        probabilities, drops = _cause_probabilities(batch.kb, lams, len(rows)), None
         choice = np.where(asked[rows], np.inf, ranks[rows]).argmin(axis=1)
         worthless = np.zeros(len(rows), dtype=bool)
     working = _at_work(batch.kb, lams, probabilities)
-    done = (working.max(axis=1) >= policy.probability) | asked[rows].all(axis=1) | worthless
+    confident = working.max(axis=1) >= policy.probability
+    if drops is not None:
+        _widen(batch, lams, asked[rows], worthless & ~confident & ~asked[rows].all(axis=1), choice, worthless, policy)
+    done = confident | asked[rows].all(axis=1) | worthless
     return working.argmax(axis=1), done, choice
 
 

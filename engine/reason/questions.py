@@ -15,14 +15,15 @@ most probable causes only. Both are kept as options, with the exchange rate in b
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from engine.errors import ContradictionError
-from engine.infer.voi import VoiResult, gains_from, plan_gains
+from engine.infer.junction_tree import JunctionTree
+from engine.infer.voi import VoiResult, gains_from, mutual_information_gains, plan_gains
 from engine.kb.knowledge import KnowledgeBase
 from engine.reason import decision
 from engine.reason.evidence import Evidence, check_question
@@ -255,13 +256,23 @@ def next_questions(
     # ordered by rate first; the explanations are written only for the suggestions returned
     ranked = sorted(candidates, key=lambda q: (-rate(q), q))
     mine_ids = [q for q in ranked if role is None or role in kb.questions[q].asked_by]
-    other_ids = [q for q in ranked if role is not None and role not in kb.questions[q].asked_by]
-    mine = [suggestion(q) for q in mine_ids[:max(1, limit)]]
-    handoff = [suggestion(q) for q in other_ids[:1] if not mine_ids or rate(q) > rate(mine_ids[0])]
     best_risk_drop = max((risk_drops.get(q, 0.0) / kb.questions[q].cost_minutes for q in mine_ids), default=0.0)
 
     leader = ordered[0]
     combination, combination_probability = _leading_combination(kb, evidence, ordered)
+    if (objective == "decision" and mine_ids and rate(mine_ids[0]) < policy.rate(objective)
+            and best_risk_drop < policy.rate(objective)
+            and max(working[leader], combination_probability) < policy.probability):
+        # the hypotheses are settled as far as questions can take them, the leader is still unsafe:
+        # widen to every cause, whose own stop rule then decides (see ``widened_gains``)
+        wider = widened_gains(tree, likelihoods, causes, candidates)
+        if max(wider[q] / kb.questions[q].cost_minutes for q in mine_ids) >= policy.rate("all"):
+            gains = wider
+            ranked = sorted(candidates, key=lambda q: (-rate(q), q))
+            mine_ids = [q for q in ranked if role is None or role in kb.questions[q].asked_by]
+    other_ids = [q for q in ranked if role is not None and role not in kb.questions[q].asked_by]
+    mine = [suggestion(q) for q in mine_ids[:max(1, limit)]]
+    handoff = [suggestion(q) for q in other_ids[:1] if not mine_ids or rate(q) > rate(mine_ids[0])]
     stop, reason, details = _stop(kb, policy, objective, working[leader], leader, combination,
                                   combination_probability, mine, bool(skip), lang, best_risk_drop)
     return NextQuestions(
@@ -275,6 +286,22 @@ def next_questions(
         stop_details=details,
         objective=objective,
     )
+
+
+def widened_gains(tree: JunctionTree, likelihoods: Mapping[str, np.ndarray], causes: Sequence[str],
+                  candidates: Sequence[str]) -> dict[str, float]:
+    """Σ over every cause of I(Q; C | e): what the decision objective asks by once it is stuck.
+
+    The decision's hypotheses are the few leading causes; when no question moves them enough to be
+    worth its minutes and none is safe to act on, the truth is often a cause outside them (with two
+    faults, the second one), which only the causes' information can reach. The decision objective
+    then stops only when that, too, falls below its own exchange rate (``policy.rate("all")``). In
+    2,000 simulated sessions with two faults (pack 1.2.5, ``bench/README.md``) it lifted success
+    from 0.856 to 0.874 (fixed order: 0.886) for 4 more questions; it costs one more propagation,
+    in those turns only.
+    """
+    voi = mutual_information_gains(tree, likelihoods, 1, causes=causes, candidates=candidates)
+    return {q: max(0.0, float(voi.gain[q][0])) for q in candidates}
 
 
 def _stop(kb: KnowledgeBase, policy: StopPolicy, objective: Objective, leader_probability: float, leader: str,
