@@ -626,6 +626,30 @@ def test_pack_1_2_6_one_line_at_a_time(kb: KnowledgeBase) -> None:
     for line, expected in zip(lines, PACK_1_2_6, strict=True):
         assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
 
+PACK_1_2_7 = [
+    {("failures_are_temporary", "no"), ("helo_rejected_logged", "yes")},  # Postfix: "need fully-qualified hostname"
+    {("failures_are_temporary", "no"), ("helo_rejected_logged", "yes")},  # a cPanel/Exim host: "Invalid HELO name"
+    {("ptr_missing_or_mismatch", "yes")},  # forward confirmation fails, the address redacted as X's
+    {("filter_daemons_running", "no")},  # supervisord: clamd exited (a filter, not the MTA)
+    {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},  # "does not have enough space"
+    {("user_unknown_bounce", "yes")},  # Exchange Online: "not listed in the domain's directory"
+    {("sasl_auth_errors_logged", "yes")},  # nginx mail proxy: "client login failed"
+    {("doveconf_reports_errors", "yes")},  # Dovecot's config process: a configuration warning
+]
+"""What each line of ``pack_1_2_7.txt`` answers, in order."""
+
+
+def test_pack_1_2_7_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.7 sample (HELO-name refusals, a redacted forward-confirmation warning,
+    a filter daemon's exit, mailbox-space prose, Exchange Online's directory NDR, nginx's mail proxy
+    and Dovecot's config process), read alone, gives exactly its answers; a supervised filter
+    daemon's exit no longer reads as the mail service stopping."""
+    lines = (SAMPLES / "fragments" / "pack_1_2_7.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(PACK_1_2_7)
+    for line, expected in zip(lines, PACK_1_2_7, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
 def test_a_postfix_bounce_wrapped_after_said_is_one_reply(kb: KnowledgeBase) -> None:
     """Postfix's bounce wraps the remote reply onto indented lines after "said:" (bounce(8)): the
     reply is the rest of that sentence, so its class and wording are read with it, though its first
