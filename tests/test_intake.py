@@ -256,6 +256,16 @@ ENGLISH_PHRASINGS = [
     # a verbless aside in brackets belongs to the clause around it, whose bare "do not" repeats the verb
     ("Their covering emails get here; the packets themselves (scanned PDFs, about 3 MB each) do not.",
      {"all_mail_fails": "no", "attachment_mail_fails": "yes"}),
+    # a folder looked in, then found empty in the same sentence; looking alone finds nothing
+    ("I looked in my Junk folder and they are not there either.", {"lands_in_spam_folder": "no"}),
+    ("I looked in my junk folder.", {}),
+    # "landing" is arriving, unless it lands in spam
+    ("Attachments from the lab still not landing, their text msgs ok.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    ("Their newsletters land in spam.", {"lands_in_spam_folder": "yes"}),
+    # a ticket number is not a change, and "as planned" is not a plan
+    ("Migrated the outbound relay to the new instance last night as planned (CHG-2231).",
+     {"recent_infra_change": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -269,6 +279,8 @@ JAPANESE_PHRASINGS = [
     ("添付ファイルが届かないのは一つの大学からだけです。",
      {"attachment_mail_fails": "yes", "single_sender_affected": "yes"}),
     ("本文だけのメールも届きません。", {"attachment_mail_fails": "no"}),
+    # 「…とは別件」: not the matter named before it
+    ("ユーザーのメールボックス容量超過とは別件です。", {}),
     ("全員からのメールが届かなくなりました。", {"all_mail_fails": "yes", "single_sender_affected": "no"}),
     ("メールが全く届きません。", {"all_mail_fails": "yes"}),
     ("IPSがその送信元サーバーを攻撃と見なしてブロックしていました。", {"dos_flag_on_receiver": "yes"}),
