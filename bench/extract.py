@@ -127,8 +127,7 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
 
 QUESTION_LISTS = {"heldout12": "1.2.2", "heldout11": "1.2.2", "heldout10": "1.2.2", "heldout9": "1.2.2",
                   "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2", "heldout5": "1.2.2",
-                  "heldout4": "1.2.2",
-                  "heldout3": "1.2.1", "heldout2": "1.2.1", "heldout": "1.2.0"}
+                  "heldout4": "1.2.2", "heldout3": "1.2.1", "heldout2": "1.2.1", "heldout": "1.2.0"}
 """The pack version whose question list each held-out set was mapped against."""
 
 

@@ -293,6 +293,15 @@ def test_bare_messages_with_a_label_are_never_taken_for_wrapped_tails(kb: Knowle
     assert [f.line_number for f in extract(text, kb)] == [1, 2]
 
 
+def assert_each_line_reads(kb: KnowledgeBase, sample: str, expected_per_line: list[set[tuple[str, str]]]) -> None:
+    """Each line of ``data/samples/fragments/<sample>``, read alone (as one pasted file would be),
+    gives exactly its answers; the sample and its list of expectations have the same length."""
+    lines = (SAMPLES / "fragments" / sample).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(expected_per_line)
+    for line, expected in zip(lines, expected_per_line, strict=True):
+        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+
+
 PACK_1_2_2 = [
     {("sasl_auth_errors_logged", "yes")},  # the request names its SASL mechanism
     {("failures_are_temporary", "no"), ("local_delivery_deferred_logged", "yes"), ("quota_exceeded_logged", "yes")},
@@ -316,10 +325,7 @@ def test_pack_1_2_2_wordings_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.2 sample (Dovecot SASL, Exim ** and ==, gateway and filter refusals,
     daemons throttled at startup, rspamd and postgrey greylisting, webmail SMTP errors, ss output)
     read alone gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_2.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_2)
-    for line, expected in zip(lines, PACK_1_2_2, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_2.txt", PACK_1_2_2)
 
 
 NARROWED = [
@@ -384,10 +390,7 @@ def test_pack_1_2_2_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
     sending-quota wordings, provider deferrals, greeting refusals, bare replies, saslauthd, sendmail
     deferrals, filter back ends, greeting timeouts, NXDOMAIN against a failing resolver), read
     alone as one graded file would be, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_2_second.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_2_SECOND)
-    for line, expected in zip(lines, PACK_1_2_2_SECOND, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_2_second.txt", PACK_1_2_2_SECOND)
 
 
 @pytest.mark.parametrize("line", [
@@ -430,10 +433,7 @@ def test_pack_1_2_2_third_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
     malformed MX, a validating resolver's DNSSEC failure, the mailer-loop warning, connection tests,
     groupware SMTP AUTH, connection limits, amavis, PIX workarounds, tcpdump's need-to-frag, Dovecot
     failing to start, BDAT, Exchange's recipient-not-found prose), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_2_third.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_2_THIRD)
-    for line, expected in zip(lines, PACK_1_2_2_THIRD, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_2_third.txt", PACK_1_2_2_THIRD)
 
 
 @pytest.mark.parametrize("line", [
@@ -481,10 +481,7 @@ def test_pack_1_2_3_one_line_at_a_time(kb: KnowledgeBase) -> None:
     submission refusals, PHP's TLS errors, DKIM signature prose, Dovecot start-up fatals, sendmail's
     deferred map lookups, smtp-cli greetings, index corruption, vsz_limit, fail2ban status, an
     escaped multi-line reply), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_3.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_3)
-    for line, expected in zip(lines, PACK_1_2_3, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_3.txt", PACK_1_2_3)
 
 
 PACK_1_2_3_SECOND = [
@@ -530,10 +527,7 @@ def test_pack_1_2_3_second_round_one_line_at_a_time(kb: KnowledgeBase) -> None:
     handshake errors, Postfix queue-file size and start fatals, amavis quarantines, FCrDNS warnings,
     Exim's unrouteable recipients and AUTH protocol errors, Gmail's address- and domain-not-found
     prose), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_3_second.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_3_SECOND)
-    for line, expected in zip(lines, PACK_1_2_3_SECOND, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_3_second.txt", PACK_1_2_3_SECOND)
 
 
 PACK_1_2_4 = [
@@ -573,10 +567,7 @@ def test_pack_1_2_4_one_line_at_a_time(kb: KnowledgeBase) -> None:
     size limits, "No MX record" prose, rspamd RBL errors, soft rejects and user rate limits, qmail-send
     failures and deferrals, pflogsumm's reject summary, an unknown master.cf service name, a full
     filesystem in df, Ruby and curl submission failures), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_4.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_4)
-    for line, expected in zip(lines, PACK_1_2_4, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_4.txt", PACK_1_2_4)
 
 
 PACK_1_2_5 = [
@@ -596,10 +587,7 @@ def test_pack_1_2_5_one_line_at_a_time(kb: KnowledgeBase) -> None:
     program pointed at an IMAP port, Jakarta Mail's refusal; OpenSMTPD's local deliveries, whole and
     wrapped; a Postfix daemon dying on an unresolvable configured endpoint; a recipient that "does not
     exist"), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_5.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_5)
-    for line, expected in zip(lines, PACK_1_2_5, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_5.txt", PACK_1_2_5)
 
 
 PACK_1_2_6 = [
@@ -621,10 +609,8 @@ def test_pack_1_2_6_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.6 sample (delay notices that promise retries, mailbox-full and size
     wordings without a code, Exchange's and qmail's bounce prose, openssl's handshake alerts,
     rspamd's task timeout), read alone, gives exactly its answers."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_6.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_6)
-    for line, expected in zip(lines, PACK_1_2_6, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_6.txt", PACK_1_2_6)
+
 
 PACK_1_2_7 = [
     {("failures_are_temporary", "no"), ("helo_rejected_logged", "yes")},  # Postfix: "need fully-qualified hostname"
@@ -644,10 +630,7 @@ def test_pack_1_2_7_one_line_at_a_time(kb: KnowledgeBase) -> None:
     a filter daemon's exit, mailbox-space prose, Exchange Online's directory NDR, nginx's mail proxy
     and Dovecot's config process), read alone, gives exactly its answers; a supervised filter
     daemon's exit no longer reads as the mail service stopping."""
-    lines = (SAMPLES / "fragments" / "pack_1_2_7.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(PACK_1_2_7)
-    for line, expected in zip(lines, PACK_1_2_7, strict=True):
-        assert {(f.question, f.answer) for f in extract(line, kb)} == expected, line
+    assert_each_line_reads(kb, "pack_1_2_7.txt", PACK_1_2_7)
 
 
 def test_a_postfix_bounce_wrapped_after_said_is_one_reply(kb: KnowledgeBase) -> None:
