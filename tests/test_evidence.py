@@ -126,6 +126,7 @@ def test_exim_policy_lines(kb: KnowledgeBase) -> None:
     assert keys(found_in(kb, "exim/policy_mainlog")) == {
         ("listed_on_dnsbl", "yes", "exim_dnsbl_rejection", 1),
         ("listed_on_dnsbl", "yes", "dnsbl_named_in_rejection", 1),
+        ("listed_on_dnsbl", "yes", "dnsbl_black_list_at_wording", 1),  # the reply's own words, as bounces quote it
         ("greylist_deferral_logged", "yes", "exim_greylisted", 2),
         ("sasl_auth_errors_logged", "yes", "exim_authenticator_failed", 3),
         ("tls_handshake_failed_logged", "yes", "exim_tls_error", 4),
@@ -207,6 +208,18 @@ def test_zone_mx_to_cname_and_to_name_without_address(kb: KnowledgeBase) -> None
     assert to_evidence(cname)[0] == {"mx_record_missing_or_wrong": "yes"}
     no_address = found_in(kb, "zones/example.net.mx_no_address.zone")
     assert keys(no_address) == {("mx_record_missing_or_wrong", "yes", None, 5)}
+
+
+def test_an_mx_target_written_without_its_final_dot_gets_the_zone_name_twice(kb: KnowledgeBase) -> None:
+    """RFC 1035 5.1: ``MX 10 mail.example.org`` in the example.org zone names mail.example.org.example.org.;
+    dig shows that doubled name, and a zone file's relative target means the same."""
+    dig = "example.org.\t300\tIN\tMX\t10 mail.example.org.example.org.\n"
+    assert keys(extract(dig, kb)) == {("mx_record_missing_or_wrong", "yes", None, 1)}
+    zone = "$ORIGIN example.org.\n@ 3600 IN MX 10 mail.example.org\nmail 3600 IN A 192.0.2.10\n"
+    assert ("mx_record_missing_or_wrong", "yes", None, 2) in keys(extract(zone, kb))
+    assert extract("example.org. 300 IN MX 10 mail.example.org.\n", kb) == []
+    # a name that merely ends in a one-label owner twice is not the mistake (owners of one label are skipped)
+    assert extract("org. 300 IN MX 10 mx.org.org.\n", kb) == []
 
 
 def test_tracepath_reduced_and_clean(kb: KnowledgeBase) -> None:

@@ -633,6 +633,39 @@ def test_pack_1_2_7_one_line_at_a_time(kb: KnowledgeBase) -> None:
     assert_each_line_reads(kb, "pack_1_2_7.txt", PACK_1_2_7)
 
 
+PACK_1_2_8 = [
+    {("failures_are_temporary", "no"), ("listed_on_dnsbl", "yes")},  # Cloudmark CSI, the gateway in brackets
+    {("failures_are_temporary", "no"), ("listed_on_dnsbl", "yes")},  # a doubled code, Exim's "in a black list at"
+    {("name_service_errors_logged", "yes")},  # OpenDKIM: a key query timed out (not a failed signature)
+    {("service_not_running", "yes")},  # postfix-script: the start-up check failed
+    {("filter_daemons_running", "no")},  # ClamAV: a signature database does not load
+    {("filter_daemons_running", "no")},  # rmilter, a date and time before its tag: clamd refuses the socket
+    {("users_cannot_send", "yes")},  # Roundcube's SMTP test: its SMTP host does not resolve
+    {("mx_record_missing_or_wrong", "yes")},  # dig: the zone name appended to an MX target without its dot
+    {("failures_are_temporary", "yes")},  # a doubled 4xx code
+]
+"""What each line of ``pack_1_2_8.txt`` answers, in order."""
+
+
+def test_pack_1_2_8_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.8 sample (replies after a service's label, with a doubled code or the
+    answering host in brackets; blocklists named by their zone or as Cloudmark's reputation list;
+    OpenDKIM's key timeouts, postfix-script's failed start-up check, ClamAV's database errors, rmilter's
+    refused scanner socket, Roundcube's SMTP test, dig's doubled zone name), read alone, gives exactly
+    its answers; a key that could not be fetched is no longer read as a failed DKIM signature."""
+    assert_each_line_reads(kb, "pack_1_2_8.txt", PACK_1_2_8)
+
+
+def test_an_exim_mainlog_line_keeps_its_family_and_a_tagged_log_file_line_does_not(kb: KnowledgeBase) -> None:
+    """Exim's mainlog starts with a date and time and never writes a ``name[pid]:`` tag after it; a
+    program's own log file that does (rmilter, 2016-02-24 13:55:02 rmilter[9]: ...) is read by its
+    message, with the time stamp gone."""
+    assert normalise("2026-12-03 08:00:02 rmilter[900]: clamav: write 127.0.0.1: Connection refused") == (
+        "rmilter[900]: clamav: write 127.0.0.1: Connection refused")
+    exim = "2026-12-03 08:00:02 [1234] 1tAbCd-000123-Xy <= a@example.org H=mx.example.org [192.0.2.9] S=2048"
+    assert normalise(exim) == exim
+
+
 def test_a_postfix_bounce_wrapped_after_said_is_one_reply(kb: KnowledgeBase) -> None:
     """Postfix's bounce wraps the remote reply onto indented lines after "said:" (bounce(8)): the
     reply is the rest of that sentence, so its class and wording are read with it, though its first

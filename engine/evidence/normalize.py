@@ -11,7 +11,8 @@ what the software actually said:
 * HTML entities are decoded (``&lt;`` becomes ``<``);
 * a syslog, journald (``short``, ``short-iso``, ``short-precise``, ``short-full``, ``short-unix``)
   or RFC 5424 header becomes the program tag alone, ``program[pid]: message``, which is what the
-  family tests look for (an RFC 5424 header writes the pid in its own field);
+  family tests look for (an RFC 5424 header writes the pid in its own field); so does the date and
+  time a program's own log file writes before its tag (``2016-02-24 13:55:02 rmilter[19044]: ``);
 * redactions become one token, ``redacted``: ``[x]``, ``[...]``, ``[REDACTED]``, ``<...>``,
   ``<removed>``, ``******`` and IP addresses written ``xxx.xxx.xxx.xxx`` or ``x.x.x.x``. A
   bracketed redaction that stands for an address keeps its brackets (``unknown[redacted]``), one
@@ -49,6 +50,10 @@ _STAMP = re.compile(
     r") "
 )
 _TAG = re.compile(r"[\w./@-]{1,80}(?:\[\d{1,10}\])?:(?: |$)")
+_SPACED_STAMP_TAG = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d{1,9})? (?=[\w./@-]{1,80}\[\d{1,10}\]: )")
+"""A program's own log file with a date and time before its tag (``2016-02-24 13:55:02 rmilter[19044]:
+clamav: ...``). Only with a tag and pid after it: Exim's mainlog starts with the same date and time
+and never writes a ``name[pid]:`` tag there (its pid, when logged, is a bare ``[pid]``)."""
 _RFC5424 = re.compile(
     r"^<\d{1,3}>1 \S{1,64} \S{1,255} (?P<app>\S{1,48}) (?P<pid>\S{1,128}) \S{1,32} "
     r"(?:-|(?:\[[^\]]{0,1000}\]){1,10}) ?"
@@ -154,7 +159,7 @@ def _header(text: str) -> str:
         return f"{tag}: {text[m.end():]}"
     if not (text[:1].isalnum() or text.startswith("<")):
         return text
-    stamp = _STAMP.match(text)
+    stamp = _STAMP.match(text) or _SPACED_STAMP_TAG.match(text)
     if stamp is None:
         return text
     rest = text[stamp.end():]

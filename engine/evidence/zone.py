@@ -10,7 +10,10 @@ Checks, each answering a KB question:
 * apex A/AAAA equal to the address of a nameserver host (the seed incident: ``@`` pointed at the
   NS machine) -> ``bare_domain_a_points_wrong``;
 * MX missing at the apex of a full zone, MX target that is a CNAME, an IP literal, or an in-zone
-  name without an address -> ``mx_record_missing_or_wrong``.
+  name without an address -> ``mx_record_missing_or_wrong``;
+* an MX target that ends in its owner's name twice (``mail.example.org.example.org.``, as ``dig``
+  shows a zone-file target written without its trailing dot) -> ``mx_record_missing_or_wrong``,
+  for any owner, so a single answer line from ``dig`` is read too.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ MX_NO_ADDRESS_STRENGTH = 0.9
 """An in-zone MX target without A/AAAA: wrong unless the address lives in another ($INCLUDEd) file."""
 MX_MISSING_STRENGTH = 0.8
 """A full zone (SOA present) without an apex MX: mail falls back to the apex A record, if any."""
+MX_ORIGIN_APPENDED_STRENGTH = 0.9
+"""RFC 1035 section 5.1: a master-file name without a final dot is relative to the origin, so a target
+meant as ``mail.example.org.`` becomes ``mail.example.org.example.org.``, a host that does not exist;
+a zone that really names a host so is very rare."""
 MX_OK_STRENGTH = 0.7
 """Every in-zone MX target has an address: the record is well-formed, though it may name the
 wrong (old) server, which no zone file can show."""
@@ -154,7 +161,20 @@ def findings(reader: ZoneReader) -> list[ExtractedAnswer]:
     if not by_name:
         return []
     apex = reader.origin or PLACEHOLDER_ORIGIN
-    return _apex_findings(by_name, apex) + _mx_findings(by_name, apex, reader.soa)
+    return _apex_findings(by_name, apex) + _mx_findings(by_name, apex, reader.soa) + _origin_appended(reader.records)
+
+
+def _origin_appended(records: list[Record]) -> list[ExtractedAnswer]:
+    """MX records whose target repeats the owner's name at its end (see MX_ORIGIN_APPENDED_STRENGTH)."""
+    found = []
+    for record in records:
+        if record.rdtype != dns.rdatatype.MX or len(record.owner.labels) < 3:
+            continue  # an owner of one label (``org.``) would match ordinary names
+        target: dns.name.Name = record.rdata.exchange  # type: ignore[attr-defined]
+        doubled = dns.name.Name(record.owner.labels[:-1] + record.owner.labels)
+        if target.is_subdomain(doubled):
+            found.append(_answer("mx_record_missing_or_wrong", "yes", MX_ORIGIN_APPENDED_STRENGTH, record.line))
+    return found
 
 
 def _addresses(by_name: dict[dns.name.Name, dict[int, list[Record]]], name: dns.name.Name) -> set[str]:
