@@ -266,6 +266,33 @@ ENGLISH_PHRASINGS = [
     # a ticket number is not a change, and "as planned" is not a plan
     ("Migrated the outbound relay to the new instance last night as planned (CHG-2231).",
      {"recent_infra_change": "yes"}),
+    # someone sending to us names the mail; only "can send us" says it gets here
+    ("The Oslo office sends us its payroll sheets as attachments. Those never arrive. A one-line note from "
+     "them gets here at once.", {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    ("Our auditors send us spreadsheets every Friday.", {}),
+    ("Everyone else can send us large scans without trouble.",
+     {"other_senders_large_mail_ok": "yes", "all_mail_fails": "no"}),
+    # a pronoun stands for the mail just named, object or subject
+    ("The drawings from the architects are zip files and we are not getting them; their covering emails come "
+     "through.", {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a bare "nothing" after a failure is said of that mail, not of all mail
+    ("Their invoices with PDFs never came, we waited a week. Nothing. Plain emails from them do arrive.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a clause-final "come" / "dies" is the verb
+    ("PDFs from the clinic just don't come, their text replies do.",
+     {"attachment_mail_fails": "yes", "single_sender_affected": "yes", "all_mail_fails": "no"}),
+    ("Text-only mails from them are delivered. Anything they send with a file dies like the first one.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a junk folder "thing" looked in and found empty
+    ("I checked the junk mail thing, nothing in there.", {"lands_in_spam_folder": "no"}),
+    # a HELO refusal quoted from a bounce is that, and a policy refusal only with a 5.7 code
+    ("The bounce says: 504 5.5.2 <srv1>: Helo command rejected: need fully-qualified hostname",
+     {"helo_rejected_logged": "yes"}),
+    # the log line named as absent
+    ("The maillog has nothing from the scanner since Friday, no 'Relay access denied' either.",
+     {"relay_denied_for_own_clients": "no"}),
+    # mail to other customers is mail we send: it says nothing of incoming mail
+    ("Two customers refuse our mail. Mail to most other customers is still accepted.", {}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -345,6 +372,8 @@ JAPANESE_PHRASINGS = [
      {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
     # a named branch with a place or note in brackets is one sender
     ("シンガポール支社(本店)からのメールが届きません。", {"single_sender_affected": "yes"}),
+    # NG / OK in a status note: the attachment test failed, the text-only one passed
+    ("再テストの結果:添付付きはNG、テキストのみはOK。", {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
 ]
 
 

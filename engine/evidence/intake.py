@@ -122,6 +122,11 @@ _COORDINATION = re.compile(r"[\s,]*(?:and|or|as well as|&)\s+(?:from|with|withou
 journal come in fine"): the first names more of the mail the verb is about, it borrows no earlier verb.
 Only a second subject that opens on its source or its kind is taken so; "…, and I built a new server"
 is a clause of its own."""
+_PRONOUN = re.compile(r"(?<!from )(?<!to )(?<!of )(?<!with )(?<!by )(?<!for )\b(?:those|these|they|them)\b")
+"""A pronoun standing for the mail named before ("Kasumi sends us lab results as attachments. Those never
+arrive.", "we are just not getting them"): a clause with a verb and a pronoun but no mail of its own is
+about the mail the clause before carried. Not after a preposition: "plain reminders from them" are the
+senders' mail, not the mail named before."""
 _ONE_WORD_BETWEEN = re.compile(r"^\W*\w*\W*$")
 _NEGATIONS = ("negation", "predicate_negation")
 _JAPANESE_QUESTION = re.compile(r"(?:か|かな|かね|でしょう)\s*$")
@@ -570,11 +575,13 @@ def _fires(rule: IntakeRule, by_term: dict[str, list[_Hit]]) -> list[_Hit] | Non
 
 
 def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive: bool, affirmed: bool,
-                  previous_carried: list[_Hit], matcher: _Matcher, own_verb: bool = False) -> list[_Hit]:
+                  previous_carried: list[_Hit], matcher: _Matcher, own_verb: bool = False,
+                  pronoun: bool = False) -> list[_Hit]:
     """Borrow the predicate (ellipsis) and the carried subject (e.g. attachments) from earlier clauses.
 
     ``affirmed``: the clause ends on a bare auxiliary ("plain mail does", "everyone else can"), which
     repeats the earlier verb without its negation, whether or not a "but" came before.
+    ``pronoun``: an English pronoun in a clause with a verb of its own (see ``_PRONOUN``).
     """
     own = [h for h in hits if h.kind in ("subject", "predicate")]
     result = list(hits)
@@ -596,7 +603,11 @@ def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive
             polarity_of = {h.term: h.polarity * sign for h in previous_predicates}
         result.extend(replace(h, polarity=polarity_of[h.term], inherited=True) for h in previous_predicates)
     terms = {h.term for h in own}
-    if terms & matcher.context and not terms & matcher.carried and previous_carried:
+    # a bare "nothing" ("waited two days on the first one. nothing.", "looked in junk, nothing in
+    # there") is said of the mail just named, like a pronoun
+    refers_back = (bool(terms & matcher.context) or (pronoun and _has(own, "predicate"))
+                   or (not _has(own, "predicate") and any(h.term == "nothing" for h in hits)))
+    if refers_back and not terms & matcher.carried and previous_carried:
         result.extend(replace(h, inherited=True) for h in previous_carried)
     return result
 
@@ -690,8 +701,9 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
         own_predicates = [h for h in clause.hits if h.kind == "predicate"]
         on_log_line = on_log_line or (bool(own_predicates) and all(
             any(qs < h.start and h.end <= qe for qs, qe in quotes) for h in own_predicates))
+        pronoun = not _japanese(text[clause.start:clause.end], "en") and bool(_PRONOUN.search(words))
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
-                             [] if on_log_line else previous_carried, matcher, clause.own_verb)
+                             [] if on_log_line else previous_carried, matcher, clause.own_verb, pronoun)
         stated = not clause.question and not _has(hits, "hedge")
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         if clause.aside:
