@@ -656,6 +656,23 @@ def test_pack_1_2_8_one_line_at_a_time(kb: KnowledgeBase) -> None:
     assert_each_line_reads(kb, "pack_1_2_8.txt", PACK_1_2_8)
 
 
+PACK_1_2_9 = [
+    {("delivery_agent_errors_logged", "yes")},  # Sieve's implicit keep cannot open INBOX, logged at debug level
+    {("path_mtu_reduced", "yes")},  # tshark: ICMP fragmentation needed
+    {("failures_are_temporary", "no")},  # sendmail: dsn=5.0.0, whatever stat= says
+    {("failures_are_temporary", "yes"), ("quota_exceeded_logged", "yes")},  # the maildir-quota patch's wording
+    {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},  # a DSN field without space or type
+]
+"""What each line of ``pack_1_2_9.txt`` answers, in order."""
+
+
+def test_pack_1_2_9_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.9 sample (a Sieve keep that cannot open INBOX, tshark's fragmentation-needed
+    summary, sendmail's permanent dsn=5.x.x, the maildir-quota patch's bounce text, a Diagnostic-Code
+    written without its space and type), read alone, gives exactly its answers."""
+    assert_each_line_reads(kb, "pack_1_2_9.txt", PACK_1_2_9)
+
+
 def test_an_exim_mainlog_line_keeps_its_family_and_a_tagged_log_file_line_does_not(kb: KnowledgeBase) -> None:
     """Exim's mainlog starts with a date and time and never writes a ``name[pid]:`` tag after it; a
     program's own log file that does (rmilter, 2016-02-24 13:55:02 rmilter[9]: ...) is read by its

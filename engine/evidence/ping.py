@@ -1,8 +1,8 @@
 """``ping -M do -s SIZE`` output (iputils): header, replies, Frag-needed / Message-too-long errors.
 
-Also tcpdump's rendering of the same ICMP error (``ICMP host unreachable - need to frag (mtu N)``),
-which people paste from a capture instead of a probe: it is the Datagram Too Big message a
-``ping -M do`` would have drawn.
+Also tcpdump's and tshark's renderings of the same ICMP error (``ICMP host unreachable - need to frag
+(mtu N)``, ``ICMP Destination unreachable (Fragmentation needed)``), which people paste from a capture
+instead of a probe: it is the Datagram Too Big message a ``ping -M do`` would have drawn.
 
 The header ``PING host (ip) 1472(1500) bytes of data.`` states the probe's total size. A probe
 larger than 1500 bytes fails on every Ethernet path, so its errors say nothing about a *reduced*
@@ -26,6 +26,7 @@ _HEADER = re.compile(
 _LINE = re.compile(
     r"^PING \S|icmp_seq=|^ping: |packets transmitted|^--- \S{1,255} ping statistics ---|^rtt min/avg|Frag needed"
     r"|\bICMP \S{1,64} unreachable - need to frag \(mtu \d{1,5}\)"
+    r"|\bICMP Destination unreachable \(Fragmentation needed\)"
 )
 
 
