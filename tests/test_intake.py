@@ -293,6 +293,15 @@ ENGLISH_PHRASINGS = [
      {"relay_denied_for_own_clients": "no"}),
     # mail to other customers is mail we send: it says nothing of incoming mail
     ("Two customers refuse our mail. Mail to most other customers is still accepted.", {}),
+    # "stopped reaching us" is mail that no longer arrives; "come thru" is "come through"
+    ("PDFs from the lab stopped reaching us last month; their short mails still arrive.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    ("Plain mails from them come thru, the ones with attachments never do.",
+     {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # a failed start is a service that does not run
+    ("Postfix failed to start after the reboot.", {"service_not_running": "yes"}),
+    # nothing flagged for the other sources says nothing against the one that was
+    ("The IDS flagged their relay as a possible DoS. No other source was flagged.", {"dos_flag_on_receiver": "yes"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -374,6 +383,9 @@ JAPANESE_PHRASINGS = [
     ("シンガポール支社(本店)からのメールが届きません。", {"single_sender_affected": "yes"}),
     # NG / OK in a status note: the attachment test failed, the text-only one passed
     ("再テストの結果:添付付きはNG、テキストのみはOK。", {"attachment_mail_fails": "yes", "all_mail_fails": "no"}),
+    # no failure reported from the other senders is their mail arriving; 起動に失敗 is a service down
+    ("A社以外の送信元からは、不達のご報告はございません。", {"all_mail_fails": "no"}),
+    ("Dovecotが起動に失敗しています。", {"service_not_running": "yes"}),
 ]
 
 
