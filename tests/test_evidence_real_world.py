@@ -673,6 +673,30 @@ def test_pack_1_2_9_one_line_at_a_time(kb: KnowledgeBase) -> None:
     assert_each_line_reads(kb, "pack_1_2_9.txt", PACK_1_2_9)
 
 
+PACK_1_2_10 = [
+    {("service_not_running", "yes")},  # postqueue: the mail system is down
+    {("service_not_running", "yes")},  # systemctl's own reply to a failed start
+    {("outbound_25_times_out_everywhere", "yes")},  # Haraka's outbound pool
+    {("data_phase_timeout_logged", "yes")},  # sendmail delivering: timeout writing message
+    {("tls_handshake_failed_logged", "yes")},  # OpenSSL's client error as Ruby raises it
+    {("users_cannot_send", "yes")},  # a Go program's submission on 587 times out
+    {("config_warnings_logged", "yes")},  # a TLS protocol list Postfix cannot parse
+    {("config_warnings_logged", "yes")},  # a TLS policy attribute this Postfix lacks
+    {("mx_record_missing_or_wrong", "yes")},  # dig: an MX target that is an IP address, any owner
+    {("hosted_where_port25_restricted", "yes")},  # a provider's own words
+    {("raw_non_ascii_in_message", "yes")},  # amavisd-new: raw 8-bit bytes in a header
+]
+"""What each line of ``pack_1_2_10.txt`` answers, in order."""
+
+
+def test_pack_1_2_10_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.10 sample (postqueue's and systemctl's words for a mail system down,
+    Haraka's outbound timeouts, sendmail's DATA timeout as a client, OpenSSL's client SYSCALL error, a
+    submission timeout, TLS settings Postfix cannot parse, an IP-literal MX in one dig line, a provider's
+    port-25 block, amavis's 8-bit header check), read alone, gives exactly its answers."""
+    assert_each_line_reads(kb, "pack_1_2_10.txt", PACK_1_2_10)
+
+
 def test_an_exim_mainlog_line_keeps_its_family_and_a_tagged_log_file_line_does_not(kb: KnowledgeBase) -> None:
     """Exim's mainlog starts with a date and time and never writes a ``name[pid]:`` tag after it; a
     program's own log file that does (rmilter, 2016-02-24 13:55:02 rmilter[9]: ...) is read by its

@@ -12,8 +12,8 @@ Checks, each answering a KB question:
 * MX missing at the apex of a full zone, MX target that is a CNAME, an IP literal, or an in-zone
   name without an address -> ``mx_record_missing_or_wrong``;
 * an MX target that ends in its owner's name twice (``mail.example.org.example.org.``, as ``dig``
-  shows a zone-file target written without its trailing dot) -> ``mx_record_missing_or_wrong``,
-  for any owner, so a single answer line from ``dig`` is read too.
+  shows a zone-file target written without its trailing dot) or that is an IP literal ->
+  ``mx_record_missing_or_wrong``, for any owner, so a single answer line from ``dig`` is read too.
 """
 
 from __future__ import annotations
@@ -161,19 +161,25 @@ def findings(reader: ZoneReader) -> list[ExtractedAnswer]:
     if not by_name:
         return []
     apex = reader.origin or PLACEHOLDER_ORIGIN
-    return _apex_findings(by_name, apex) + _mx_findings(by_name, apex, reader.soa) + _origin_appended(reader.records)
+    return (_apex_findings(by_name, apex) + _mx_findings(by_name, apex, reader.soa)
+            + _any_owner_mx_findings(reader.records, apex))
 
 
-def _origin_appended(records: list[Record]) -> list[ExtractedAnswer]:
-    """MX records whose target repeats the owner's name at its end (see MX_ORIGIN_APPENDED_STRENGTH)."""
+def _any_owner_mx_findings(records: list[Record], apex: dns.name.Name) -> list[ExtractedAnswer]:
+    """Checks that need no zone around the record, so that a single ``dig`` answer line is read: a
+    target that repeats the owner's name at its end (see MX_ORIGIN_APPENDED_STRENGTH) for any owner, and
+    a target that is an IP literal for owners other than the apex (the apex's are in ``_mx_findings``)."""
     found = []
     for record in records:
-        if record.rdtype != dns.rdatatype.MX or len(record.owner.labels) < 3:
-            continue  # an owner of one label (``org.``) would match ordinary names
+        if record.rdtype != dns.rdatatype.MX:
+            continue
         target: dns.name.Name = record.rdata.exchange  # type: ignore[attr-defined]
-        doubled = dns.name.Name(record.owner.labels[:-1] + record.owner.labels)
-        if target.is_subdomain(doubled):
-            found.append(_answer("mx_record_missing_or_wrong", "yes", MX_ORIGIN_APPENDED_STRENGTH, record.line))
+        if record.owner != apex and _IP_LITERAL.match(target.to_text()):
+            found.append(_answer("mx_record_missing_or_wrong", "yes", MX_IP_LITERAL_STRENGTH, record.line))
+        elif len(record.owner.labels) >= 3:  # an owner of one label (``org.``) would match ordinary names
+            doubled = dns.name.Name(record.owner.labels[:-1] + record.owner.labels)
+            if target.is_subdomain(doubled):
+                found.append(_answer("mx_record_missing_or_wrong", "yes", MX_ORIGIN_APPENDED_STRENGTH, record.line))
     return found
 
 
