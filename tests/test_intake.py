@@ -302,6 +302,10 @@ ENGLISH_PHRASINGS = [
     ("Postfix failed to start after the reboot.", {"service_not_running": "yes"}),
     # nothing flagged for the other sources says nothing against the one that was
     ("The IDS flagged their relay as a possible DoS. No other source was flagged.", {"dos_flag_on_receiver": "yes"}),
+    # a blocklist looked up and found clean; someone else's word rejected
+    ("I checked our IP on Spamhaus. Not listed anywhere.", {"listed_on_dnsbl": "no"}),
+    ("The IP is clean on every blacklist we tried.", {"listed_on_dnsbl": "no"}),
+    ("Please stop telling me it's intermittent.", {}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -386,6 +390,8 @@ JAPANESE_PHRASINGS = [
     # no failure reported from the other senders is their mail arriving; 起動に失敗 is a service down
     ("A社以外の送信元からは、不達のご報告はございません。", {"all_mail_fails": "no"}),
     ("Dovecotが起動に失敗しています。", {"service_not_running": "yes"}),
+    # a command's result is the test's, not the mail's: the plain mail carried before stays out of it
+    ("本文のみのメールは届いています。ping -M do -s 1472 を実行したところ失敗しました。", {"all_mail_fails": "no"}),
 ]
 
 

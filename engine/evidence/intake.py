@@ -41,6 +41,10 @@ entered up front misleads every later question. So the reading is deliberately n
   A Japanese clause that ends on an inflected verb the phrases do not know (読めています,
   試していません) has a predicate of its own and borrows none. A half-width "?" ends a Japanese
   sentence even without a space after it.
+- An English pronoun ("Those never arrive.", "we are not getting them"; not after a preposition) or a
+  bare "nothing" in a clause without mail of its own stands for the mail the clause before carried.
+  A pasted log line, or a clause that reports a command run (``ping -M do -s 1472`` で失敗), borrows
+  no carried subject: it says what one session or one test printed.
 
 Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
 answer are listed in ``unmatched``, so the person sees what was read and what was not.
@@ -114,6 +118,12 @@ _LOG_LINE = re.compile(
 )
 """A pasted log line (syslog or ISO time stamp first) reports one session, not the kind of mail the prose
 around it was about, so it borrows no carried subject ("plain mail arrives." then a log line)."""
+_TOOL_RUN = re.compile(
+    r"\b(?:ping6?|tracepath|traceroute|mtr|telnet|nslookup|swaks|openssl s_client)\s+-?[\w.:]"
+    r"|\b(?:dig|nc)\s+(?:[@+-]|[\w-]+\.[\w.-]+)"  # not "dig into the logs"
+)
+"""A clause that reports a command run (``ping -M do -s 1472 ...`` で失敗) says what a test printed, like a
+pasted log line: it borrows no carried subject ("message too long" there is a packet, not the mail)."""
 _RESTRICTION = re.compile(r"(?:only|just|solely|merely)\b")
 """A clause after "but" that narrows what was said ("kept losing mails to us, but only the ones carrying
 attachments") restates the same verb, it does not contrast with it."""
@@ -698,6 +708,7 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
             continue
         affirmed = bool(_AFFIRMED_ELLIPSIS.search(words))
         on_log_line = any(s <= clause.start and (clause.end <= e or e < 0) for s, e in log_lines)
+        on_log_line = on_log_line or bool(_TOOL_RUN.search(words))
         own_predicates = [h for h in clause.hits if h.kind == "predicate"]
         on_log_line = on_log_line or (bool(own_predicates) and all(
             any(qs < h.start and h.end <= qe for qs, qe in quotes) for h in own_predicates))
