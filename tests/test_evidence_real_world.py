@@ -697,6 +697,23 @@ def test_pack_1_2_10_one_line_at_a_time(kb: KnowledgeBase) -> None:
     assert_each_line_reads(kb, "pack_1_2_10.txt", PACK_1_2_10)
 
 
+PACK_1_2_11 = [
+    {("failures_are_temporary", "no"), ("users_cannot_send", "yes")},  # smtplib: a 552 at MAIL FROM is no size limit
+    {("users_cannot_send", "yes")},  # PHP mail(): nothing answers where php.ini points
+    {("filter_daemons_running", "no")},  # Mailu waiting for a clamd socket that never appears
+    {("sasl_auth_errors_logged", "yes")},  # Domino's SMTP task refusing a login
+    {("listed_on_dnsbl", "yes")},  # a filter's "DNSBL hit"
+]
+"""What each line of ``pack_1_2_11.txt`` answers, in order."""
+
+
+def test_pack_1_2_11_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.11 sample (Python's and PHP's submission failures, Mailu's clamd wait,
+    Domino's SMTP authentication failure, a filter's DNSBL hit), read alone, gives exactly its answers;
+    a 552 reply in smtplib's sender refusal no longer reads as a size limit."""
+    assert_each_line_reads(kb, "pack_1_2_11.txt", PACK_1_2_11)
+
+
 def test_an_exim_mainlog_line_keeps_its_family_and_a_tagged_log_file_line_does_not(kb: KnowledgeBase) -> None:
     """Exim's mainlog starts with a date and time and never writes a ``name[pid]:`` tag after it; a
     program's own log file that does (rmilter, 2016-02-24 13:55:02 rmilter[9]: ...) is read by its
