@@ -306,6 +306,9 @@ ENGLISH_PHRASINGS = [
     ("I checked our IP on Spamhaus. Not listed anywhere.", {"listed_on_dnsbl": "no"}),
     ("The IP is clean on every blacklist we tried.", {"listed_on_dnsbl": "no"}),
     ("Please stop telling me it's intermittent.", {}),
+    # a quarantine or a junk folder looked in and found empty, with words about where in between
+    ("Our admin looked: nothing in quarantine for their domain.", {"quarantine_entry_found": "no"}),
+    ("She checked her junk folder on the laptop and it isn't in there.", {"lands_in_spam_folder": "no"}),
 ]
 
 JAPANESE_PHRASINGS = [
@@ -392,6 +395,7 @@ JAPANESE_PHRASINGS = [
     ("Dovecotが起動に失敗しています。", {"service_not_running": "yes"}),
     # a command's result is the test's, not the mail's: the plain mail carried before stays out of it
     ("本文のみのメールは届いています。ping -M do -s 1472 を実行したところ失敗しました。", {"all_mail_fails": "no"}),
+    ("隔離フォルダにもありません。", {"quarantine_entry_found": "no"}),
 ]
 
 
