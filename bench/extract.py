@@ -139,7 +139,7 @@ def default_questions_file(rows: list[dict[str, Any]]) -> Path:
     the extractor, so each file is scored against its own mapping's question list: 1.1.0 for the
     corpus, 1.2.0 for ``heldout``, 1.2.1 for ``heldout2`` and ``heldout3``, 1.2.2 for ``heldout4`` to
     ``heldout12`` (packs 1.2.3 to 1.2.6 have the same question ids), 1.2.7 (one more) for ``heldout13``
-    to ``heldout16`` (packs 1.2.8 to 1.2.10 have the same ids).
+    to ``heldout16`` (packs 1.2.8 to 1.2.11 have the same ids).
     """
     sets = {row.get("set") for row in rows}
     for name, version in QUESTION_LISTS.items():

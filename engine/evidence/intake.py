@@ -616,7 +616,7 @@ def _with_context(hits: list[_Hit], previous_predicates: list[_Hit], contrastive
     # a bare "nothing" ("waited two days on the first one. nothing.", "looked in junk, nothing in
     # there") is said of the mail just named, like a pronoun
     refers_back = (bool(terms & matcher.context) or (pronoun and _has(own, "predicate"))
-                   or (not _has(own, "predicate") and any(h.term == "nothing" for h in hits)))
+                   or (not _has(own, "predicate") and _has(hits, "predicate_negation")))
     if refers_back and not terms & matcher.carried and previous_carried:
         result.extend(replace(h, inherited=True) for h in previous_carried)
     return result
