@@ -177,6 +177,22 @@ class _DistributeStep:
 
 
 @dataclass
+class _Readout:
+    """Target marginals of an evidence-free subtree that hangs off one parent clique.
+
+    Without evidence below, every outward step into the subtree (``static × msg / old``, then sums)
+    is linear in the message from the parent, so each target's marginal is that separator marginal
+    times a fixed matrix (in exact terms ``P(v | e) = Σ_s P(s | e) P(v | s)``). All the subtree's
+    targets are read by one product with the matrices side by side, instead of four numpy calls per
+    clique (on the mail pack, 110 of the 180 outward steps of a look-ahead).
+    """
+
+    sum_axes: tuple[int, ...]  # axes of the parent's belief summed out to reach the separator
+    matrix: FloatArray  # (separator states, total target states)
+    columns: list[tuple[int, int, int]]  # (variable, first column, end column)
+
+
+@dataclass
 class _Schedule:
     """Everything about a query that depends only on *which* variables are evidence and targets.
 
@@ -190,6 +206,8 @@ class _Schedule:
     root_targets: list[tuple[int, tuple[int, ...]]]
     static: dict[int, FloatArray]
     const_log: float
+    readouts: dict[int, list[_Readout]]
+    """Grouped leaf read-outs by parent clique, run as soon as the parent's belief is final."""
     bytes_per_row: int
     owned_bytes: int
     """Memory of the static tables this schedule made (views of the tree's potentials are free)."""
@@ -807,6 +825,7 @@ class JunctionTree:
             marginals: dict[int, FloatArray] = {}
             for v, axes in schedule.root_targets:
                 marginals[v] = _marginal(root_belief, axes)
+            _read_out(schedule.readouts.get(schedule.root, ()), root_belief, marginals)
             for dstep in schedule.distribute:
                 parent_belief = beliefs[dstep.parent]
                 msg = _sum_out(parent_belief, dstep.sum_axes)
@@ -822,6 +841,7 @@ class JunctionTree:
                 beliefs[dstep.clique] = belief
                 for v, axes in dstep.targets:
                     marginals[v] = _marginal(belief, axes)
+                _read_out(schedule.readouts.get(dstep.clique, ()), belief, marginals)
                 if dstep.release_parent:
                     del beliefs[dstep.parent]
 
@@ -950,6 +970,12 @@ class JunctionTree:
             if below_evidence[c] or c == root
         ]
         steps = [c for c in order[1:] if below_target[c]]
+        # evidence-free subtrees are read out linearly from their parent (see _Readout)
+        free = {c for c in steps if not below_evidence[c]}
+        tops = [c for c in steps if c in free and parent[c] not in free]
+        below = {c: [k for k in children[c] if k in free and below_target[k]] for c in free}
+        readouts = self._readouts(tops, parent, below, static, targets_at)
+        steps = [c for c in steps if c not in free]
         last_child = {parent[c]: c for c in steps}
         distribute = []
         for c in steps:
@@ -975,13 +1001,77 @@ class JunctionTree:
             root_targets=[(v, marginal_axes(root, v)) for v in targets_at.get(root, ())],
             static=static,
             const_log=const_log,
+            readouts=readouts,
             bytes_per_row=8 * sum(int(self.potentials[c].size) for c in members),
             owned_bytes=sum(int(t.nbytes) for c, t in static.items()
-                            if not np.shares_memory(t, self.potentials[c])),
+                            if not np.shares_memory(t, self.potentials[c]))
+            + sum(int(r.matrix.nbytes) for group in readouts.values() for r in group),
         )
+
+    def _readouts(self, tops: list[int], parent: list[int], children: Mapping[int, list[int]],
+                  static: Mapping[int, FloatArray], targets_at: Mapping[int, list[int]]) -> dict[int, list[_Readout]]:
+        """One :class:`_Readout` per evidence-free subtree in ``tops``, grouped by the parent it hangs off."""
+        readouts: dict[int, list[_Readout]] = {}
+        for c in tops:
+            p = parent[c]
+            members = self._subtree_readout(c, p, children, static, targets_at)
+            columns = []
+            start = 0
+            for v, matrix in members:
+                columns.append((v, start, start + matrix.shape[1]))
+                start += matrix.shape[1]
+            readouts.setdefault(p, []).append(_Readout(
+                sum_axes=self._plans[(p, c)].sum_axes, matrix=np.hstack([m for _, m in members]), columns=columns))
+        return readouts
+
+    def _subtree_readout(self, c: int, p: int, children: Mapping[int, list[int]], static: Mapping[int, FloatArray],
+                         targets_at: Mapping[int, list[int]]) -> list[tuple[int, FloatArray]]:
+        """Each target of the evidence-free subtree at ``c`` as a matrix from the separator with ``p``.
+
+        With no evidence below, ``c``'s outward belief is ``static × msg / old`` (``old`` its cached
+        inward message; the division is skipped where ``old`` is zero, as the outward step does), so
+        entry (s, q) of a target's matrix sums ``static / old`` over the states of ``c`` with
+        separator state s and target state q. The message on to a child is linear in ``msg`` the
+        same way, so a child's matrices compose through it.
+        """
+        plan = self._plans[(p, c)]
+        edge = (c, p)
+        shape = self.potentials[c].shape
+        separator_states = math.prod(plan.tail)
+        inverse = np.ones(separator_states)
+        if not self._unit[edge]:
+            old = self.prior_messages[edge].reshape(-1)
+            np.divide(1.0, old, out=inverse, where=old > 0)
+        table = (static[c][0] * inverse.reshape(plan.tail)).ravel()
+        at_separator = np.broadcast_to(np.arange(separator_states).reshape(plan.tail), shape).ravel()
+
+        def onto(kept: tuple[int, ...]) -> FloatArray:
+            """The linear map from ``msg`` to the sum of ``c``'s belief onto the axes ``kept``."""
+            states = math.prod(shape[k] for k in kept)
+            index = np.arange(states).reshape(tuple(shape[k] if k in kept else 1 for k in range(len(shape))))
+            matrix = np.zeros((separator_states, states))
+            np.add.at(matrix, (at_separator, np.broadcast_to(index, shape).ravel()), table)
+            return matrix
+
+        members = [(v, onto((self.cliques[c].index(v),))) for v in targets_at.get(c, ())]
+        for d in children.get(c, ()):
+            axes = self._plans[(c, d)].sum_axes
+            step = onto(tuple(k for k in range(len(shape)) if 1 + k not in axes))
+            members.extend((v, step @ matrix) for v, matrix in
+                           self._subtree_readout(d, c, children, static, targets_at))
+        return members
 
     def _evidence_tail(self, v: int) -> tuple[int, ...]:
         return tuple(self._cards[v] if u == v else 1 for u in self.cliques[self.home[v]])
+
+
+def _read_out(readouts: Iterable[_Readout], belief: FloatArray, marginals: dict[int, FloatArray]) -> None:
+    """The marginals of the leaves grouped under a clique whose final ``belief`` is known."""
+    for readout in readouts:
+        separator = _sum_out(belief, readout.sum_axes)
+        values = separator.reshape(separator.shape[0], -1) @ readout.matrix
+        for v, start, stop in readout.columns:
+            marginals[v] = values[:, start:stop]
 
 
 def _times(table: FloatArray, owned: bool, factor: FloatArray) -> tuple[FloatArray, bool]:
