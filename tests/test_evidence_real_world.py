@@ -714,6 +714,25 @@ def test_pack_1_2_11_one_line_at_a_time(kb: KnowledgeBase) -> None:
     assert_each_line_reads(kb, "pack_1_2_11.txt", PACK_1_2_11)
 
 
+PACK_1_2_12 = [
+    {("config_warnings_logged", "yes")},  # Postfix cannot load its certificate and turns TLS off
+    {("config_warnings_logged", "yes")},  # OpenSSL 3's fopen failure for the key file: no handshake was tried
+    {("line_too_long_rejection", "yes")},  # Exim's default ACL refusing a line over 998 octets
+    {("data_phase_timeout_logged", "yes")},  # sendmail's collect: read timeout
+    {("bounce_host_not_found", "yes")},  # OpenSMTPD: the MX lookup says the domain does not exist
+    {("failures_are_temporary", "yes")},  # JavaMail's "452 #4.5.3"
+    {("failures_are_temporary", "yes")},  # Ruby's 451 that opens with the address
+]
+"""What each line of ``pack_1_2_12.txt`` answers, in order."""
+
+
+def test_pack_1_2_12_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.12 sample (Postfix's TLS files that cannot be loaded, Exim's line-length
+    refusal, sendmail's body read timeout, OpenSMTPD's nonexistent domain, 4xx replies in JavaMail's and
+    Ruby's words), read alone, gives exactly its answers; an fopen failure is no TLS handshake."""
+    assert_each_line_reads(kb, "pack_1_2_12.txt", PACK_1_2_12)
+
+
 def test_an_exim_mainlog_line_keeps_its_family_and_a_tagged_log_file_line_does_not(kb: KnowledgeBase) -> None:
     """Exim's mainlog starts with a date and time and never writes a ``name[pid]:`` tag after it; a
     program's own log file that does (rmilter, 2016-02-24 13:55:02 rmilter[9]: ...) is read by its

@@ -524,6 +524,47 @@ def test_a_text_saying_both_answers_proposes_neither() -> None:
         "The firewall flagged the sender as a DoS attack. The firewall has not flagged anything.")
 
 
+PASTED_LINES = [
+    # a log line quoted in a page from on call: the phrase lists know no log lines, the log reader does
+    ("Pager went off, queue alert.\nmaillog full of: postfix/smtp[4411]: connect to 127.0.0.1[127.0.0.1]:10024: "
+     "Connection refused\nPostfix itself is up.", "en", "filter_connect_refused_logged", "yes"),
+    # a wrapped paragraph whose indented deferral the reader joins to the prose before it
+    ("Since then mail to three customers just sits in the queue. The log says, for example:\n"
+     "  status=deferred (TLS is required, but was not offered by host mx.kuroda.example[192.0.2.90])\n",
+     "en", "outbound_tls_required_deferral", "yes"),
+    ("ログには以下が出ています。\n  postfix/smtp[812]: 4F2A1: to=<a@example.jp>, status=deferred (Host or domain "
+     "name not found. Name service error for name=example.jp type=MX: Host not found, try again)\n",
+     "ja", "name_service_errors_logged", "yes"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "question", "answer"), PASTED_LINES)
+def test_a_pasted_log_line_proposes_what_the_log_reader_finds(text: str, lang: str, question: str,
+                                                               answer: str) -> None:
+    reading = read_complaint(load_kb(PACK), text, lang)
+    (found,) = [a for a in reading.answers if a.question == question]
+    assert found.answer == answer
+    assert text[found.start:found.end] == found.matched  # the span as written, line breaks and all
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ('The maillog has no "timeout after DATA" and no "data timeout", only "lost connection after DATA".', "en"),
+    ('・田中:maillog に "timeout after DATA" や "data timeout" の類は無し。', "ja"),
+    ("I haven't checked yet whether our IP shows up as \"blocked using zen.spamhaus.org\" anywhere.", "en"),
+])
+def test_a_log_line_the_prose_denies_or_doubts_proposes_nothing(text: str, lang: str) -> None:
+    answers = {a.question: a.answer for a in read_complaint(load_kb(PACK), text, lang).answers}
+    assert answers.get("data_phase_timeout_logged") != "yes"
+    assert "listed_on_dnsbl" not in answers
+
+
+def test_a_question_the_phrases_and_a_pasted_line_both_answer_is_proposed_once() -> None:
+    text = 'Incoming mail is fine. Every send fails with "554 5.7.1 Relay access denied".'
+    questions = [a.question for a in read_complaint(load_kb(PACK), text).answers]
+    assert "policy_reject_logged" in questions
+    assert len(questions) == len(set(questions))
+
+
 def test_unmatched_lists_the_clauses_that_gave_nothing() -> None:
     reading = read_complaint(load_kb(PACK), "Good morning. Plain mail arrives; we bought a new coffee machine.")
     assert reading.unmatched == ["Good morning", "we bought a new coffee machine"]

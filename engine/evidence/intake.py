@@ -46,6 +46,11 @@ entered up front misleads every later question. So the reading is deliberately n
   A pasted log line, or a clause that reports a command run (``ping -M do -s 1472`` で失敗), borrows
   no carried subject: it says what one session or one test printed.
 
+- A log line or bounce the person pasted (a reply code, a log field, a process tag, an indented
+  block or a long quote) is also read by the log reader (``engine.evidence``): its findings of at
+  least ``PASTED_STRENGTH`` are proposed for questions the phrases left alone, unless the prose of
+  the line's own sentence denies, doubts or asks about it ("no 'timeout after DATA' in the log").
+
 Every answer carries ``matched``, the exact span of the text it came from; clauses that gave no
 answer are listed in ``unmatched``, so the person sees what was read and what was not.
 """
@@ -63,6 +68,26 @@ from engine.kb.schema import IntakeFile, IntakeRule
 
 MAX_INTAKE_CHARS = 20_000
 """Longer texts are refused: a complaint is a few sentences; whole logs go to ``extract``."""
+
+PASTED_STRENGTH = 0.8
+"""A log line or bounce pasted into a complaint proposes what the log reader (``engine.evidence``)
+finds in it at least this strongly (see ``_pasted_findings``)."""
+_PASTED_QUOTE = re.compile(r'"[^"\n]{8,}"|“[^”\n]{8,}”|「[^」\n]{8,}」|『[^』\n]{8,}』')
+_PASTED_MARK = re.compile(
+    r"\b[245]\d\d[ -]#?[245]\.\d{1,3}\.\d{1,3}|\b[45]\d\d[ -]|status=|postfix/|\bexim|\bNOQUEUE\b|\bsaid:"
+    r"|\[\d{1,3}(?:\.\d{1,3}){3}\]|^\s*[a-z]{3} +\d{1,2} \d\d:\d\d|^\s{2,}\S|^\s*\$ |<[^>@\s]+@[^>\s]+>|\w\[\d+\]:",
+    re.IGNORECASE,
+)
+"""What makes a line pasted rather than written: a reply code, a log field or time stamp, a
+process tag (``smtp[4411]:``), an address in angle brackets, a bracketed IP, an indented block or a
+shell prompt; or a quoted span of some length."""
+_PASTED_DOUBT = re.compile(
+    r"\b(?:no|not|never|nothing|none|nor|without|whether|if|maybe|might|perhaps|probably|possibly|think|guess"
+    r"|suspect|wonder|would|could|should)\b|n't\b|[?？]|ない|無し|なし|ません|かどうか|かも|でしょうか|気が|と思|らしい|はず|ず[、。]",
+    re.IGNORECASE,
+)
+"""Words in the prose around a pasted line that deny, doubt or ask about it ("no 'timeout after DATA'
+in the log", 「…の類は無し」, "whether our IP is on a blocklist"): then the line is not a finding."""
 
 _QUOTES = re.compile(r"""(?<![a-z0-9])'[^'\n]{2,}?'(?![a-z0-9])|"[^"\n]+"|“[^”\n]+”|「[^」\n]+」|『[^』\n]+』""")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？\n]|[!?](?=[\u3040-\u30ff\u3400-\u9fff])")
@@ -314,7 +339,57 @@ def read_complaint(kb: KnowledgeBase, text: str, lang: str = "en") -> IntakeRead
             clause.hits = [h for h in clause.hits if not _modifies_noun(h, normalised)]
         clause.hits = _apply_negations(clause.hits, normalised, japanese, matcher.carried, matcher.adverbial)
         clause.own_verb = japanese and bool(_OWN_VERB.search(normalised[clause.start:clause.end]))
-    return _read(text, normalised, clauses, matcher)
+    return _read(text, normalised, clauses, matcher, _pasted_findings(kb, text))
+
+
+def _pasted_findings(kb: KnowledgeBase, text: str) -> list[ProposedAnswer]:
+    """What the log reader finds in the log lines and bounces the person pasted into the complaint.
+
+    People paste what they see ("maillog full of: postfix/smtp[4411]: connect to 127.0.0.1[127.0.0.1]:10024:
+    Connection refused"), and the phrase lists do not know log lines: the log reader does, with its
+    signatures and reply codes. Only a line that reads as pasted (``_reads_as_pasted``) counts, only
+    findings of at least ``PASTED_STRENGTH``, and only questions whose findings all name one answer;
+    the phrase rules win where they answer the same question.
+    """
+    from engine.evidence import read  # the package's reader; imported late, as the package imports its parts
+
+    by_question: dict[str, list[tuple[float, str, str]]] = {}
+    for finding in read(text, kb).found:
+        by_question.setdefault(finding.question, []).append((finding.strength, finding.answer, finding.source_line))
+    proposals = []
+    for question, findings in by_question.items():
+        if len({answer for _, answer, _ in findings}) != 1:
+            continue
+        strong = [f for f in findings if f[0] >= PASTED_STRENGTH and _reads_as_pasted(f[2])]
+        if not strong:
+            continue
+        _, answer, line = max(strong, key=lambda f: f[0])
+        # the reader joins wrapped lines with single spaces: find the original span, line breaks and all
+        span = re.search(r"\s+".join(map(re.escape, line.split())), text)
+        if span is not None:
+            proposals.append(ProposedAnswer(question, answer, span.group(), span.start(), span.end()))
+    return proposals
+
+
+def _reads_as_pasted(line: str) -> bool:
+    """Whether ``line`` carries a pasted log line or quoted message that its own sentence leaves standing.
+
+    The reader joins wrapped lines, so ``line`` may be a paragraph: only the sentence around the
+    pasted part is judged, up to the log part (what follows a log mark is the log's own wording,
+    "was not offered"), or to the end of the sentence after a quote (「…」の類は無し).
+    """
+    quoted = _PASTED_QUOTE.search(line)
+    mark = _PASTED_MARK.search(line)
+    if mark is not None:
+        anchor = end = mark.start()
+    elif quoted is not None:
+        anchor = quoted.start()
+        after = _SENTENCE_END.search(line, quoted.end())
+        end = len(line) if after is None else after.end()
+    else:
+        return False
+    begin = max((m.end() for m in _SENTENCE_END.finditer(line, 0, anchor)), default=0)
+    return not _PASTED_DOUBT.search(_PASTED_QUOTE.sub(" ", line[begin:end]))
 
 
 def _hedged_relative(clause: _Clause, text: str, normalised: str, lang: str) -> list[_Clause]:
@@ -773,7 +848,8 @@ def _sentence_blocks(rule: IntakeRule, readings: list[_Reading], index: int) -> 
     )
 
 
-def _read(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher) -> IntakeReading:
+def _read(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher,
+          pasted: list[ProposedAnswer]) -> IntakeReading:
     proposals: dict[str, list[tuple[int, str, int, int]]] = {}  # question -> (priority, answer, start, end)
     groups: list[tuple[int, int, bool]] = []  # start, end, gave an answer
     readings = _readings(text, normalised, clauses, matcher)
@@ -796,6 +872,7 @@ def _read(text: str, normalised: str, clauses: list[_Clause], matcher: _Matcher)
             continue  # the text says both; propose nothing
         _, answer, start, end = min(best, key=lambda f: f[2])
         answers.append(ProposedAnswer(question, answer, text[start:end], start, end))
+    answers += [p for p in pasted if p.question not in proposals]
     answers.sort(key=lambda a: (a.start, a.question))
     covered = [(a.start, a.end) for a in answers]
     unmatched = [
