@@ -224,6 +224,21 @@ def test_evidence_free_subtrees_read_out_linearly_match_the_full_outward_pass() 
         np.testing.assert_allclose(pruned.marginal(name), full.marginal(name), atol=1e-12, rtol=0, err_msg=name)
 
 
+def test_a_long_evidence_free_chain_is_read_out_without_recursion() -> None:
+    """A chain of 1,500 cliques below the evidence is one evidence-free subtree: its read-out walks it
+    with a stack (recursion would pass Python's limit) and agrees with the two-pass propagation."""
+    network = DiscreteNetwork()
+    network.add(Variable("X0", ("f", "t"), (), np.array([0.4, 0.6])))
+    for i in range(1, 1500):
+        network.add(Variable(f"X{i}", ("f", "t"), (f"X{i - 1}",), np.array([[0.9, 0.1], [0.2, 0.8]])))
+    tree = JunctionTree.compile(network)
+    evidence = {"X0": np.array([[1.0, 0.0]])}
+    pruned, full = tree.propagate(evidence, 1), tree.propagate(evidence, 1, prune=False)
+    for name in ("X1", "X750", "X1499"):
+        np.testing.assert_allclose(pruned.marginal(name), full.marginal(name), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(pruned.marginal("X1499")[0], [2 / 3, 1 / 3], atol=1e-9)
+
+
 def test_save_load_round_trip(tmp_path: Path, alarm: DiscreteNetwork) -> None:
     tree = JunctionTree.compile(alarm)
     tree.save(tmp_path / "alarm")

@@ -207,7 +207,8 @@ class _Schedule:
     static: dict[int, FloatArray]
     const_log: float
     readouts: dict[int, list[_Readout]]
-    """Grouped leaf read-outs by parent clique, run as soon as the parent's belief is final."""
+    """The read-outs of evidence-free subtrees by the clique they hang off, run as soon as that
+    clique's belief is final."""
     bytes_per_row: int
     owned_bytes: int
     """Memory of the static tables this schedule made (views of the tree's potentials are free)."""
@@ -1024,45 +1025,54 @@ class JunctionTree:
                 sum_axes=self._plans[(p, c)].sum_axes, matrix=np.hstack([m for _, m in members]), columns=columns))
         return readouts
 
-    def _subtree_readout(self, c: int, p: int, children: Mapping[int, list[int]], static: Mapping[int, FloatArray],
+    def _subtree_readout(self, top: int, p: int, children: Mapping[int, list[int]], static: Mapping[int, FloatArray],
                          targets_at: Mapping[int, list[int]]) -> list[tuple[int, FloatArray]]:
-        """Each target of the evidence-free subtree at ``c`` as a matrix from the separator with ``p``.
+        """Each target of the evidence-free subtree at ``top`` as a matrix from its separator with ``p``.
 
-        With no evidence below, ``c``'s outward belief is ``static × msg / old`` (``old`` its cached
+        With no evidence below, a clique's outward belief is ``static × msg / old`` (``old`` its cached
         inward message; the division is skipped where ``old`` is zero, as the outward step does), so
-        entry (s, q) of a target's matrix sums ``static / old`` over the states of ``c`` with
-        separator state s and target state q. The message on to a child is linear in ``msg`` the
-        same way, so a child's matrices compose through it.
+        entry (s, q) of a target's matrix sums ``static / old`` over the clique's states with separator
+        state s and target state q. The message on to a child is linear in ``msg`` the same way, so a
+        child's matrices are its parent's map to it times its own. Walked with a stack, not recursion,
+        so a long chain of cliques cannot exhaust Python's stack.
         """
-        plan = self._plans[(p, c)]
-        edge = (c, p)
-        shape = self.potentials[c].shape
-        separator_states = math.prod(plan.tail)
-        inverse = np.ones(separator_states)
-        if not self._unit[edge]:
-            old = self.prior_messages[edge].reshape(-1)
-            np.divide(1.0, old, out=inverse, where=old > 0)
-        table = (static[c][0] * inverse.reshape(plan.tail)).ravel()
-        at_separator = np.broadcast_to(np.arange(separator_states).reshape(plan.tail), shape).ravel()
+        members: list[tuple[int, FloatArray]] = []
+        stack: list[tuple[int, int, FloatArray | None]] = [(top, p, None)]  # clique, parent, map from top's separator
+        while stack:
+            c, parent, from_top = stack.pop()
+            plan = self._plans[(parent, c)]
+            edge = (c, parent)
+            shape = self.potentials[c].shape
+            separator_states = math.prod(plan.tail)
+            inverse = np.ones(separator_states)
+            if not self._unit[edge]:
+                old = self.prior_messages[edge].reshape(-1)
+                np.divide(1.0, old, out=inverse, where=old > 0)
+            table = (static[c][0] * inverse.reshape(plan.tail)).ravel()
+            at_separator = np.broadcast_to(np.arange(separator_states).reshape(plan.tail), shape).ravel()
 
-        def onto(kept: tuple[int, ...]) -> FloatArray:
-            """The linear map from ``msg`` to the sum of ``c``'s belief onto the axes ``kept``."""
-            states = math.prod(shape[k] for k in kept)
-            index = np.arange(states).reshape(tuple(shape[k] if k in kept else 1 for k in range(len(shape))))
-            matrix = np.zeros((separator_states, states))
-            np.add.at(matrix, (at_separator, np.broadcast_to(index, shape).ravel()), table)
-            return matrix
-
-        members = [(v, onto((self.cliques[c].index(v),))) for v in targets_at.get(c, ())]
-        for d in children.get(c, ()):
-            axes = self._plans[(c, d)].sum_axes
-            step = onto(tuple(k for k in range(len(shape)) if 1 + k not in axes))
-            members.extend((v, step @ matrix) for v, matrix in
-                           self._subtree_readout(d, c, children, static, targets_at))
+            for v in targets_at.get(c, ()):
+                own = _linear_map(table, at_separator, shape, separator_states, (self.cliques[c].index(v),))
+                members.append((v, own if from_top is None else from_top @ own))
+            for d in children.get(c, ()):
+                kept = tuple(k for k in range(len(shape)) if 1 + k not in self._plans[(c, d)].sum_axes)
+                onward = _linear_map(table, at_separator, shape, separator_states, kept)
+                stack.append((d, c, onward if from_top is None else from_top @ onward))
         return members
 
     def _evidence_tail(self, v: int) -> tuple[int, ...]:
         return tuple(self._cards[v] if u == v else 1 for u in self.cliques[self.home[v]])
+
+
+def _linear_map(table: FloatArray, at_separator: NDArray[np.intp], shape: tuple[int, ...], rows: int,
+                kept: tuple[int, ...]) -> FloatArray:
+    """Entry (s, k) sums the flat clique ``table`` over the states with separator state s and state k
+    of the axes ``kept``: the map from a separator marginal to the clique belief's sum onto ``kept``."""
+    states = math.prod(shape[k] for k in kept)
+    index = np.arange(states).reshape(tuple(shape[k] if k in kept else 1 for k in range(len(shape))))
+    matrix = np.zeros((rows, states))
+    np.add.at(matrix, (at_separator, np.broadcast_to(index, shape).ravel()), table)
+    return matrix
 
 
 def _read_out(readouts: Iterable[_Readout], belief: FloatArray, marginals: dict[int, FloatArray]) -> None:
