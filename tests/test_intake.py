@@ -493,6 +493,8 @@ def test_japanese_phrasings_propose_exactly_what_they_state(text: str, expected:
     "よろしくお願いします。",
     "",
     "   ;;; ,, 。。",
+    # a verb from before a hedge does not pass over it to a clause that has none of its own
+    "I don't think so, but I'd have to ask Hiro to be sure.",
 ])
 def test_texts_that_state_nothing_propose_nothing(text: str) -> None:
     reading = read_complaint(load_kb(PACK), text)
@@ -556,6 +558,11 @@ def test_a_log_line_the_prose_denies_or_doubts_proposes_nothing(text: str, lang:
     answers = {a.question: a.answer for a in read_complaint(load_kb(PACK), text, lang).answers}
     assert answers.get("data_phase_timeout_logged") != "yes"
     assert "listed_on_dnsbl" not in answers
+
+
+def test_a_hedge_stops_an_earlier_verb_from_reaching_the_clauses_after_it() -> None:
+    text = "We know they're sending. I don't think anything changed, but I'd have to ask Hiro to be sure."
+    assert "users_cannot_send" not in proposed(text)
 
 
 def test_a_question_the_phrases_and_a_pasted_line_both_answer_is_proposed_once() -> None:

@@ -23,6 +23,7 @@ entered up front misleads every later question. So the reading is deliberately n
 - Hedged clauses ("maybe", "not sure", かもしれ, "if") and questions ("is it the firewall?",
   届きますか) state nothing, except questions asking why ("why don't attachments arrive?"). A
   sentence ending in doubled marks ("it just disappears??") asks only when worded as a question.
+  A hedged clause lends no verb to the clauses after it, and passes on none from before it.
 - A Japanese verb that modifies a noun through auxiliaries (送ってもらってる資料) or before はず
   (届くはずのメール) names which mail is meant and is not the clause's predicate.
 - A Japanese hedge governs its own clause's predicate only: a relative clause before the noun it
@@ -795,8 +796,12 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
         if clause.aside:
             continue  # an aside lends neither its verb nor its subject to what follows
         if _has(hits, "hedge"):
-            continue  # nor does a hedge: "whether their plain mail arrives is unchecked" (a question
-            # does: "> what was failing?" "Only mail from Osaka with attachments" answers it)
+            # nor does a hedge: "whether their plain mail arrives is unchecked" (a question does: "> what
+            # was failing?" "Only mail from Osaka with attachments" answers it); and a verb from before
+            # the hedge does not pass over it: in "they're sending. I don't think so, but I'd check" the
+            # check borrows no "sending" (phrasings15 p006)
+            previous_predicates = []
+            continue
         predicates = [h for h in hits if h.kind == "predicate"]
         if predicates:
             previous_predicates = predicates
