@@ -722,6 +722,10 @@ PACK_1_2_12 = [
     {("bounce_host_not_found", "yes")},  # OpenSMTPD: the MX lookup says the domain does not exist
     {("failures_are_temporary", "yes")},  # JavaMail's "452 #4.5.3"
     {("failures_are_temporary", "yes")},  # Ruby's 451 that opens with the address
+    set(),  # a Dovecot listener that cannot bind: an error, the fatal follows
+    {("service_not_running", "yes")},  # Dovecot's master giving up: "Failed to start listeners"
+    {("failures_are_temporary", "yes"), ("greylist_deferral_logged", "yes")},  # a greylister's bare "Greylisted"
+    {("policy_reject_logged", "yes")},  # Exim's default ACL refusing to relay
 ]
 """What each line of ``pack_1_2_12.txt`` answers, in order."""
 
@@ -729,7 +733,8 @@ PACK_1_2_12 = [
 def test_pack_1_2_12_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.12 sample (Postfix's TLS files that cannot be loaded, Exim's line-length
     refusal, sendmail's body read timeout, OpenSMTPD's nonexistent domain, 4xx replies in JavaMail's and
-    Ruby's words), read alone, gives exactly its answers; an fopen failure is no TLS handshake."""
+    Ruby's words, Dovecot failing to start its listeners, a bare "Greylisted", Exim's relay refusal),
+    read alone, gives exactly its answers; an fopen failure is no TLS handshake."""
     assert_each_line_reads(kb, "pack_1_2_12.txt", PACK_1_2_12)
 
 
