@@ -1076,7 +1076,7 @@ def _linear_map(table: FloatArray, at_separator: NDArray[np.intp], shape: tuple[
 
 
 def _read_out(readouts: Iterable[_Readout], belief: FloatArray, marginals: dict[int, FloatArray]) -> None:
-    """The marginals of the leaves grouped under a clique whose final ``belief`` is known."""
+    """The marginals of the evidence-free subtrees that hang off a clique whose final ``belief`` is known."""
     for readout in readouts:
         separator = _sum_out(belief, readout.sum_axes)
         values = separator.reshape(separator.shape[0], -1) @ readout.matrix
