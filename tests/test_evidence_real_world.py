@@ -780,3 +780,26 @@ def test_a_multi_line_reply_is_read_as_one(kb: KnowledgeBase) -> None:
 def test_a_greeting_over_loopback_says_nothing_of_outside(kb: KnowledgeBase, text: str, reachable: bool) -> None:
     answers = {(f.question, f.answer) for f in extract(text, kb)}
     assert (("smtp_port_unreachable", "no") in answers) is reachable
+
+
+PACK_1_2_13 = [
+    {("ipv6_delivery_fails", "yes")},  # a relay's IPv6 address unreachable on 587, not only an MX on 25
+    set(),  # a milter that closed the connection ("Success" as errno) did not time out
+    {("filter_timeout_logged", "yes")},  # the same read with "Connection timed out" did
+    {("bounce_host_not_found", "yes")},  # OpenSMTPD's bounce line for a nonexistent domain
+    {("spf_dmarc_fail_in_headers", "yes")},  # OpenDMARC's own SPF check failing
+    {("failures_are_temporary", "yes"), ("tempfail_451_at_data_logged", "yes")},  # cleanup's queue file write error
+    {("cert_name_missing_host", "yes")},  # isync's hostname mismatch wording
+    set(),  # a 554 carrying 4.4.7: the expiry of retried temporary failures, neither kind
+    {("failures_are_temporary", "no"), ("user_unknown_bounce", "yes")},  # a real unknown user after the prefix
+    {("bounce_host_not_found", "yes")},  # an MX answer Postfix could not parse
+]
+"""What each line of ``pack_1_2_13.txt`` answers, in order."""
+
+
+def test_pack_1_2_13_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.13 sample (IPv6 relays on submission ports, milter end-of-file versus
+    timeout, OpenSMTPD's and OpenDMARC's own wordings, Postfix's queue file write error, isync's
+    certificate name check, a 5xx with a class-4 enhanced code, a malformed MX reply), read alone,
+    gives exactly its answers."""
+    assert_each_line_reads(kb, "pack_1_2_13.txt", PACK_1_2_13)
