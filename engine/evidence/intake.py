@@ -99,6 +99,9 @@ _LINE_OPENER = re.compile(
 """How a line opens when it starts something of its own: a list item, a quote, a header field
 ("Subject:"), a chat line's "[09:02]" or "高橋 9:30", a log line's time stamp. Such a line is never
 the wrapped rest of the line before."""
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•・]|\d{1,2}[.)])\s")
+"""A list item's bullet or number: its text may wrap onto indented lines ("- Messages carrying
+attachments do not arrive. Text-only" / "  messages from the same people do arrive")."""
 _WRAP_WIDTH = {False: 45, True: 25}
 """Shortest line (characters; Japanese lines by characters too) taken to be wrapped prose, not a line
 of its own: mail clients wrap at 72-78 columns, and a bare short line ("To: network team",
@@ -130,6 +133,9 @@ says is the mail's text, not a statement about the mail. A quoted error or log l
 _CONDITIONAL = re.compile(r"^\W*(?:when|whenever|every time|each time|any time|anytime)\b")
 """An English clause that opens a condition ("when they send us a file, it never arrives") says what is
 tried, not what happened: its words go with the clause that says what happened."""
+_TIME_CLAUSE = re.compile(r"^\W*(?:ever since|since|after|before|until|till)\b")
+"""An English clause that dates what follows ("Since we moved mail over to the new droplet, nothing we
+send leaves the box") lends its verb to nothing: the move is when, not what the next clause denies."""
 _FRONTED_SOURCE = re.compile(r"^\W*(?:from|mail from|e-?mails? from|messages? from)\b")
 """An English clause that puts the senders first ("From other universities and companies, mail with
 attachments arrives normally") names whose mail the next clause of the sentence is about."""
@@ -171,6 +177,8 @@ _PLAIN_VERB_ENDINGS = "うくぐすつぬぶむるた"
 """Last kana of a Japanese verb's plain (dictionary or past) form, the form that modifies a noun."""
 _OKURIGANA = re.compile(r"[\u3041-\u309f]{1,2}(?![\u3041-\u309f])")
 """The kana that inflect a verb after its kanji stem (届く, 届いた): the phrases often match the stem alone."""
+_BARE_DOUBT_REST = re.compile(r"[\W_]*(?:(?:まだ|yet|still|as yet|so far)[\W_]*)?")
+"""What may remain of a clause besides its hedge when it is only a bracketed doubt ("(still unconfirmed)")."""
 _DOUBT_NOUN = re.compile(r"可能性|恐れ|疑い|見込み|予感|懸念")
 """A noun whose relative clause is the doubt itself: 攻撃と判定している可能性がある says only that the
 IDS *may* have flagged it, so the clause before it is not cut off as stated."""
@@ -520,9 +528,19 @@ def _soft_wrap(normalised: str, position: int) -> bool:
     following = normalised[position + 1:next_break if next_break >= 0 else len(normalised)]
     if not line or not following.strip() or re.search(r"[.!?。！？:：;；、，]$", line):
         return False
-    if _LINE_OPENER.match(following) or _LINE_OPENER.match(line):
+    if _LINE_OPENER.match(following):
         return False
+    if _LINE_OPENER.match(line) and not (_LIST_ITEM.match(line) and _indent(following) > _indent(line)):
+        return False  # a line of its own, unless a list item goes on in an indented continuation line
+    if _indent(normalised[line_start:position]) > _indent(following):
+        return False  # an indented block (a pasted reply or log line) ends where the prose resumes
     return len(line) >= _WRAP_WIDTH[bool(_JAPANESE.search(line))]
+
+
+def _indent(line: str) -> int:
+    """Leading blanks of a line (a tab counts as one): a reply quoted by indenting it ("  554 5.7.1 …")
+    stands apart from the unindented sentence that follows it."""
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _asks(sentence: str, terminator: str) -> bool:
@@ -792,6 +810,13 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
         hits = _with_context(clause.hits, previous_predicates, clause.contrastive, affirmed,
                              [] if on_log_line else previous_carried, matcher, clause.own_verb, pronoun)
         stated = not clause.question and not _has(hits, "hedge")
+        if (readings and readings[-1].clause.sentence == clause.sentence and _only_hedge(clause, normalised)
+                and (_inside_parentheses(normalised, clause.start) or _ends_sentence(clauses, index))):
+            # a bracketed or trailing doubt withdraws the statement before it: 「…表示されないとの声あり
+            # (未確認)」, "the site is down without www (unconfirmed)", "Sending out works too, apparently";
+            # a longer aside that merely holds a hedge word (「一度も設定を触ってません(触り方も知らないw)」)
+            # does not
+            readings[-1].stated = False
         readings.append(_Reading(clause, hits, _by_term(hits), stated))
         if clause.aside:
             continue  # an aside lends neither its verb nor its subject to what follows
@@ -803,12 +828,28 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
             previous_predicates = []
             continue
         predicates = [h for h in hits if h.kind == "predicate"]
-        if predicates:
+        if predicates and not _TIME_CLAUSE.match(words):
             previous_predicates = predicates
         carried = [h for h in hits if h.term in matcher.carried]
         if carried:
             previous_carried = carried
     return readings
+
+
+def _ends_sentence(clauses: list[_Clause], index: int) -> bool:
+    """Whether clause ``index`` is the last of its sentence."""
+    return index + 1 == len(clauses) or clauses[index + 1].sentence != clauses[index].sentence
+
+
+def _only_hedge(clause: _Clause, normalised: str) -> bool:
+    """Whether a clause says nothing but its doubt ("unconfirmed", 「未確認」, "not yet verified")."""
+    hedges = [h for h in clause.hits if h.kind == "hedge"]
+    if not hedges:
+        return False
+    rest = list(normalised[clause.start:clause.end])
+    for hit in hedges:
+        rest[hit.start - clause.start:hit.end - clause.start] = " " * (hit.end - hit.start)
+    return _BARE_DOUBT_REST.fullmatch("".join(rest)) is not None
 
 
 def _following(clauses: list[_Clause], index: int) -> _Clause | None:
