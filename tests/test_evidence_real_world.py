@@ -796,6 +796,15 @@ PACK_1_2_13 = [
 ]
 """What each line of ``pack_1_2_13.txt`` answers, in order."""
 
+PACK_1_2_14 = [
+    {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # Postfix refusing a bare LF in DATA
+    {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # Exchange Online's 5.6.11 NDR
+    {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "yes")},  # qmail-smtpd's stray newline
+    {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # hMailServer's refusal
+    {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # the bare 5.6.11 code, soft
+]
+"""What each line of ``pack_1_2_14.txt`` answers, in order."""
+
 
 def test_pack_1_2_13_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.13 sample (IPv6 relays on submission ports, milter end-of-file versus
@@ -803,3 +812,9 @@ def test_pack_1_2_13_one_line_at_a_time(kb: KnowledgeBase) -> None:
     certificate name check, a 5xx with a class-4 enhanced code, a malformed MX reply), read alone,
     gives exactly its answers."""
     assert_each_line_reads(kb, "pack_1_2_13.txt", PACK_1_2_13)
+
+
+def test_pack_1_2_14_one_line_at_a_time(kb: KnowledgeBase) -> None:
+    """Each line of the 1.2.14 sample (bare line feeds refused by Postfix, Exchange Online, qmail and
+    hMailServer, and Exchange's bare 5.6.11 code), read alone, gives exactly its answers."""
+    assert_each_line_reads(kb, "pack_1_2_14.txt", PACK_1_2_14)
