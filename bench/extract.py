@@ -125,7 +125,7 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-QUESTION_LISTS = {"heldout19": "1.2.7", "heldout18": "1.2.7", "heldout17": "1.2.7", "heldout16": "1.2.7",
+QUESTION_LISTS = {"heldout20": "1.2.7", "heldout19": "1.2.7", "heldout18": "1.2.7", "heldout17": "1.2.7", "heldout16": "1.2.7",
                   "heldout15": "1.2.7", "heldout14": "1.2.7", "heldout13": "1.2.7",
                   "heldout12": "1.2.2", "heldout11": "1.2.2", "heldout10": "1.2.2", "heldout9": "1.2.2",
                   "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2", "heldout5": "1.2.2",
@@ -140,7 +140,8 @@ def default_questions_file(rows: list[dict[str, Any]]) -> Path:
     the extractor, so each file is scored against its own mapping's question list: 1.1.0 for the
     corpus, 1.2.0 for ``heldout``, 1.2.1 for ``heldout2`` and ``heldout3``, 1.2.2 for ``heldout4`` to
     ``heldout12`` (packs 1.2.3 to 1.2.6 have the same question ids), 1.2.7 (one more) for ``heldout13``
-    to ``heldout19`` (packs 1.2.8 to 1.2.13 have the same ids).
+    to ``heldout20`` (packs 1.2.8 to 1.2.13 have the same ids; 1.2.14's ``bare_lf_rejection_logged`` came
+    after ``heldout20`` was mapped).
     """
     sets = {row.get("set") for row in rows}
     for name, version in QUESTION_LISTS.items():
