@@ -802,6 +802,16 @@ PACK_1_2_14 = [
     {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "yes")},  # qmail-smtpd's stray newline
     {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # hMailServer's refusal
     {("bare_lf_rejection_logged", "yes"), ("failures_are_temporary", "no")},  # the bare 5.6.11 code, soft
+    {("table_lookup_problem_logged", "yes")},  # trivial-rewrite could not look up a domain list
+    {("bdat_in_transcript", "yes")},  # smtpd's command counts name BDAT
+    {("failures_are_temporary", "yes")},  # a DSN's Diagnostic-Code holding a 4xx reply
+    {("delivery_agent_errors_logged", "yes")},  # procmail could not write the mailbox
+    {("failures_are_temporary", "yes"), ("provider_rate_limit_deferral", "yes"), ("dos_flag_on_receiver", "yes"),
+     ("spf_dmarc_fail_in_headers", "yes")},  # Gmail throttling unauthenticated mail
+    {("failures_are_temporary", "yes"), ("ptr_missing_or_mismatch", "yes")},  # a receiver's failed PTR lookup
+    {("doveconf_reports_errors", "yes")},  # Dovecot's userdb settings refused
+    {("filter_daemons_running", "no")},  # clamd gives up when it cannot chown its socket
+    {("outbound_25_times_out_everywhere", "no")},  # Gmail's inbound MX greets: outbound 25 gets through
 ]
 """What each line of ``pack_1_2_14.txt`` answers, in order."""
 
@@ -816,5 +826,7 @@ def test_pack_1_2_13_one_line_at_a_time(kb: KnowledgeBase) -> None:
 
 def test_pack_1_2_14_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.14 sample (bare line feeds refused by Postfix, Exchange Online, qmail and
-    hMailServer, and Exchange's bare 5.6.11 code), read alone, gives exactly its answers."""
+    hMailServer, and Exchange's bare 5.6.11 code; a domain list lookup failure, BDAT in smtpd's counts,
+    a DSN's 4xx, procmail's write error, Gmail's 4.7.26 throttle, a failed PTR lookup, Dovecot's user
+    settings, clamd's socket ownership, Gmail's MX greeting), read alone, gives exactly its answers."""
     assert_each_line_reads(kb, "pack_1_2_14.txt", PACK_1_2_14)
