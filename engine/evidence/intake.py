@@ -142,9 +142,9 @@ attachments arrives normally") names whose mail the next clause of the sentence 
 _PARTICLE_START = re.compile(r"^(?:は|が|を|も|には|では|からは|からの)(?![\u3041-\u309f])")
 """A Japanese clause that opens on a particle (「大容量メール(10MB超)は、正常に受信している」) goes on
 with the noun before the break: the two are one clause."""
-_JA_CONDITION_END = re.compile(r"(?:時|とき|際|場合|たら|なら)(?:は|に|には|でも)?$")
-"""A Japanese clause that ends on a condition (ファイルがない時、メールは届きます) belongs to the clause
-that says what happens then."""
+_JA_CONDITION_END = re.compile(r"(?:時|とき|際|場合|たら|なら|たところ|た後|たあと|てから)(?:は|に|には|でも)?$")
+"""A Japanese clause that ends on a condition or an earlier step (ファイルがない時、メールは届きます;
+MTUを1400に下げたところ、添付も届くようになりました) belongs to the clause that says what happens then."""
 _LOG_LINE = re.compile(
     r"^[ \t]*(?:[a-z]{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[t ]\d\d:\d\d(?::\d\d)?)", re.MULTILINE
 )
