@@ -133,9 +133,15 @@ says is the mail's text, not a statement about the mail. A quoted error or log l
 _CONDITIONAL = re.compile(r"^\W*(?:when|whenever|every time|each time|any time|anytime)\b")
 """An English clause that opens a condition ("when they send us a file, it never arrives") says what is
 tried, not what happened: its words go with the clause that says what happened."""
-_TIME_CLAUSE = re.compile(r"^\W*(?:ever since|since|after|before|until|till)\b")
+_TIME_CLAUSE = re.compile(
+    r"^\W*(?:ever since|since|after|before|until|till)\b(?!\s+(?:~|about |around |approx\.? |approximately |roughly |"
+    r"early |mid[- ]?|late |the (?:start|end|beginning|middle) of |last |this |yesterday|today|\d|"
+    r"(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b))"
+)
 """An English clause that dates what follows ("Since we moved mail over to the new droplet, nothing we
-send leaves the box") lends its verb to nothing: the move is when, not what the next clause denies."""
+send leaves the box") lends its verb to nothing: the move is when, not what the next clause denies. A
+date is no such clause: in "since ~Nov 10 mails with attachments don't reach us; their plain mails do"
+the verb is the clause's own and the next clause repeats it."""
 _FRONTED_SOURCE = re.compile(r"^\W*(?:from|mail from|e-?mails? from|messages? from)\b")
 """An English clause that puts the senders first ("From other universities and companies, mail with
 attachments arrives normally") names whose mail the next clause of the sentence is about."""
