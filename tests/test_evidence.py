@@ -368,3 +368,13 @@ def test_haystack_of_a_long_log_finds_what_a_plain_search_finds() -> None:
                    "no such literal anywhere", "10:0", "ab"]:
         expected = [n for n, text in enumerate(texts) if needle in text.lower()]
         assert haystack.containing([needle]) == expected, needle
+
+
+def test_a_warn_only_rejection_answers_nothing_and_is_listed(kb: KnowledgeBase) -> None:
+    """Postfix's reject_warning (warn_if_reject) logs the reply it would have sent and sends none: the
+    line proves no rejection, so it gives no answer, but it is not silently dropped either."""
+    line = ("Dec  4 11:06:00 mx1 postfix/smtpd[3100]: NOQUEUE: reject_warning: RCPT from c.example[192.0.2.1]: "
+            "554 5.7.1 <a@c.example>: Sender address rejected: Access denied; proto=ESMTP helo=<c.example>")
+    result = read(line, kb)
+    assert result.found == []
+    assert [u.line_number for u in result.unmatched] == [1]

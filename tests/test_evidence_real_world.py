@@ -812,6 +812,13 @@ PACK_1_2_14 = [
     {("doveconf_reports_errors", "yes")},  # Dovecot's userdb settings refused
     {("filter_daemons_running", "no")},  # clamd gives up when it cannot chown its socket
     {("outbound_25_times_out_everywhere", "no")},  # Gmail's inbound MX greets: outbound 25 gets through
+    {("size_rejection_bounce", "yes")},  # postdrop over the file size limit that message_size_limit sets
+    {("config_warnings_logged", "yes")},  # postmap's duplicate key
+    {("doveconf_reports_errors", "yes")},  # a passwd-file the configuration names is missing
+    {("quota_exceeded_logged", "yes")},  # a Japanese carrier's full-mailbox bounce
+    {("sasl_auth_errors_logged", "yes")},  # Exchange's receive protocol log: our 535 to a client
+    {("fail2ban_ban_found", "yes")},  # mailcow's netfilter ban
+    set(),  # warn_if_reject: the rejection that was only logged
 ]
 """What each line of ``pack_1_2_14.txt`` answers, in order."""
 
@@ -828,5 +835,7 @@ def test_pack_1_2_14_one_line_at_a_time(kb: KnowledgeBase) -> None:
     """Each line of the 1.2.14 sample (bare line feeds refused by Postfix, Exchange Online, qmail and
     hMailServer, and Exchange's bare 5.6.11 code; a domain list lookup failure, BDAT in smtpd's counts,
     a DSN's 4xx, procmail's write error, Gmail's 4.7.26 throttle, a failed PTR lookup, Dovecot's user
-    settings, clamd's socket ownership, Gmail's MX greeting), read alone, gives exactly its answers."""
+    settings, clamd's socket ownership, Gmail's MX greeting; postdrop's file size limit, postmap's duplicate
+    entry, a missing passwd-file, a Japanese full-mailbox bounce, Exchange's protocol log, mailcow's ban,
+    a reject_warning), read alone, gives exactly its answers."""
     assert_each_line_reads(kb, "pack_1_2_14.txt", PACK_1_2_14)

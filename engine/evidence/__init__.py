@@ -67,6 +67,10 @@ ERROR_WORDS = (
 Dovecot writes its authentication and login problems without any of the generic words ("pam(u,ip):
 unknown user", "Aborted login (tried to use disabled plaintext auth)"), and OpenDKIM its key-file
 permission problem as "key data is not secure": those wordings are listed too."""
+_WARN_ONLY = "reject_warning: "
+"""What Postfix logs for a restriction under warn_if_reject (postconf(5)): the reply it *would* have
+sent, while it sent none and let the mail through. Such a line says nothing of what failed: it gives
+no answer, and is listed among the lines not understood."""
 _DSN_DIAGNOSES = ("status:", "diagnostic-code:")
 _MESSAGE_HEADERS = ("subject:", "x-failed-recipients:", "from:", "to:", "date:", "return-path:", "content-",
                     "auto-submitted:", "message-id:", "received:")
@@ -125,7 +129,9 @@ def read(text: str, kb: KnowledgeBase) -> Extraction:
     understood = understood_lines(found, kb)
     codes = line_codes(code_lines)
     found += code_findings(code_lines, code_families, codes, kb, understood)
-    usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers]
+    warn_only = {line.number for line in lines if _WARN_ONLY in line.text}
+    usable = [f for f in found if f.question in kb.questions and f.answer in kb.questions[f.question].answers
+              and f.line_number not in warn_only]
     provenance = _Provenance(originals, classified)
     usable = [_with_source(f, provenance) for f in usable]
     said = {f.line_number for f in usable}
