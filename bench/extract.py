@@ -126,10 +126,11 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
 
 
 QUESTION_LISTS = {"heldout21": "1.2.14", "heldout20": "1.2.7", "heldout19": "1.2.7", "heldout18": "1.2.7",
-                  "heldout17": "1.2.7", "heldout16": "1.2.7", "heldout15": "1.2.7", "heldout14": "1.2.7", "heldout13": "1.2.7",
-                  "heldout12": "1.2.2", "heldout11": "1.2.2", "heldout10": "1.2.2", "heldout9": "1.2.2",
-                  "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2", "heldout5": "1.2.2",
-                  "heldout4": "1.2.2", "heldout3": "1.2.1", "heldout2": "1.2.1", "heldout": "1.2.0"}
+                  "heldout17": "1.2.7", "heldout16": "1.2.7", "heldout15": "1.2.7", "heldout14": "1.2.7",
+                  "heldout13": "1.2.7", "heldout12": "1.2.2", "heldout11": "1.2.2", "heldout10": "1.2.2",
+                  "heldout9": "1.2.2", "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2",
+                  "heldout5": "1.2.2", "heldout4": "1.2.2", "heldout3": "1.2.1", "heldout2": "1.2.1",
+                  "heldout": "1.2.0"}
 """The pack version whose question list each held-out set was mapped against."""
 
 
