@@ -125,12 +125,12 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-QUESTION_LISTS = {"heldout21": "1.2.14", "heldout20": "1.2.7", "heldout19": "1.2.7", "heldout18": "1.2.7",
-                  "heldout17": "1.2.7", "heldout16": "1.2.7", "heldout15": "1.2.7", "heldout14": "1.2.7",
-                  "heldout13": "1.2.7", "heldout12": "1.2.2", "heldout11": "1.2.2", "heldout10": "1.2.2",
-                  "heldout9": "1.2.2", "heldout8": "1.2.2", "heldout7": "1.2.2", "heldout6": "1.2.2",
-                  "heldout5": "1.2.2", "heldout4": "1.2.2", "heldout3": "1.2.1", "heldout2": "1.2.1",
-                  "heldout": "1.2.0"}
+QUESTION_LISTS = {"heldout22": "1.2.14", "heldout21": "1.2.14", "heldout20": "1.2.7", "heldout19": "1.2.7",
+                  "heldout18": "1.2.7", "heldout17": "1.2.7", "heldout16": "1.2.7", "heldout15": "1.2.7",
+                  "heldout14": "1.2.7", "heldout13": "1.2.7", "heldout12": "1.2.2", "heldout11": "1.2.2",
+                  "heldout10": "1.2.2", "heldout9": "1.2.2", "heldout8": "1.2.2", "heldout7": "1.2.2",
+                  "heldout6": "1.2.2", "heldout5": "1.2.2", "heldout4": "1.2.2", "heldout3": "1.2.1",
+                  "heldout2": "1.2.1", "heldout": "1.2.0"}
 """The pack version whose question list each held-out set was mapped against."""
 
 
@@ -142,7 +142,7 @@ def default_questions_file(rows: list[dict[str, Any]]) -> Path:
     corpus, 1.2.0 for ``heldout``, 1.2.1 for ``heldout2`` and ``heldout3``, 1.2.2 for ``heldout4`` to
     ``heldout12`` (packs 1.2.3 to 1.2.6 have the same question ids), 1.2.7 (one more) for ``heldout13``
     to ``heldout20`` (packs 1.2.8 to 1.2.13 have the same ids; 1.2.14's ``bare_lf_rejection_logged`` came
-    after ``heldout20`` was mapped), 1.2.14 for ``heldout21``.
+    after ``heldout20`` was mapped), 1.2.14 for ``heldout21`` and ``heldout22``.
     """
     sets = {row.get("set") for row in rows}
     for name, version in QUESTION_LISTS.items():
