@@ -819,6 +819,12 @@ PACK_1_2_14 = [
     {("sasl_auth_errors_logged", "yes")},  # Exchange's receive protocol log: our 535 to a client
     {("fail2ban_ban_found", "yes")},  # mailcow's netfilter ban
     set(),  # warn_if_reject: the rejection that was only logged
+    {("sasl_auth_errors_logged", "yes")},  # Postfix's own login at its relay host refused: deferred, not bounced
+    {("listed_on_dnsbl", "yes")},  # GMX's greeting refusal
+    {("bounce_host_not_found", "yes")},  # Exchange's DNS NDR prose
+    {("relay_denied_for_own_clients", "yes")},  # iOS Mail's relay alert
+    {("failures_are_temporary", "no"), ("quota_exceeded_logged", "yes")},  # a 552 that is a full mailbox
+    {("user_unknown_bounce", "yes")},  # "User doesn't exist" quoted without its code
 ]
 """What each line of ``pack_1_2_14.txt`` answers, in order."""
 
@@ -837,5 +843,6 @@ def test_pack_1_2_14_one_line_at_a_time(kb: KnowledgeBase) -> None:
     a DSN's 4xx, procmail's write error, Gmail's 4.7.26 throttle, a failed PTR lookup, Dovecot's user
     settings, clamd's socket ownership, Gmail's MX greeting; postdrop's file size limit, postmap's duplicate
     entry, a missing passwd-file, a Japanese full-mailbox bounce, Exchange's protocol log, mailcow's ban,
-    a reject_warning), read alone, gives exactly its answers."""
+    a reject_warning; Postfix's client SASL failure, GMX's listing, Exchange's DNS prose, iOS's relay alert,
+    Willcom's full mailbox, "User doesn't exist"), read alone, gives exactly its answers."""
     assert_each_line_reads(kb, "pack_1_2_14.txt", PACK_1_2_14)

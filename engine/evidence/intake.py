@@ -187,11 +187,13 @@ _BARE_DOUBT_REST = re.compile(r"[\W_]*(?:(?:まだ|yet|still|as yet|so far)[\W_]
 """What may remain of a clause besides its hedge when it is only a bracketed doubt ("(still unconfirmed)")."""
 _RETRACTION = re.compile(
     r"[\W_]*(?:(?:that|this|it) was(?: (?:all|completely|simply))? (?:wrong|incorrect|not (?:right|true|correct)|"
-    r"a mistake|my mistake|our mistake)|scratch that|(?:それは|これは|上記は)?(?:誤り|間違い)でした|訂正します)[\W_]*"
+    r"a mistake|my mistake|our mistake)|scratch that|(?:that'?s |that is |also )?not (?:true|correct)|also no|"
+    r"(?:それは|これは|上記は)?(?:誤り|間違い)でした|訂正します)[\W_]*"
 )
-"""A clause that only takes back what the writer said before it: "we wrote that all mail was lost. That
-was wrong.", 「全部届かないと書きましたが誤りでした」. Past tense only: "that is wrong" more often disputes
-a bounce's claim ("it says user unknown. That is wrong"), which still happened."""
+"""A clause that only takes back what was said before it: "we wrote that all mail was lost. That was
+wrong.", 「全部届かないと書きましたが誤りでした」, or a colleague's line in a transcript ("Greg: nothing
+arrives. Aiko: Not true, their short mails arrive"). Not "that is wrong", which more often disputes a
+bounce's claim ("it says user unknown. That is wrong"), which still happened."""
 _DOUBT_NOUN = re.compile(r"可能性|恐れ|疑い|見込み|予感|懸念")
 """A noun whose relative clause is the doubt itself: 攻撃と判定している可能性がある says only that the
 IDS *may* have flagged it, so the clause before it is not cut off as stated."""
@@ -831,9 +833,10 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
             # does not
             readings[-1].stated = False
         if readings and _RETRACTION.fullmatch(words):
-            # the sentence of the clause before: this one's opening clauses ("…と書きましたが誤りでした"), or the
-            # whole sentence before ("… was lost. That was wrong.")
-            retracted = readings[-1].clause.sentence
+            # the sentence of the last clause that said something: this one's opening clauses ("…と書きましたが
+            # 誤りでした"), or the sentence before ("… was lost. That was wrong."), past a speaker's name
+            # ("Ken: nothing arrives. Mia: Not true, ...")
+            retracted = next((r.clause.sentence for r in reversed(readings) if r.hits), readings[-1].clause.sentence)
             for reading in readings:
                 if reading.clause.sentence == retracted:
                     reading.stated = False
