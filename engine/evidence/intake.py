@@ -809,8 +809,8 @@ def _readings(text: str, normalised: str, clauses: list[_Clause], matcher: _Matc
                    and (_FRONTED_SOURCE.search(words)
                         or _PARTICLE_START.match(text[following.start:following.end])
                         or _JA_CONDITION_END.search(text[clause.start:clause.end])))
-        coordinated = (own and not _has(own, "predicate") and index + 1 < len(clauses)
-                       and clauses[index + 1].sentence == clause.sentence and not clause.own_verb
+        coordinated = (own and not _has(own, "predicate") and not _ends_sentence(clauses, index)
+                       and not clause.own_verb
                        and _COORDINATION.match(normalised, clause.end, clauses[index + 1].end) is not None)
         if not clause.aside and (fronted or coordinated or _joins_next(own, following, clause, previous_predicates)):
             pending = clause
